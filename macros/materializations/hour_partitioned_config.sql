@@ -1,0 +1,14 @@
+{#-
+    Config for a model whose rows are partitioned by hour_of_day: a run for all hours rebuilds the
+    table (dbt's create-and-swap), a run for one hour replaces that hour's rows in one transaction
+    and leaves the other hours as they were (the replace_hours strategy). A one-hour run refuses
+    --full-refresh, which would drop the other hours.
+-#}
+{% macro hour_partitioned_config() %}
+    {%- do return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'replace_hours',
+        'full_refresh': netflow_pca.run_vars().hour_id is none,
+        'on_schema_change': 'fail',
+    }) -%}
+{% endmacro %}

@@ -1,0 +1,159 @@
+{#-
+    The run configuration, validated. Every var that reaches SQL is read through this macro, so a
+    bad value stops dbt while it parses the project, before anything touches the database, with a
+    message that names the var.
+-#}
+{% macro run_vars() %}
+    {%- do return({
+        'hour_id': netflow_pca._hour_var('hour_id'),
+        'run_date': netflow_pca._date_var('run_date'),
+        'lookback_days': netflow_pca._integer_var('lookback_days', 1, 36600),
+        'variance_target': netflow_pca._components_var('variance_target'),
+        'loading_threshold': netflow_pca._number_var('loading_threshold', 0, none),
+        'pca_backend': netflow_pca._choice_var('pca_backend', ['auto', 'madlib', 'plpython', 'sql']),
+        'timezone': netflow_pca._text_var('timezone'),
+        'events_schema': netflow_pca._identifier_var('events_schema', target.schema),
+        'events_table': netflow_pca._identifier_var('events_table'),
+        'user_column': netflow_pca._identifier_var('user_column'),
+        'time_column': netflow_pca._identifier_var('time_column'),
+    }) -%}
+{% endmacro %}
+
+
+{% macro _invalid_var(name, value, expected) %}
+    {{- exceptions.raise_compiler_error(
+        "Invalid var " ~ name ~ ": expected " ~ expected ~ ", got " ~ netflow_pca._shown(value)
+    ) -}}
+{% endmacro %}
+
+
+{% macro _shown(value) %}
+    {%- if value is string -%}
+        {%- do return("'" ~ value[:80] ~ ("..." if value | length > 80 else "") ~ "'") -%}
+    {%- endif -%}
+    {%- do return(value | string) -%}
+{% endmacro %}
+
+
+{% macro _integer_or_none(value) %}
+    {#- an int, or a string of decimal digits (Dagster partition keys and shells pass strings) -#}
+    {%- if value is integer -%}
+        {%- do return(value) -%}
+    {%- elif value is string and modules.re.fullmatch('[0-9]{1,9}', value) -%}
+        {%- do return(value | int) -%}
+    {%- endif -%}
+    {%- do return(none) -%}
+{% endmacro %}
+
+
+{% macro _number_or_none(value) %}
+    {%- if value is number and value is not boolean and value == value -%}
+        {%- do return(value) -%}
+    {%- elif value is string and modules.re.fullmatch('[0-9]+([.][0-9]*)?|[.][0-9]+', value) -%}
+        {%- do return(value | float) -%}
+    {%- endif -%}
+    {%- do return(none) -%}
+{% endmacro %}
+
+
+{% macro _hour_var(name) %}
+    {%- set value = var(name, none) -%}
+    {%- if value is none -%}
+        {%- do return(none) -%}
+    {%- endif -%}
+    {%- set hour = netflow_pca._integer_or_none(value) -%}
+    {%- if hour is none or hour < 0 or hour > 23 -%}
+        {{- netflow_pca._invalid_var(name, value, 'an hour of the day, an integer from 0 to 23') -}}
+    {%- endif -%}
+    {%- do return(hour) -%}
+{% endmacro %}
+
+
+{% macro _integer_var(name, minimum, maximum) %}
+    {%- set value = var(name) -%}
+    {%- set number = netflow_pca._integer_or_none(value) -%}
+    {%- if number is none or number < minimum or number > maximum -%}
+        {{- netflow_pca._invalid_var(name, value, 'an integer from ' ~ minimum ~ ' to ' ~ maximum) -}}
+    {%- endif -%}
+    {%- do return(number) -%}
+{% endmacro %}
+
+
+{% macro _number_var(name, exclusive_minimum, maximum) %}
+    {%- set value = var(name) -%}
+    {%- set number = netflow_pca._number_or_none(value) -%}
+    {%- if number is none or number <= exclusive_minimum or (maximum is not none and number > maximum) -%}
+        {{- netflow_pca._invalid_var(name, value, 'a number greater than ' ~ exclusive_minimum) -}}
+    {%- endif -%}
+    {%- do return(number) -%}
+{% endmacro %}
+
+
+{% macro _components_var(name) %}
+    {#- as MADlib's components_param: an integer is a number of components, a fraction in (0, 1]
+        the share of variance to keep -#}
+    {%- set value = var(name) -%}
+    {%- set number = netflow_pca._number_or_none(value) -%}
+    {%- set is_count = value is integer and number is not none and number >= 1 -%}
+    {%- set is_fraction = value is not integer and number is not none and 0 < number <= 1 -%}
+    {%- if not (is_count or is_fraction) -%}
+        {{- netflow_pca._invalid_var(name, value,
+            'a fraction of variance in (0, 1] or a whole number of components of at least 1') -}}
+    {%- endif -%}
+    {%- do return(number) -%}
+{% endmacro %}
+
+
+{% macro _date_var(name) %}
+    {%- set value = var(name, none) -%}
+    {%- if value is none -%}
+        {%- do return(none) -%}
+    {%- endif -%}
+    {#- YAML reads an unquoted 2017-01-14 as a date: accept it as its ISO text -#}
+    {%- set text = value.isoformat() if value is not string and value.isoformat is defined else value -%}
+    {%- set match = modules.re.fullmatch('([0-9]{4})-([0-9]{2})-([0-9]{2})', text) if text is string else none -%}
+    {%- if not match -%}
+        {{- netflow_pca._invalid_var(name, value, 'a date as YYYY-MM-DD') -}}
+    {%- endif -%}
+    {%- set year, month, day = match.group(1) | int, match.group(2) | int, match.group(3) | int -%}
+    {%- set leap = (year % 4 == 0 and year % 100 != 0) or year % 400 == 0 -%}
+    {%- set month_days = [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] -%}
+    {%- if year < 1 or month < 1 or month > 12 or day < 1 or day > month_days[month - 1] -%}
+        {{- netflow_pca._invalid_var(name, value, 'a calendar date as YYYY-MM-DD') -}}
+    {%- endif -%}
+    {%- do return(text) -%}
+{% endmacro %}
+
+
+{% macro _choice_var(name, choices) %}
+    {%- set value = var(name) -%}
+    {%- if value not in choices -%}
+        {{- netflow_pca._invalid_var(name, value, 'one of ' ~ choices | join(', ')) -}}
+    {%- endif -%}
+    {%- do return(value) -%}
+{% endmacro %}
+
+
+{% macro _text_var(name) %}
+    {%- set value = var(name) -%}
+    {%- if value is not string or not modules.re.fullmatch('[A-Za-z0-9_+/:.-]{1,64}', value) -%}
+        {{- netflow_pca._invalid_var(name, value, 'a name of letters, digits and _ + - / : .') -}}
+    {%- endif -%}
+    {%- do return(value) -%}
+{% endmacro %}
+
+
+{% macro _identifier_var(name, default=none) %}
+    {#- Identifiers are quoted wherever they are used; quote characters and control characters
+        are refused because dbt's relation quoting does not escape them. -#}
+    {%- set value = var(name, none) -%}
+    {%- if value is none and default is not none -%}
+        {%- do return(default) -%}
+    {%- endif -%}
+    {%- if value is not string or value | length == 0 or value | length > 63
+            or modules.re.search('["\'\\x00-\\x1f\\x7f]', value) -%}
+        {{- netflow_pca._invalid_var(name, value,
+            'a PostgreSQL name of 1 to 63 characters without quotes or control characters') -}}
+    {%- endif -%}
+    {%- do return(value) -%}
+{% endmacro %}

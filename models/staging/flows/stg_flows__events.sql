@@ -1,0 +1,38 @@
+{%- set run = netflow_pca.run_vars() -%}
+{%- set user_column = netflow_pca.events_column('user_column') -%}
+{%- set time_column = netflow_pca.events_column('time_column') -%}
+{#- With the default vars the source is the sample seed: build it first. #}
+{%- if run.events_table == 'sample_flows' and run.events_schema == target.schema %}
+-- depends_on: {{ ref('sample_flows') }}
+{%- endif %}
+
+with
+
+source as (
+
+    select * from {{ source('flows', 'events') }}
+
+),
+
+renamed as (
+
+    select
+        cast({{ netflow_pca.quote_identifier(user_column.name if user_column else 'user_name') }} as text) as user_name,
+        {{ netflow_pca.event_time_to_timestamptz(time_column) }} as flow_at
+
+    from source
+
+),
+
+final as (
+
+    select
+        user_name,
+        flow_at,
+        flow_at at time zone {{ netflow_pca.sql_string_literal(run.timezone) }} as flow_local_at
+
+    from renamed
+
+)
+
+select * from final

@@ -1,0 +1,1 @@
+"""netflow_pca orchestration: runner CLI, Dagster definitions, embedded database, report."""

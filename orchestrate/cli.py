@@ -1,0 +1,136 @@
+"""The `netflow-pca` command: argument parsing only; the work is in runner, database, report."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from orchestrate import report
+from orchestrate.database import EmbeddedDatabase, uses_external_server
+from orchestrate.runner import (
+    STATE_DIR,
+    DbtOptions,
+    Runner,
+    UsageError,
+    database_environment,
+    dbt_vars,
+    parse_hours,
+    parse_run_date,
+)
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of at least 1")
+    return int(text)
+
+
+def _add_dbt_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", help="dbt target in profiles.yml (default: the profile's own)")
+    parser.add_argument("--threads", type=_positive_int, help="dbt threads (default: the profile's)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="netflow-pca",
+        description="Find erratic network users with one PCA per hour of the day, inside PostgreSQL.",
+        epilog="Connection: the libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE; "
+        "with none set, an embedded PostgreSQL in .netflow_pca/ is used.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="dbt build for some or all hours of the day")
+    run.add_argument("--hours", default="all", help="hours of the day: 12, 0-5,18 or all (default)")
+    run.add_argument("--run-date", help="last day of data to use, YYYY-MM-DD (default: the last in the data)")
+    run.add_argument("--lookback-days", type=_positive_int, help="days of data up to the run date (default 90)")
+    _add_dbt_options(run)
+
+    retry = commands.add_parser("retry", help="resume the last failed run from the point of failure")
+    _add_dbt_options(retry)
+
+    demo = commands.add_parser("demo", help="run everything on the sample seeds and show the result")
+    _add_dbt_options(demo)
+
+    docs = commands.add_parser("docs", help="build the dbt docs site with the lineage graph")
+    docs.add_argument("--serve", action="store_true", help="serve the site after building it")
+    docs.add_argument("--port", type=_positive_int, default=8080, help="port for --serve (default 8080)")
+    _add_dbt_options(docs)
+
+    db = commands.add_parser("db", help="the embedded PostgreSQL: start, stop, status")
+    db.add_argument("action", choices=["start", "stop", "status"])
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    hours = parse_hours(args.hours)
+    run_date = parse_run_date(args.run_date) if args.run_date else None
+    vars = dbt_vars(run_date=run_date, lookback_days=args.lookback_days)
+    with database_environment() as env:
+        return Runner(env, options=DbtOptions(args.target, args.threads)).build(hours, vars)
+
+
+def _retry(args: argparse.Namespace) -> int:
+    with database_environment() as env:
+        return Runner(env, options=DbtOptions(args.target, args.threads)).dbt(["retry"])
+
+
+def _demo(args: argparse.Namespace) -> int:
+    with database_environment() as env:
+        runner = Runner(env, options=DbtOptions(args.target, args.threads))
+        code = runner.build(None, {})
+        if code == 0:
+            print("\nThe hourly sparse matrices (int_pca_input):\n")
+            print(report.pca_input_summary(runner.target_dir, env))
+        return code
+
+
+def _docs(args: argparse.Namespace) -> int:
+    with database_environment() as env:
+        runner = Runner(env, options=DbtOptions(args.target, args.threads))
+        code = runner.dbt(["docs", "generate", "--static"])
+        if code == 0:
+            print(f"\nDocs site: {runner.target_dir / 'static_index.html'}")
+        if code == 0 and args.serve:
+            code = runner.dbt(["docs", "serve", "--port", str(args.port), "--no-browser"])
+        return code
+
+
+def _db(args: argparse.Namespace) -> int:
+    if uses_external_server(os.environ):
+        print("A PG* variable is set, so the embedded database is not used.", file=sys.stderr)
+    database = EmbeddedDatabase(STATE_DIR / "pgdata")
+    if args.action == "start":
+        status = database.start()
+    elif args.action == "stop":
+        print("stopped" if database.stop() else "not running")
+        return 0
+    else:
+        status = database.status()
+    if not status.running:
+        print(f"not running (data in {status.data_dir})")
+        return 0
+    print(f"running, data in {status.data_dir}")
+    print(f"connection: {status.connection_string}")
+    for name, value in status.libpq_environment.items():
+        print(f"export {name}={value}")
+    return 0
+
+
+COMMANDS = {"run": _run, "retry": _retry, "demo": _demo, "docs": _docs, "db": _db}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as error:
+        print(f"netflow-pca: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""Fixtures that run real dbt against the real PostgreSQL of this machine.
+
+The server is the one the libpq variables name (default: postgres@127.0.0.1:5432/test). Every
+test session builds into schemas of its own, named after the session and dropped at its end, and
+keeps dbt's artifacts in a temporary folder, so that sessions can run side by side.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pytest
+from dbt.cli.main import dbtRunner
+
+from orchestrate.runner import PROJECT_DIR, dbt_command
+from orchestrate.sample_data import DEFAULT_PATH as SAMPLE_CSV
+
+SERVER_DEFAULTS = {"PGHOST": "127.0.0.1", "PGPORT": "5432", "PGUSER": "postgres", "PGDATABASE": "test"}
+
+
+def server_environment() -> dict[str, str]:
+    env = dict(os.environ)
+    if not any(env.get(name) for name in SERVER_DEFAULTS):
+        env.update(SERVER_DEFAULTS)
+    return env
+
+
+@dataclass
+class Database:
+    """A connection to the test server, for arranging data and reading results."""
+
+    env: Mapping[str, str]
+
+    def connect(self) -> Any:
+        keys = {"PGHOST": "host", "PGPORT": "port", "PGUSER": "user", "PGPASSWORD": "password", "PGDATABASE": "dbname"}
+        return psycopg2.connect(**{key: self.env[name] for name, key in keys.items() if self.env.get(name)})
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        with self.connect() as connection, connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+    def rows(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        with self.connect() as connection, connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    def relation_exists(self, schema: str, name: str) -> bool:
+        return bool(self.rows("select to_regclass(%s) is not null", (f'"{schema}"."{name}"',))[0][0])
+
+
+@dataclass(frozen=True)
+class DbtResult:
+    returncode: int
+    stdout: str
+
+
+class InProcessDbt:
+    """dbt's programmatic runner, which saves each invocation the seconds of starting Python and
+    importing dbt. The environment of an invocation is set for its length only."""
+
+    def __init__(self) -> None:
+        self._messages: list[str] = []
+        self._runner = dbtRunner(callbacks=[self._collect])
+
+    def _collect(self, event: Any) -> None:
+        if event.info.level in ("info", "warn", "error"):
+            self._messages.append(event.info.msg)
+
+    def __call__(self, args: list[str], env: Mapping[str, str]) -> DbtResult:
+        saved = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(env)
+        self._messages = []
+        try:
+            result = self._runner.invoke([*args, "--project-dir", str(PROJECT_DIR)])
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        output = "\n".join(self._messages + ([str(result.exception)] if result.exception else []))
+        return DbtResult(0 if result.success else 1, output)
+
+
+@dataclass
+class Project:
+    """The dbt project built into one schema of the test server."""
+
+    schema: str
+    env: dict[str, str]
+    db: Database
+    invoke: InProcessDbt
+
+    @property
+    def target_dir(self) -> Path:
+        return Path(self.env["DBT_TARGET_PATH"])
+
+    def dbt(self, *command: str, vars: Mapping[str, Any] | None = None) -> DbtResult:
+        """Run dbt in this process; the result has its returncode and its log as stdout."""
+        return self.invoke(dbt_command(command, vars), self.env)
+
+    def build(self, vars: Mapping[str, Any] | None = None) -> Any:
+        result = self.dbt("build", vars=vars)
+        assert result.returncode == 0, result.stdout[-6000:]
+        return result
+
+    def table(self, model: str, order_by: str = "1") -> list[tuple[Any, ...]]:
+        return self.db.rows(f'select * from "{self.schema}"."{model}" order by {order_by}')
+
+    def load_sample_events(self, table: str = "events", time_expression: str = "start_time") -> dict[str, str]:
+        """An events table of the test's own holding the sample flows, loaded with COPY (faster
+        than building the seed); returns the vars that point the pipeline at it."""
+        self.db.execute(f'create schema if not exists "{self.schema}"')
+        with self.db.connect() as connection, connection.cursor() as cursor:
+            cursor.execute("create temporary table sample (user_name text, start_time bigint)")
+            with SAMPLE_CSV.open() as handle:
+                cursor.copy_expert("copy sample from stdin with (format csv, header true)", handle)
+            cursor.execute(
+                f'create table "{self.schema}"."{table}" as select user_name, {time_expression} as start_time from sample'
+            )
+        return {"events_table": table}
+
+
+@pytest.fixture(scope="session")
+def server_env() -> dict[str, str]:
+    return server_environment()
+
+
+@pytest.fixture(scope="session")
+def db(server_env: dict[str, str]) -> Database:
+    return Database(server_env)
+
+
+@pytest.fixture(scope="session")
+def session_id() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def invoke_dbt() -> InProcessDbt:
+    return InProcessDbt()
+
+
+def _project(db: Database, server_env: dict[str, str], schema: str, tmp: Path, invoke: InProcessDbt) -> Iterator[Project]:
+    profiles = tmp / "profiles"
+    profiles.mkdir(parents=True, exist_ok=True)
+    shutil.copy(PROJECT_DIR / "profiles.yml.example", profiles / "profiles.yml")
+    env = {
+        **server_env,
+        "NETFLOW_PCA_SCHEMA": schema,
+        "DBT_PROFILES_DIR": str(profiles),
+        "DBT_TARGET_PATH": str(tmp / "target"),
+        "DBT_LOG_PATH": str(tmp / "logs"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    try:
+        yield Project(schema, env, db, invoke)
+    finally:
+        db.execute(f'drop schema if exists "{schema}" cascade')
+
+
+@pytest.fixture(scope="session")
+def built_project(
+    db: Database, server_env: dict[str, str], session_id: str, tmp_path_factory: pytest.TempPathFactory, invoke_dbt: InProcessDbt
+) -> Iterator[Project]:
+    """The whole pipeline built once on the sample seeds; tests must not change it."""
+    tmp = tmp_path_factory.mktemp("built")
+    for project in _project(db, server_env, f"nfpca_test_{session_id}_built", tmp, invoke_dbt):
+        project.build()
+        yield project
+
+
+@pytest.fixture
+def project(
+    db: Database, server_env: dict[str, str], session_id: str, tmp_path: Path, invoke_dbt: InProcessDbt
+) -> Iterator[Project]:
+    """An empty schema of its own for a test that changes what is built."""
+    schema = f"nfpca_test_{session_id}_{uuid.uuid4().hex[:6]}"
+    yield from _project(db, server_env, schema, tmp_path, invoke_dbt)

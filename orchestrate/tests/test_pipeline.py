@@ -1,0 +1,131 @@
+"""dbt build on real PostgreSQL: the sample seeds, one-hour runs, windows, time zones, bad rows."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from orchestrate.tests.conftest import Project
+
+SAMPLE_FLOWS = 18723
+
+
+def run_results(project: Project) -> dict[str, str]:
+    """unique_id -> status of the last dbt invocation."""
+    results = json.loads((project.target_dir / "run_results.json").read_text())["results"]
+    return {result["unique_id"]: result["status"] for result in results}
+
+
+def hour_fingerprints(project: Project, model: str) -> dict[int, str]:
+    """Per hour: a digest of its rows together with their physical place and writing transaction,
+    so that a row rewritten with equal values still shows."""
+    rows = project.db.rows(f"""
+        select hour_of_day, md5(string_agg(ctid::text || ':' || xmin::text || ':' || t::text, ',' order by t::text))
+        from "{project.schema}"."{model}" t
+        group by hour_of_day
+    """)
+    return dict(rows)
+
+
+def test_build_on_the_seeds_passes_every_test(built_project: Project) -> None:
+    statuses = run_results(built_project)
+    assert statuses, "dbt recorded no results"
+    assert set(statuses.values()) <= {"success", "pass"}
+    assert any(unique_id.startswith("unit_test.") for unique_id in statuses)
+
+
+def test_hourly_counts_add_up_to_the_events(built_project: Project) -> None:
+    [(flows, hours, days)] = built_project.db.rows(
+        f'select sum(flow_count), count(distinct hour_of_day), count(distinct day) from "{built_project.schema}".int_hourly_counts'
+    )
+    assert (flows, hours, days) == (SAMPLE_FLOWS, 24, 14)
+
+
+def test_hour_12_holds_the_spike_of_user_a(built_project: Project) -> None:
+    rows = built_project.db.rows(
+        f"""select user_name, day, flow_count from "{built_project.schema}".int_pca_input
+            where hour_of_day = 12 order by flow_count desc limit 2"""
+    )
+    assert rows[0][:2] == ("a", date(2017, 1, 12))
+    assert rows[0][2] >= 300 > 10 * rows[1][2]
+
+
+def test_pca_input_ids_are_dense_ranks_within_each_hour(built_project: Project) -> None:
+    rows = built_project.db.rows(f"""
+        select hour_of_day, max(day_id), count(distinct day), max(name_id), count(distinct user_name)
+        from "{built_project.schema}".int_pca_input group by hour_of_day
+    """)
+    assert len(rows) == 24
+    assert all(max_day == days == 14 and max_name == users == 13 for _, max_day, days, max_name, users in rows)
+
+
+def test_one_hour_run_replaces_that_hour_only(project: Project) -> None:
+    vars = project.load_sample_events()
+    project.build(vars)
+    before = {model: hour_fingerprints(project, model) for model in ("int_hourly_counts", "int_pca_input")}
+    project.db.execute(
+        f"""insert into "{project.schema}".events
+            select 'zz', extract(epoch from timestamptz '2017-01-05 12:30:00+00')::bigint from generate_series(1, 7)"""
+    )
+
+    project.build({**vars, "hour_id": 12})
+
+    for model, hours_before in before.items():
+        hours_after = hour_fingerprints(project, model)
+        assert hours_after.keys() == hours_before.keys()
+        assert {h: f for h, f in hours_after.items() if h != 12} == {h: f for h, f in hours_before.items() if h != 12}
+        assert hours_after[12] != hours_before[12]
+    assert project.db.rows(
+        f"""select flow_count from "{project.schema}".int_pca_input where hour_of_day = 12 and user_name = 'zz'"""
+    ) == [(7,)]
+
+
+def test_run_date_and_lookback_days_set_the_window(project: Project) -> None:
+    project.build({**project.load_sample_events(), "run_date": "2017-01-10", "lookback_days": 5})
+    [(first, last, ids)] = project.db.rows(
+        f'select min(day), max(day), max(day_id) from "{project.schema}".int_pca_input'
+    )
+    assert (first, last, ids) == (date(2017, 1, 6), date(2017, 1, 10), 5)
+
+
+def test_timezone_moves_the_spike_to_local_hours(project: Project) -> None:
+    project.build({**project.load_sample_events(), "timezone": "Asia/Kolkata"})
+    rows = project.db.rows(f"""
+        select hour_of_day, flow_count from "{project.schema}".int_pca_input
+        where user_name = 'a' and day = date '2017-01-12' and hour_of_day in (17, 18) order by 1
+    """)
+    # 12:00-13:00 UTC is 17:30-18:30 in India: the 300 flows split between those two hours
+    assert [hour for hour, _ in rows] == [17, 18]
+    assert sum(count for _, count in rows) >= 300
+
+
+def test_timestamp_time_column_gives_the_same_counts_as_epoch_seconds(built_project: Project, project: Project) -> None:
+    vars = project.load_sample_events("events_at", "to_timestamp(start_time) at time zone 'UTC'")
+    project.build(vars)
+    assert project.table("int_hourly_counts", "1, 2, 3") == built_project.table("int_hourly_counts", "1, 2, 3")
+
+
+def test_null_user_or_time_stops_the_build_and_keeps_the_last_good_tables(project: Project) -> None:
+    vars = project.load_sample_events()
+    project.build(vars)
+    good = {model: project.table(model, "1, 2, 3") for model in ("int_hourly_counts", "int_pca_input")}
+    bad_rows = {
+        "(null, 1483500000)": {"not_null_stg_flows__events_user_name"},
+        "('a', null)": {"not_null_stg_flows__events_flow_at", "not_null_stg_flows__events_flow_local_at"},
+    }
+    for bad_row, failing_tests in bad_rows.items():
+        project.db.execute(f'insert into "{project.schema}".events values {bad_row}')
+
+        result = project.dbt("build", vars=vars)
+
+        assert result.returncode != 0
+        statuses = run_results(project)
+        failed = {unique_id.split(".")[2] for unique_id, status in statuses.items() if status in ("fail", "error")}
+        assert failed == failing_tests
+        assert statuses["model.netflow_pca.int_hourly_counts"] == "skipped"
+        assert statuses["model.netflow_pca.int_pca_input"] == "skipped"
+        assert {model: project.table(model, "1, 2, 3") for model in good} == good
+        project.db.execute(f'delete from "{project.schema}".events where user_name is null or start_time is null')
+
+    project.build(vars)
+    assert {model: project.table(model, "1, 2, 3") for model in good} == good
