@@ -6,10 +6,14 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
+
+import psycopg2
 
 from orchestrate import report
 from orchestrate.database import EmbeddedDatabase, uses_external_server
 from orchestrate.runner import (
+    PROJECT_DIR,
     STATE_DIR,
     DbtOptions,
     Runner,
@@ -18,7 +22,16 @@ from orchestrate.runner import (
     dbt_vars,
     parse_hours,
     parse_run_date,
+    parse_var_options,
+    project_vars,
 )
+
+
+class Parser(argparse.ArgumentParser):
+    """Reports bad input as one line (and where to find help), not as usage text."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _positive_int(text: str) -> int:
@@ -27,38 +40,84 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
-def _add_dbt_options(parser: argparse.ArgumentParser) -> None:
+def _add_vars(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a dbt var, e.g. --var events_table=flow_log; may be repeated",
+    )
+    parser.add_argument("--vars", help="dbt vars as YAML or JSON, e.g. '{events_table: flow_log, timezone: UTC}'")
+
+
+def _add_target(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", help="dbt target in profiles.yml (default: the profile's own)")
+
+
+def _add_threads(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=_positive_int, help="dbt threads (default: the profile's)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="netflow-pca",
         description="Find erratic network users with one PCA per hour of the day, inside PostgreSQL.",
         epilog="Connection: the libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE; "
         "with none set, an embedded PostgreSQL in .netflow_pca/ is used.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
 
-    run = commands.add_parser("run", help="dbt build for some or all hours of the day")
+    run = commands.add_parser(
+        "run",
+        help="dbt build for some or all hours of the day",
+        description="dbt build for all hours in one invocation, or for the given hours one by one; "
+        "exits non-zero when any model or test failed. The run is recorded so that "
+        "`netflow-pca retry` can resume it.",
+    )
     run.add_argument("--hours", default="all", help="hours of the day: 12, 0-5,18 or all (default)")
     run.add_argument("--run-date", help="last day of data to use, YYYY-MM-DD (default: the last in the data)")
     run.add_argument("--lookback-days", type=_positive_int, help="days of data up to the run date (default 90)")
-    _add_dbt_options(run)
+    _add_vars(run)
+    _add_target(run)
+    _add_threads(run)
 
-    retry = commands.add_parser("retry", help="resume the last failed run from the point of failure")
-    _add_dbt_options(retry)
+    retry = commands.add_parser(
+        "retry",
+        help="resume the last failed or interrupted run from the point of failure",
+        description="Resumes the last `run` or `demo`: `dbt retry` for the invocation that failed "
+        "(or, if it was interrupted, a build of its nodes that did not succeed), then the hours "
+        "that never ran. Nothing that succeeded runs again.",
+    )
+    _add_threads(retry)
 
-    demo = commands.add_parser("demo", help="run everything on the sample seeds and show the result")
-    _add_dbt_options(demo)
+    demo = commands.add_parser(
+        "demo",
+        help="run everything on the sample seeds and show the result",
+        description="Loads the sample seeds, builds every hour and prints the result; with no PG* "
+        "variable set it runs on the embedded PostgreSQL.",
+    )
+    _add_target(demo)
+    _add_threads(demo)
 
-    docs = commands.add_parser("docs", help="build the dbt docs site with the lineage graph")
+    docs = commands.add_parser(
+        "docs",
+        help="build the dbt docs site with the lineage graph",
+        description="Builds the dbt docs site as one static file (static_index.html in dbt's "
+        "target folder) and, with --serve, serves it. dbt compiles the models for it, so the "
+        "events table the vars name must exist (after `netflow-pca demo`, the sample seed does).",
+    )
     docs.add_argument("--serve", action="store_true", help="serve the site after building it")
     docs.add_argument("--port", type=_positive_int, default=8080, help="port for --serve (default 8080)")
-    _add_dbt_options(docs)
+    _add_vars(docs)
+    _add_target(docs)
 
-    db = commands.add_parser("db", help="the embedded PostgreSQL: start, stop, status")
+    db = commands.add_parser(
+        "db",
+        help="the embedded PostgreSQL: start, stop, status",
+        description="Starts, stops or shows the embedded PostgreSQL (data in .netflow_pca/pgdata) "
+        "and prints its connection string and libpq variables.",
+    )
     db.add_argument("action", choices=["start", "stop", "status"])
     return parser
 
@@ -66,14 +125,15 @@ def build_parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     hours = parse_hours(args.hours)
     run_date = parse_run_date(args.run_date) if args.run_date else None
-    vars = dbt_vars(run_date=run_date, lookback_days=args.lookback_days)
+    extra = parse_var_options(args.var, args.vars, project_vars(PROJECT_DIR))
+    vars = dbt_vars(run_date=run_date, lookback_days=args.lookback_days, extra=extra)
     with database_environment() as env:
         return Runner(env, options=DbtOptions(args.target, args.threads)).build(hours, vars)
 
 
 def _retry(args: argparse.Namespace) -> int:
     with database_environment() as env:
-        return Runner(env, options=DbtOptions(args.target, args.threads)).dbt(["retry"])
+        return Runner(env, options=DbtOptions(threads=args.threads)).retry()
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -87,9 +147,10 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _docs(args: argparse.Namespace) -> int:
+    vars = parse_var_options(args.var, args.vars, project_vars(PROJECT_DIR))
     with database_environment() as env:
-        runner = Runner(env, options=DbtOptions(args.target, args.threads))
-        code = runner.dbt(["docs", "generate", "--static"])
+        runner = Runner(env, options=DbtOptions(args.target))
+        code = runner.dbt(["docs", "generate", "--static"], vars)
         if code == 0:
             print(f"\nDocs site: {runner.target_dir / 'static_index.html'}")
         if code == 0 and args.serve:
@@ -125,8 +186,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except UsageError as error:
-        print(f"netflow-pca: {error}", file=sys.stderr)
+    except (UsageError, LookupError, psycopg2.OperationalError) as error:
+        message = " ".join(str(error).split())
+        print(f"netflow-pca {args.command}: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

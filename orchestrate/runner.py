@@ -1,7 +1,8 @@
 """Building and running dbt invocations: hours and dates become dbt `--vars`.
 
 The decisions (which invocations, which vars, which arguments) are pure functions; `Runner`
-only runs them, against the server the libpq variables name or the embedded one.
+only runs them, against the server the libpq variables name or the embedded one, keeps the
+record that lets `retry` resume a run, and shows its progress.
 """
 
 from __future__ import annotations
@@ -9,20 +10,31 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Any, TextIO
+
+import yaml
 
 from orchestrate.database import EmbeddedDatabase, uses_external_server
+from orchestrate.plan import DONE_STATUSES, RESULTS_FILE, Plan, Resume, RunRecord, Status, Step, resume_action, step_status
+from orchestrate.progress import Progress
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 STATE_DIR = PROJECT_DIR / ".netflow_pca"
 ALL_HOURS = tuple(range(24))
+SAMPLE_SEED = "sample_flows"
+# vars the runner sets from its own options, because it splits a run into hours
+OPTION_VARS = {"hour_id": "--hours", "run_date": "--run-date", "lookback_days": "--lookback-days"}
+ACTION_WORDS = {Resume.BUILD: "build", Resume.RETRY: "retry", Resume.BUILD_REMAINING: "build of the nodes that did not succeed"}
 
 
 class UsageError(ValueError):
@@ -45,11 +57,62 @@ def parse_hours(text: str) -> tuple[int, ...]:
     return tuple(sorted(hours))
 
 
-def parse_run_date(text: str) -> date:
+def parse_run_date(text: str, option: str = "--run-date") -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"--run-date: '{text}' is not a date as YYYY-MM-DD") from None
+        raise UsageError(f"{option}: '{text}' is not a date as YYYY-MM-DD") from None
+
+
+def project_vars(project_dir: Path) -> dict[str, Any]:
+    """The vars the project declares in dbt_project.yml, with their defaults."""
+    return dict(yaml.safe_load((project_dir / "dbt_project.yml").read_text()).get("vars") or {})
+
+
+def _scalar(option: str, name: str, value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if value is not None and not isinstance(value, (str, int, float, bool)):
+        raise UsageError(f"{option}: the value of {name} must be a single value, not {type(value).__name__}")
+    return value
+
+
+def parse_var_options(assignments: Sequence[str], vars_text: str | None, known: Mapping[str, Any]) -> dict[str, Any]:
+    """dbt vars from `--vars '{timezone: Europe/Berlin}'` and repeated `--var key=value` (which win),
+    each value read as YAML as dbt reads `--vars`. Only the project's vars are accepted, and not
+    those the runner sets from its own options; dbt itself validates the values."""
+    given: list[tuple[str, str, Any]] = []
+    if vars_text is not None:
+        try:
+            mapping = yaml.safe_load(vars_text)
+        except yaml.YAMLError:
+            raise UsageError(f"--vars: '{vars_text}' is not YAML or JSON") from None
+        if not isinstance(mapping, dict):
+            raise UsageError(f"--vars: expected a mapping like '{{timezone: Europe/Berlin}}', got '{vars_text}'")
+        given += [("--vars", str(name), value) for name, value in mapping.items()]
+    for assignment in assignments:
+        name, equals, text = assignment.partition("=")
+        if not equals or not name.strip():
+            raise UsageError(f"--var: '{assignment}' is not key=value")
+        try:
+            given.append(("--var", name.strip(), yaml.safe_load(text)))
+        except yaml.YAMLError:
+            raise UsageError(f"--var: the value of {name.strip()} is not a YAML value: '{text}'") from None
+    values: dict[str, Any] = {}
+    for option, name, value in given:
+        if name in OPTION_VARS:
+            raise UsageError(f"{option}: set {name} with {OPTION_VARS[name]}")
+        if name not in known:
+            raise UsageError(f"{option}: the project has no var '{name}'; its vars are {', '.join(sorted(known))}")
+        values[name] = _scalar(option, name, value)
+    return values
+
+
+def builds_seeds(vars: Mapping[str, Any], defaults: Mapping[str, Any]) -> bool:
+    """True when the events are the sample seed (as in the demo): then the run loads it first;
+    pointed at a real events table, a run leaves the seed out of the target schema."""
+    effective = {**defaults, **vars}
+    return effective.get("events_table") == SAMPLE_SEED and not effective.get("events_schema")
 
 
 def hour_batches(hours: Sequence[int] | None) -> list[int | None]:
@@ -82,7 +145,6 @@ class DbtOptions:
 
     target: str | None = None
     threads: int | None = None
-    extra_args: tuple[str, ...] = ()
 
 
 def dbt_command(command: Sequence[str], vars: Mapping[str, Any] | None = None, options: DbtOptions = DbtOptions()) -> list[str]:
@@ -94,7 +156,37 @@ def dbt_command(command: Sequence[str], vars: Mapping[str, Any] | None = None, o
         args += ["--target", options.target]
     if options.threads:
         args += ["--threads", str(options.threads)]
-    return args + list(options.extra_args)
+    return args
+
+
+def plan_run(hours: Sequence[int] | None, vars: Mapping[str, Any], seeds: bool, options: DbtOptions) -> Plan:
+    """The steps of a run: one build per hour (or one for all), the seed loaded by the first only."""
+    steps = tuple(
+        Step(hour=hour, vars=dbt_vars(hour, extra=vars), seeds=seeds and index == 0)
+        for index, hour in enumerate(hour_batches(hours))
+    )
+    return Plan(steps=steps, target=options.target, threads=options.threads)
+
+
+def step_args(step: Step, action: Resume, state_dir: Path, options: DbtOptions) -> list[str]:
+    """The dbt arguments of the next attempt of a step."""
+    if action is Resume.RETRY:
+        # dbt retry replays the failed attempt's own args and vars; only threads may change
+        return dbt_command(["retry", "--state", str(state_dir)], options=DbtOptions(threads=options.threads))
+    excluded = [] if step.seeds else ["resource_type:seed"]
+    state: list[str] = []
+    if action is Resume.BUILD_REMAINING:
+        excluded += [f"result:{status}" for status in DONE_STATUSES]
+        state = ["--state", str(state_dir)]
+    return dbt_command(["build", *(["--exclude", *excluded] if excluded else []), *state], step.vars, options)
+
+
+def step_label(steps: Sequence[Step], index: int) -> str:
+    """How the progress display names a step: 'all hours', 'hour 12' or 'hour 12 (2 of 3)'."""
+    hour = steps[index].hour
+    if hour is None:
+        return "all hours"
+    return f"hour {hour} ({index + 1} of {len(steps)})" if len(steps) > 1 else f"hour {hour}"
 
 
 def dbt_executable() -> str:
@@ -103,11 +195,13 @@ def dbt_executable() -> str:
     return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
 
-def profiles_dir(project_dir: Path, environ: Mapping[str, str]) -> Path | None:
+def profiles_dir(project_dir: Path, environ: Mapping[str, str]) -> Path:
     """Where dbt should look for profiles.yml: the user's choice if they made one, else a copy of
     profiles.yml.example kept under .netflow_pca/, so that nobody has to write one to begin."""
-    if environ.get("DBT_PROFILES_DIR") or (project_dir / "profiles.yml").exists():
-        return None
+    if environ.get("DBT_PROFILES_DIR"):
+        return Path(environ["DBT_PROFILES_DIR"])
+    if (project_dir / "profiles.yml").exists():
+        return project_dir
     generated = project_dir / ".netflow_pca" / "profiles"
     generated.mkdir(parents=True, exist_ok=True)
     example = (project_dir / "profiles.yml.example").read_text()
@@ -129,6 +223,38 @@ def database_environment(environ: Mapping[str, str] | None = None) -> Iterator[d
         yield {**env, **status.libpq_environment}
 
 
+class SignalForwarder:
+    """While a run lasts, SIGINT or SIGTERM to the runner reaches dbt as one SIGINT, dbt's clean
+    stop: it cancels its running queries (their transactions roll back) and writes the results of
+    the nodes that finished. A second signal stops dbt at once with SIGTERM. dbt runs in a session
+    of its own, so a Ctrl-C in the terminal reaches it only through here, exactly once."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._child: subprocess.Popen[str] | None = None
+        self._saved: dict[int, Any] = {}
+
+    def __enter__(self) -> SignalForwarder:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._saved[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._saved.items():
+            signal.signal(signum, handler)
+
+    def attach(self, child: subprocess.Popen[str] | None) -> None:
+        self._child = child
+        if child is not None and self.received is not None:
+            child.send_signal(signal.SIGINT)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        first = self.received is None
+        self.received = self.received or signum
+        if self._child is not None and self._child.poll() is None:
+            self._child.send_signal(signal.SIGINT if first else signal.SIGTERM)
+
+
 @dataclass
 class Runner:
     """Runs dbt commands in the project with a given environment."""
@@ -136,16 +262,19 @@ class Runner:
     env: dict[str, str]
     project_dir: Path = PROJECT_DIR
     options: DbtOptions = field(default_factory=DbtOptions)
+    output: TextIO = field(default_factory=lambda: sys.stdout)
 
     def __post_init__(self) -> None:
-        generated = profiles_dir(self.project_dir, self.env)
-        if generated is not None:
-            self.env = {**self.env, "DBT_PROFILES_DIR": str(generated)}
+        self.env = {**self.env, "DBT_PROFILES_DIR": str(profiles_dir(self.project_dir, self.env))}
 
     @property
     def target_dir(self) -> Path:
         """Where dbt writes its artifacts (manifest, run results) for this environment."""
         return self.project_dir / self.env.get("DBT_TARGET_PATH", "target")
+
+    @property
+    def record(self) -> RunRecord:
+        return RunRecord(self.target_dir / "netflow_pca")
 
     def dbt(self, command: Sequence[str], vars: Mapping[str, Any] | None = None) -> int:
         """Run one dbt command, its output going to ours; returns dbt's exit code."""
@@ -153,9 +282,93 @@ class Runner:
         return subprocess.run(args, cwd=self.project_dir, env=self.env).returncode
 
     def build(self, hours: Sequence[int] | None, vars: Mapping[str, Any]) -> int:
-        """`dbt build` for the given hours; stops at the first invocation that fails."""
-        for hour in hour_batches(hours):
-            code = self.dbt(["build"], {**vars, **dbt_vars(hour)})
-            if code != 0:
-                return code
+        """`dbt build` for the given hours, one invocation per hour, recorded for `retry`."""
+        plan = plan_run(hours, vars, builds_seeds(vars, project_vars(self.project_dir)), self.options)
+        self.record.start(plan)
+        return self._run(plan)
+
+    def retry(self) -> int:
+        """Resume the last run from the point of failure; what succeeded is not run again."""
+        plan = self.record.load()
+        if plan is None:
+            raise UsageError(f"no run is recorded in {self.record.directory}: start one with netflow-pca run")
+        if not plan.unfinished():
+            self._say("The last run finished: nothing to retry.")
+            return 0
+        return self._run(replace(plan, threads=self.options.threads or plan.threads))
+
+    def _run(self, plan: Plan) -> int:
+        options = DbtOptions(plan.target, plan.threads)
+        code = 0
+        with SignalForwarder() as signals:
+            for index in plan.unfinished():
+                if signals.received is not None:
+                    break
+                step = plan.steps[index]
+                code, status = self._attempt(plan, index, options, signals)
+                plan = plan.with_step(index, replace(step, status=status, attempts=step.attempts + 1))
+                self.record.save(plan)
+                if status is not Status.SUCCEEDED:
+                    break
+        if signals.received is not None:
+            self._say("Interrupted; `netflow-pca retry` resumes the run where it stopped.")
+            return 128 + signals.received
+        if plan.unfinished():
+            log = self.project_dir / self.env.get("DBT_LOG_PATH", "logs") / "dbt.log"
+            self._say(f"Failed; the full log is in {log}. Mend the cause, then `netflow-pca retry`.")
+            return code or 1
         return 0
+
+    def _attempt(self, plan: Plan, index: int, options: DbtOptions, signals: SignalForwarder) -> tuple[int, Status]:
+        """Run the next attempt of a step, showing its progress and recording its results."""
+        step, label = plan.steps[index], step_label(plan.steps, index)
+        action = resume_action(step, self.record.has_results(index))
+        self._say(f"[{label}] dbt {ACTION_WORDS[action]}")
+        started = time.monotonic()
+        progress = Progress()
+        process = subprocess.Popen(
+            [dbt_executable(), *step_args(step, action, self.record.step_dir(index), options)],
+            cwd=self.project_dir,
+            env={**self.env, "DBT_LOG_FORMAT": "json"},
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        signals.attach(process)
+        assert process.stdout is not None
+        for line in process.stdout:
+            self._show(progress, line)
+        code = process.wait()
+        signals.attach(None)
+        results = self._results_of(progress.invocation_id)
+        if results is not None:
+            self.record.record_attempt(index, step.attempts + 1, results)
+        interrupted = signals.received is not None or progress.keyboard_interrupt
+        status = step_status(code, interrupted, recorded=results is not None)
+        self._say(f"[{label}] {status.value}: {progress.summary()} ({time.monotonic() - started:.1f} s)")
+        return code, status
+
+    def _show(self, progress: Progress, line: str) -> None:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            self._say(line.rstrip())
+            return
+        for kept in progress.feed(event):
+            self._say(kept)
+        if self.output.isatty():
+            self.output.write(f"\r\x1b[K{progress.status_line()}")
+            self.output.flush()
+
+    def _results_of(self, invocation_id: str | None) -> dict[str, Any] | None:
+        """dbt's run results, if the invocation wrote them (an interrupted parse writes none)."""
+        path = self.target_dir / RESULTS_FILE
+        if invocation_id is None or not path.exists():
+            return None
+        results = json.loads(path.read_text())
+        return dict(results) if results.get("metadata", {}).get("invocation_id") == invocation_id else None
+
+    def _say(self, text: str) -> None:
+        if self.output.isatty():
+            self.output.write("\r\x1b[K")
+        print(text, file=self.output, flush=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -23,6 +25,12 @@ from orchestrate.runner import PROJECT_DIR, dbt_command
 from orchestrate.sample_data import DEFAULT_PATH as SAMPLE_CSV
 
 SERVER_DEFAULTS = {"PGHOST": "127.0.0.1", "PGPORT": "5432", "PGUSER": "postgres", "PGDATABASE": "test"}
+NETFLOW_PCA = str(Path(sys.executable).parent / "netflow-pca")
+
+
+def run_cli(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The real `netflow-pca` command, as a user runs it."""
+    return subprocess.run([NETFLOW_PCA, *args], env=dict(env), capture_output=True, text=True, timeout=900)
 
 
 def server_environment() -> dict[str, str]:
@@ -111,6 +119,16 @@ class Project:
 
     def table(self, model: str, order_by: str = "1") -> list[tuple[Any, ...]]:
         return self.db.rows(f'select * from "{self.schema}"."{model}" order by {order_by}')
+
+    def hour_fingerprints(self, model: str) -> dict[int, str]:
+        """Per hour: a digest of its rows together with their physical place and writing
+        transaction, so that a row rewritten with equal values still shows."""
+        rows = self.db.rows(f"""
+            select hour_of_day, md5(string_agg(ctid::text || ':' || xmin::text || ':' || t::text, ',' order by t::text))
+            from "{self.schema}"."{model}" t
+            group by hour_of_day
+        """)
+        return dict(rows)
 
     def load_sample_events(self, table: str = "events", time_expression: str = "start_time") -> dict[str, str]:
         """An events table of the test's own holding the sample flows, loaded with COPY (faster

@@ -16,17 +16,6 @@ def run_results(project: Project) -> dict[str, str]:
     return {result["unique_id"]: result["status"] for result in results}
 
 
-def hour_fingerprints(project: Project, model: str) -> dict[int, str]:
-    """Per hour: a digest of its rows together with their physical place and writing transaction,
-    so that a row rewritten with equal values still shows."""
-    rows = project.db.rows(f"""
-        select hour_of_day, md5(string_agg(ctid::text || ':' || xmin::text || ':' || t::text, ',' order by t::text))
-        from "{project.schema}"."{model}" t
-        group by hour_of_day
-    """)
-    return dict(rows)
-
-
 def test_build_on_the_seeds_passes_every_test(built_project: Project) -> None:
     statuses = run_results(built_project)
     assert statuses, "dbt recorded no results"
@@ -62,7 +51,7 @@ def test_pca_input_ids_are_dense_ranks_within_each_hour(built_project: Project) 
 def test_one_hour_run_replaces_that_hour_only(project: Project) -> None:
     vars = project.load_sample_events()
     project.build(vars)
-    before = {model: hour_fingerprints(project, model) for model in ("int_hourly_counts", "int_pca_input")}
+    before = {model: project.hour_fingerprints(model) for model in ("int_hourly_counts", "int_pca_input")}
     project.db.execute(
         f"""insert into "{project.schema}".events
             select 'zz', extract(epoch from timestamptz '2017-01-05 12:30:00+00')::bigint from generate_series(1, 7)"""
@@ -71,7 +60,7 @@ def test_one_hour_run_replaces_that_hour_only(project: Project) -> None:
     project.build({**vars, "hour_id": 12})
 
     for model, hours_before in before.items():
-        hours_after = hour_fingerprints(project, model)
+        hours_after = project.hour_fingerprints(model)
         assert hours_after.keys() == hours_before.keys()
         assert {h: f for h, f in hours_after.items() if h != 12} == {h: f for h, f in hours_before.items() if h != 12}
         assert hours_after[12] != hours_before[12]

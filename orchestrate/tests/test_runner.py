@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from orchestrate.database import uses_external_server
+from orchestrate.plan import Resume, Status, Step
 from orchestrate.runner import (
     ALL_HOURS,
+    PROJECT_DIR,
     DbtOptions,
     UsageError,
+    builds_seeds,
     dbt_command,
     dbt_vars,
     hour_batches,
     parse_hours,
     parse_run_date,
+    parse_var_options,
+    plan_run,
     profiles_dir,
+    project_vars,
+    step_args,
+    step_label,
 )
+
+PROJECT_VARS = project_vars(PROJECT_DIR)
 
 
 @pytest.mark.parametrize(
@@ -69,14 +80,90 @@ def test_dbt_command_passes_vars_as_json() -> None:
 def test_profiles_dir_defaults_to_a_copy_of_the_example(tmp_path: Path) -> None:
     (tmp_path / "profiles.yml.example").write_text("netflow_pca: {}\n")
     generated = profiles_dir(tmp_path, {})
-    assert generated is not None
     assert (generated / "profiles.yml").read_text() == "netflow_pca: {}\n"
-    assert profiles_dir(tmp_path, {"DBT_PROFILES_DIR": "/elsewhere"}) is None
+    assert profiles_dir(tmp_path, {"DBT_PROFILES_DIR": "/elsewhere"}) == Path("/elsewhere")
     (tmp_path / "profiles.yml").write_text("mine")
-    assert profiles_dir(tmp_path, {}) is None
+    assert profiles_dir(tmp_path, {}) == tmp_path
 
 
 def test_any_libpq_variable_selects_the_external_server() -> None:
     assert not uses_external_server({"HOME": "/root"})
     assert not uses_external_server({"PGHOST": ""})
     assert uses_external_server({"PGDATABASE": "flows"})
+
+
+def test_project_vars_are_those_of_dbt_project_yml() -> None:
+    assert PROJECT_VARS["events_table"] == "sample_flows"
+    assert {"hour_id", "run_date", "lookback_days", "timezone", "pca_backend"} <= PROJECT_VARS.keys()
+
+
+def test_var_options_read_values_as_yaml_and_var_wins_over_vars() -> None:
+    values = parse_var_options(
+        ["timezone=Europe/Berlin", "variance_target=0.95", "events_schema="],
+        "{events_table: flow_log, timezone: UTC, loading_threshold: 1}",
+        PROJECT_VARS,
+    )
+    assert values == {
+        "events_table": "flow_log",
+        "timezone": "Europe/Berlin",
+        "loading_threshold": 1,
+        "variance_target": 0.95,
+        "events_schema": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("assignments", "vars_text", "message"),
+    [
+        (["timezone"], None, "--var: 'timezone' is not key=value"),
+        (["=UTC"], None, "--var: '=UTC' is not key=value"),
+        (["src_ip=x"], None, "the project has no var 'src_ip'"),
+        (["hour_id=3"], None, "set hour_id with --hours"),
+        ([], "{run_date: 2017-01-01}", "set run_date with --run-date"),
+        ([], "[1, 2]", "--vars: expected a mapping"),
+        ([], "{timezone: [UTC]", "is not YAML or JSON"),
+        (["timezone=[UTC, CET]"], None, "must be a single value"),
+    ],
+)
+def test_var_options_refuse_what_the_project_does_not_take(assignments: list[str], vars_text: str | None, message: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)):
+        parse_var_options(assignments, vars_text, PROJECT_VARS)
+
+
+def test_seeds_are_built_only_when_the_events_are_the_sample_seed() -> None:
+    assert builds_seeds({}, PROJECT_VARS)
+    assert not builds_seeds({"events_table": "flow_log"}, PROJECT_VARS)
+    assert not builds_seeds({"events_schema": "raw"}, PROJECT_VARS)
+
+
+def test_plan_is_one_step_per_hour_and_the_first_loads_the_seed() -> None:
+    plan = plan_run((3, 18), {"timezone": "UTC"}, seeds=True, options=DbtOptions(threads=2))
+    assert [(step.hour, step.vars, step.seeds, step.status) for step in plan.steps] == [
+        (3, {"timezone": "UTC", "hour_id": 3}, True, Status.PENDING),
+        (18, {"timezone": "UTC", "hour_id": 18}, False, Status.PENDING),
+    ]
+    assert plan.threads == 2
+    [whole] = plan_run(ALL_HOURS, {}, seeds=False, options=DbtOptions()).steps
+    assert whole.hour is None and whole.vars == {}
+
+
+def test_step_args_build_retry_or_build_what_did_not_succeed(tmp_path: Path) -> None:
+    step = Step(hour=12, vars={"hour_id": 12}, seeds=False)
+    options = DbtOptions(target="ci", threads=2)
+    assert step_args(step, Resume.BUILD, tmp_path, options) == [
+        "build", "--exclude", "resource_type:seed", "--vars", '{"hour_id": 12}', "--target", "ci", "--threads", "2",
+    ]
+    assert step_args(step, Resume.RETRY, tmp_path, options) == ["retry", "--state", str(tmp_path), "--threads", "2"]
+    remaining = step_args(step, Resume.BUILD_REMAINING, tmp_path, DbtOptions())
+    assert remaining[:2] == ["build", "--exclude"]
+    assert remaining[2:7] == ["resource_type:seed", "result:success", "result:pass", "result:warn", "result:no-op"]
+    assert remaining[7:] == ["--state", str(tmp_path), "--vars", '{"hour_id": 12}']
+    seeded = Step(hour=None, vars={}, seeds=True)
+    assert step_args(seeded, Resume.BUILD, tmp_path, DbtOptions()) == ["build"]
+
+
+def test_step_labels() -> None:
+    steps = [Step(hour=0, vars={}, seeds=False), Step(hour=5, vars={}, seeds=False)]
+    assert step_label(steps, 1) == "hour 5 (2 of 2)"
+    assert step_label(steps[:1], 0) == "hour 0"
+    assert step_label([Step(hour=None, vars={}, seeds=True)], 0) == "all hours"

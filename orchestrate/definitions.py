@@ -1,0 +1,124 @@
+"""Dagster definitions: the dbt project as assets, one partition per hour of the day.
+
+`dagster dev -m orchestrate.definitions` opens the UI with the asset graph. The models and their
+tests (as asset checks) are partitioned by the hour of the day, "0" to "23"; a run of one partition
+is `dbt build` with that `hour_id`, which replaces that hour's rows only. The days are not a
+partition: the tables hold one window of days (up to `run_date`), so `run_date` and
+`lookback_days` are run config, and the daily schedule sets `run_date` to yesterday. The sample
+seed, the demo's events, is an asset of its own outside the partitions.
+
+The manifest is read from dbt's target folder (DBT_TARGET_PATH, default `target`) and made with
+`dbt parse` once if it is absent. `prepare_if_dev()` is not used: under `dagster dev` it parses in
+every run process, and runs of several partitions at once race in it (dagster issue 33993).
+"""
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext,
+    AssetSelection,
+    BackfillPolicy,
+    DefaultSensorStatus,
+    Definitions,
+    RunFailureSensorContext,
+    RunRequest,
+    ScheduleEvaluationContext,
+    SensorDefinition,
+    define_asset_job,
+    run_failure_sensor,
+    schedule,
+)
+from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+
+from orchestrate.alerts import SmtpSettings, failure_email, send, smtp_settings
+from orchestrate.partitions import HOURLY_OP, HOURS, HourlyRunConfig, daily_run_request, hours_of_run, partition_vars
+from orchestrate.runner import PROJECT_DIR, dbt_executable, profiles_dir, project_vars
+
+SEEDS = "resource_type:seed"
+# Runs at the same time would rebuild the shared staging view side by side: the dbt ops share a
+# concurrency pool, which `concurrency: {pools: {default_limit: 1}}` in dagster.yaml serialises.
+POOL = "netflow_pca_dbt"
+
+
+def dbt_project(environ: Mapping[str, str]) -> DbtProject:
+    project = DbtProject(
+        project_dir=PROJECT_DIR,
+        target_path=environ.get("DBT_TARGET_PATH", "target"),
+        profiles_dir=profiles_dir(PROJECT_DIR, environ),
+    )
+    if not project.manifest_path.exists():
+        project.preparer.prepare(project)
+    return project
+
+
+PROJECT = dbt_project(os.environ)
+
+
+@dbt_assets(manifest=PROJECT.manifest_path, project=PROJECT, select=SEEDS, name="netflow_pca_sample_data", pool=POOL)
+def sample_data(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    """The sample seed, the events of the demo."""
+    yield from dbt.cli(["seed"], context=context).stream()
+
+
+@dbt_assets(
+    manifest=PROJECT.manifest_path,
+    project=PROJECT,
+    exclude=SEEDS,
+    partitions_def=HOURS,
+    # a backfill of many hours is one run, so that all 24 are one dbt build
+    backfill_policy=BackfillPolicy.single_run(),
+    name=HOURLY_OP,
+    pool=POOL,
+)
+def hourly_models(context: AssetExecutionContext, dbt: DbtCliResource, config: HourlyRunConfig) -> Iterator[Any]:
+    """The models and their tests for the hours of the run's partitions."""
+    *earlier, last = partition_vars(context.partition_keys, config, project_vars(PROJECT_DIR))
+    # A run of some hours is one build per hour. Dagster takes one output per asset from a run,
+    # so only the last build reports; an earlier one that fails stops the run.
+    for vars in earlier:
+        dbt.cli(["build", "--vars", json.dumps(vars)], context=context).wait()
+    yield from dbt.cli(["build", "--vars", json.dumps(last)], context=context).stream()
+
+
+hourly_job = define_asset_job("netflow_pca_hourly_job", selection=AssetSelection.assets(hourly_models), partitions_def=HOURS)
+
+
+@schedule(job=hourly_job, cron_schedule="0 1 * * *", execution_timezone="UTC", name="netflow_pca_daily")
+def daily_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+    return daily_run_request(context.scheduled_execution_time.date())
+
+
+def email_on_failure(settings: SmtpSettings) -> SensorDefinition:
+    """A sensor that e-mails the recipients when a run of this code location fails."""
+
+    @run_failure_sensor(name="netflow_pca_email_on_failure", default_status=DefaultSensorStatus.RUNNING)
+    def email_on_run_failure(context: RunFailureSensorContext) -> None:
+        run = context.dagster_run
+        errors = []
+        for event in context.get_step_failure_events():
+            error = event.step_failure_data.error
+            # the step's error wraps the one raised in the op (a dbt error, a bad run_date)
+            while error is not None:
+                errors.append(error.message.strip())
+                error = error.cause
+        errors.append(context.failure_event.message or "")
+        send(settings, failure_email(settings, run.job_name, run.run_id, hours_of_run(run.tags), [e for e in errors if e]))
+
+    return email_on_run_failure
+
+
+def build_definitions(environ: Mapping[str, str]) -> Definitions:
+    settings = smtp_settings(environ)
+    return Definitions(
+        assets=[sample_data, hourly_models],
+        jobs=[hourly_job],
+        schedules=[daily_schedule],
+        sensors=[email_on_failure(settings)] if settings else [],
+        resources={"dbt": DbtCliResource(project_dir=PROJECT, dbt_executable=dbt_executable())},
+    )
+
+
+defs = build_definitions(os.environ)

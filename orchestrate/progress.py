@@ -1,0 +1,96 @@
+"""A compact progress display of one dbt invocation, read from dbt's `--log-format json` events.
+
+`Progress.feed` takes one event and returns the lines worth keeping on screen: each model or seed
+as it finishes, and dbt's account of every failure and error. `status_line` is the live line a
+terminal shows between them (done of total, the node running), `summary` the closing count.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+RESULT_EVENTS = frozenset({"LogModelResult", "LogSeedResult", "LogSnapshotResult", "LogTestResult", "LogNodeResult"})
+# dbt's end-of-run account of what went wrong, one event per line of it
+DETAIL_EVENTS = frozenset({"RunResultFailure", "RunResultError", "RunResultErrorNoMessage", "RunResultWarning", "CheckNodeTestFailure"})
+LISTED_TYPES = frozenset({"model", "seed", "snapshot"})
+OK_STATUSES = frozenset({"success", "pass", "no-op"})
+FAILED_STATUSES = frozenset({"error", "fail", "runtime error", "partial success"})
+NOUNS = {"model": "model", "seed": "seed", "snapshot": "snapshot", "test": "test", "unit_test": "test"}
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _plain(text: str) -> str:
+    return ANSI.sub("", text).rstrip()
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+@dataclass
+class Progress:
+    """What one dbt invocation has done so far."""
+
+    total: int = 0
+    finished: int = 0
+    running: str = ""
+    keyboard_interrupt: bool = False
+    invocation_id: str | None = None
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def feed(self, event: Mapping[str, Any]) -> list[str]:
+        info, data = event.get("info", {}), event.get("data", {})
+        name = info.get("name", "")
+        self.invocation_id = self.invocation_id or info.get("invocation_id")
+        node = data.get("node_info", {})
+        if name == "LogStartLine":
+            self.total = int(data.get("total") or self.total)
+            self.running = node.get("node_name", "")
+        elif name in RESULT_EVENTS or name == "SkippingDetails":
+            return self._finished(name, data, node)
+        elif name == "EndOfRunSummary":
+            self.keyboard_interrupt = bool(data.get("keyboard_interrupt"))
+        elif name in DETAIL_EVENTS and _plain(info.get("msg", "")):
+            return [f"  {_plain(info['msg'])}"]
+        elif name == "MainEncounteredError" and _plain(str(data.get("exc", ""))):
+            return [f"  dbt: {line}" for line in _plain(str(data["exc"])).splitlines() if line.strip()]
+        return []
+
+    def _finished(self, name: str, data: Mapping[str, Any], node: Mapping[str, Any]) -> list[str]:
+        resource_type = node.get("resource_type") or data.get("resource_type", "")
+        status = "skipped" if name == "SkippingDetails" else node.get("node_status", "")
+        if status in ("", "None"):
+            # unit test results carry their status in the event, not in the node
+            status = str(data.get("status", ""))
+        self.finished += 1
+        self.total = int(data.get("total") or self.total)
+        self.counts[(NOUNS.get(resource_type, resource_type), status)] += 1
+        node_name = node.get("node_name") or data.get("node_name", "")
+        if resource_type in LISTED_TYPES and status != "skipped":
+            seconds = float(data.get("execution_time") or 0)
+            return [f"  {self.finished}/{self.total} {node_name} {status} ({seconds:.1f} s)"]
+        if status in FAILED_STATUSES or status == "warn":
+            return [f"  {self.finished}/{self.total} {node_name} {status.upper()}"]
+        return []
+
+    def status_line(self) -> str:
+        return f"  {self.finished}/{self.total or '?'} done, running {self.running}" if self.running else ""
+
+    def summary(self) -> str:
+        """'3 models, 29 tests ok; 1 test failed; 12 skipped' for what finished."""
+        parts = []
+        for verb, statuses in (("ok", OK_STATUSES), ("warned", frozenset({"warn"})), ("failed", FAILED_STATUSES)):
+            by_noun: Counter[str] = Counter()
+            for (noun, status), count in self.counts.items():
+                if status in statuses:
+                    by_noun[noun] += count
+            if by_noun:
+                parts.append(", ".join(_counted(count, noun) for noun, count in sorted(by_noun.items())) + f" {verb}")
+        skipped = sum(count for (_, status), count in self.counts.items() if status == "skipped")
+        if skipped:
+            parts.append(f"{skipped} skipped")
+        return "; ".join(parts) or "nothing ran"

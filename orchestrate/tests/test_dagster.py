@@ -1,0 +1,158 @@
+"""The Dagster definitions on the real dbt project: they load (in Python and with the `dagster`
+command), a partition materialises its hour, and a failed run sends an e-mail to a real SMTP
+server on loopback."""
+
+from __future__ import annotations
+
+import importlib
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from email import message_from_bytes, policy
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from dagster import DagsterInstance, Definitions, RunConfig, build_run_status_sensor_context, materialize
+
+from orchestrate.partitions import HOURLY_OP, HourlyRunConfig
+from orchestrate.tests.conftest import Database, InProcessDbt, Project, _project
+from orchestrate.tests.models import HOURLY_RESULT_MODEL
+
+EVENTS_CONFIG = HourlyRunConfig(vars="{events_table: events}")
+
+
+@pytest.fixture(scope="module")
+def dagster_project(
+    db: Database, server_env: dict[str, str], session_id: str, tmp_path_factory: pytest.TempPathFactory, invoke_dbt: InProcessDbt
+) -> Iterator[tuple[Project, ModuleType]]:
+    """The definitions module loaded on a parsed project whose events table is a copy of the
+    sample flows; dagster-dbt runs dbt with this process's environment, so it is set here."""
+    schema = f"nfpca_test_{session_id}_dagster"
+    for project in _project(db, server_env, schema, tmp_path_factory.mktemp("dagster"), invoke_dbt):
+        parsed = project.dbt("parse")
+        assert parsed.returncode == 0, parsed.stdout[-4000:]
+        project.load_sample_events()
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in project.env.items():
+                patch.setenv(name, value)
+            yield project, importlib.import_module("orchestrate.definitions")
+
+
+def test_definitions_load(dagster_project: tuple[Project, ModuleType]) -> None:
+    _, definitions = dagster_project
+    Definitions.validate_loadable(definitions.defs)
+    graph = definitions.defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert {"sample_flows", "stg_flows__events", "int_hourly_counts", "int_pca_input"} <= keys
+    checks = {(check.asset_key.to_user_string(), check.name) for check in graph.asset_check_keys}
+    assert ("stg_flows__events", "not_null_stg_flows__events_user_name") in checks
+    assert ("int_pca_input", "pca_input_cells_match_hourly_counts") in checks
+    assert definitions.defs.resolve_job_def("netflow_pca_hourly_job").partitions_def is not None
+    assert definitions.defs.resolve_schedule_def("netflow_pca_daily").cron_schedule == "0 1 * * *"
+    # no SMTP variable in this environment: no alerting sensor
+    assert not list(definitions.defs.sensors or [])
+
+
+def test_dagster_command_validates_the_definitions(dagster_project: tuple[Project, ModuleType], tmp_path: Path) -> None:
+    project, _ = dagster_project
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-m", "orchestrate.definitions"],
+        env={**project.env, "DAGSTER_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "All code locations passed validation" in result.stderr + result.stdout
+
+
+def test_partition_12_materialises_hour_12(dagster_project: tuple[Project, ModuleType], built_project: Project) -> None:
+    project, definitions = dagster_project
+
+    result = materialize(
+        [definitions.hourly_models],
+        partition_key="12",
+        resources=definitions.defs.resources,
+        run_config=RunConfig(ops={HOURLY_OP: EVENTS_CONFIG}),
+        instance=DagsterInstance.ephemeral(),
+    )
+
+    assert result.success
+    materialized = {(m.asset_key.to_user_string(), m.partition) for m in result.asset_materializations_for_node(HOURLY_OP)}
+    assert (HOURLY_RESULT_MODEL, "12") in materialized
+    checks = result.get_asset_check_evaluations()
+    assert checks and all(check.passed for check in checks)
+    rows = project.db.rows(f'select * from "{project.schema}"."{HOURLY_RESULT_MODEL}" order by 1, 2, 3')
+    assert rows
+    assert {row[0] for row in rows} == {12}
+    assert rows == built_project.db.rows(
+        f'select * from "{built_project.schema}"."{HOURLY_RESULT_MODEL}" where hour_of_day = 12 order by 1, 2, 3'
+    )
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps what it receives."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[int, Inbox]]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, inbox
+    finally:
+        controller.stop()
+
+
+def test_failed_run_sends_an_email(dagster_project: tuple[Project, ModuleType], smtp_server: tuple[int, Inbox]) -> None:
+    _, definitions = dagster_project
+    port, inbox = smtp_server
+    defs = definitions.build_definitions(
+        {
+            "NETFLOW_PCA_SMTP_HOST": "127.0.0.1",
+            "NETFLOW_PCA_SMTP_PORT": str(port),
+            "NETFLOW_PCA_SMTP_SENDER": "netflow@example.com",
+            "NETFLOW_PCA_SMTP_RECIPIENTS": "soc@example.com,analyst@example.com",
+        }
+    )
+    sensor = defs.resolve_sensor_def("netflow_pca_email_on_failure")
+    instance = DagsterInstance.ephemeral()
+    failed = defs.resolve_job_def("netflow_pca_hourly_job").execute_in_process(
+        partition_key="12",
+        run_config=RunConfig(ops={HOURLY_OP: HourlyRunConfig(run_date="2017-02-30")}),
+        instance=instance,
+        raise_on_error=False,
+    )
+    assert not failed.success
+
+    context = build_run_status_sensor_context(
+        sensor_name=sensor.name,
+        dagster_instance=instance,
+        dagster_run=failed.dagster_run,
+        dagster_event=failed.get_run_failure_event(),
+    ).for_run_failure()
+    sensor(context)
+
+    [envelope] = inbox.envelopes
+    assert envelope.mail_from == "netflow@example.com"
+    assert envelope.rcpt_tos == ["soc@example.com", "analyst@example.com"]
+    message = message_from_bytes(envelope.content, policy=policy.default)
+    assert message["Subject"] == "netflow_pca: netflow_pca_hourly_job failed (hour 12)"
+    body = message.get_content()
+    assert failed.dagster_run.run_id in body
+    assert "run_date: '2017-02-30' is not a date as YYYY-MM-DD" in body

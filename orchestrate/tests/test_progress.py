@@ -1,0 +1,63 @@
+"""The progress display, fed with events of the shape dbt 1.11 writes with --log-format json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrate.progress import Progress
+
+
+def event(name: str, level: str = "info", msg: str = "", **data: Any) -> dict[str, Any]:
+    return {"info": {"name": name, "level": level, "msg": msg, "invocation_id": "inv-1"}, "data": data}
+
+
+def node(name: str, resource_type: str, status: str = "started") -> dict[str, Any]:
+    return {"node_name": name, "resource_type": resource_type, "node_status": status}
+
+
+def test_models_are_listed_tests_counted_and_failures_explained() -> None:
+    progress = Progress()
+    shown: list[str] = []
+    for item in [
+        event("MainReportVersion", msg="Running with dbt=1.11.16"),
+        event("LogStartLine", index=1, total=4, node_info=node("stg_flows__events", "model")),
+        event("LogModelResult", index=1, total=4, status="CREATE VIEW", execution_time=0.25, node_info=node("stg_flows__events", "model", "success")),
+        event("LogStartLine", index=2, total=4, node_info=node("not_null_user", "test")),
+        event("LogTestResult", index=2, total=4, status="fail", node_info=node("not_null_user", "test", "fail")),
+        event("LogTestResult", index=3, total=4, status="pass", node_info=node("a::buckets", "unit_test", "None")),
+        event("SkippingDetails", index=4, total=4, resource_type="model", node_name="int_hourly_counts", node_info=node("int_hourly_counts", "model", "skipped")),
+        event("RunResultFailure", "error", "Failure in test not_null_user (models/_models.yml)"),
+        event("RunResultError", "error", "  Got 1 result, configured to fail if != 0"),
+        event("MainStackTrace", "error", "Traceback (most recent call last): ..."),
+        event("EndOfRunSummary", msg="Completed with 1 error", keyboard_interrupt=False),
+    ]:
+        shown += progress.feed(item)
+
+    assert shown == [
+        "  1/4 stg_flows__events success (0.2 s)",
+        "  2/4 not_null_user FAIL",
+        "  Failure in test not_null_user (models/_models.yml)",
+        "    Got 1 result, configured to fail if != 0",
+    ]
+    assert progress.invocation_id == "inv-1"
+    assert not progress.keyboard_interrupt
+    assert progress.summary() == "1 model, 1 test ok; 1 test failed; 1 skipped"
+
+
+def test_status_line_shows_the_running_node() -> None:
+    progress = Progress()
+    assert progress.status_line() == ""
+    progress.feed(event("LogStartLine", index=7, total=33, node_info=node("int_pca_input", "model")))
+    assert progress.status_line() == "  0/33 done, running int_pca_input"
+
+
+def test_keyboard_interrupt_and_dbt_errors_are_noticed() -> None:
+    progress = Progress()
+    assert progress.feed(event("MainEncounteredError", "error", "Encountered an error:\n", exc="")) == []
+    shown = progress.feed(
+        event("MainEncounteredError", "error", exc="Compilation Error\n  Invalid var hour_id: expected an hour, got 99")
+    )
+    assert shown == ["  dbt: Compilation Error", "  dbt:   Invalid var hour_id: expected an hour, got 99"]
+    progress.feed(event("EndOfRunSummary", keyboard_interrupt=True))
+    assert progress.keyboard_interrupt
+    assert progress.summary() == "nothing ran"

@@ -1,0 +1,163 @@
+"""The real `netflow-pca` command against real PostgreSQL: runs, one-hour runs, failures, retries
+and a run stopped half way by SIGTERM. Each test has a schema of its own holding a copy of the
+sample flows as its events table; `built_project` (the seeds built in-process) is the reference."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from orchestrate.tests.conftest import NETFLOW_PCA, Project, run_cli
+from orchestrate.tests.models import HOURLY_MODELS
+
+EVENTS = ("--var", "events_table=events")
+
+
+def rows_of_hours(project: Project, model: str, hours: Sequence[int]) -> list[tuple[Any, ...]]:
+    return project.db.rows(
+        f'select * from "{project.schema}"."{model}" where hour_of_day = any(%s) order by 1, 2, 3', (list(hours),)
+    )
+
+
+def hours_present(project: Project, model: str) -> set[int]:
+    return {hour for (hour,) in project.db.rows(f'select distinct hour_of_day from "{project.schema}"."{model}"')}
+
+
+def attempt_statuses(project: Project, step: int, attempt: int) -> dict[str, str]:
+    path = project.target_dir / "netflow_pca" / f"step-{step:02d}" / f"attempt-{attempt}.json"
+    return {result["unique_id"]: result["status"] for result in json.loads(path.read_text())["results"]}
+
+
+def assert_same_rows_as(project: Project, reference: Project, hours: Sequence[int]) -> None:
+    for model in HOURLY_MODELS:
+        assert hours_present(project, model) == set(hours), model
+        assert rows_of_hours(project, model, hours) == rows_of_hours(reference, model, hours), model
+
+
+def test_all_hours_then_one_hour_leaves_the_other_hours_byte_identical(project: Project, built_project: Project) -> None:
+    project.load_sample_events()
+
+    full = run_cli(project.env, "run", *EVENTS)
+
+    assert full.returncode == 0, full.stdout[-4000:] + full.stderr[-2000:]
+    assert "[all hours] succeeded" in full.stdout
+    assert "int_pca_input success" in full.stdout
+    assert_same_rows_as(project, built_project, range(24))
+
+    before = {model: project.hour_fingerprints(model) for model in HOURLY_MODELS}
+    project.db.execute(
+        f"""insert into "{project.schema}".events
+            select 'zz', extract(epoch from timestamptz '2017-01-05 12:30:00+00')::bigint from generate_series(1, 7)"""
+    )
+
+    one = run_cli(project.env, "run", "--hours", "12", "--vars", "{events_table: events}")
+
+    assert one.returncode == 0, one.stdout[-4000:] + one.stderr[-2000:]
+    assert "[hour 12] succeeded" in one.stdout
+    for model, hours_before in before.items():
+        hours_after = project.hour_fingerprints(model)
+        assert {h: f for h, f in hours_after.items() if h != 12} == {h: f for h, f in hours_before.items() if h != 12}
+        assert hours_after[12] != hours_before[12]
+    assert project.db.rows(
+        f"""select flow_count from "{project.schema}".int_pca_input where hour_of_day = 12 and user_name = 'zz'"""
+    ) == [(7,)]
+
+
+def test_failing_test_exits_non_zero_and_retry_finishes_the_run(project: Project, built_project: Project) -> None:
+    project.load_sample_events()
+    project.db.execute(f'insert into "{project.schema}".events values (null, 1484222400)')
+
+    failed = run_cli(project.env, "run", "--hours", "11-12", *EVENTS)
+
+    assert failed.returncode == 1, failed.stdout[-4000:] + failed.stderr[-2000:]
+    assert "not_null_stg_flows__events_user_name FAIL" in failed.stdout
+    assert "[hour 11 (1 of 2)] failed" in failed.stdout
+    assert "[hour 12" not in failed.stdout
+
+    project.db.execute(f'delete from "{project.schema}".events where user_name is null')
+    retried = run_cli(project.env, "retry")
+
+    assert retried.returncode == 0, retried.stdout[-4000:] + retried.stderr[-2000:]
+    assert "[hour 11 (1 of 2)] dbt retry" in retried.stdout
+    assert "[hour 12 (2 of 2)] dbt build" in retried.stdout
+    # dbt retry ran the failed test and what it had skipped, not the view that had been built
+    assert attempt_statuses(project, 0, 1)["model.netflow_pca.stg_flows__events"] == "success"
+    rerun = attempt_statuses(project, 0, 2)
+    assert "model.netflow_pca.stg_flows__events" not in rerun
+    assert rerun["model.netflow_pca.int_pca_input"] == "success"
+    assert {status for unique_id, status in rerun.items() if "not_null_stg_flows__events_user_name" in unique_id} == {"pass"}
+    assert_same_rows_as(project, built_project, [11, 12])
+
+    again = run_cli(project.env, "retry")
+    assert again.returncode == 0
+    assert "nothing to retry" in again.stdout
+
+
+def wait_for_lock_waiter(project: Project, table: str, timeout: float = 120) -> None:
+    """Until a session waits for a lock on the table: dbt is then inside the node that writes it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        [(waiting,)] = project.db.rows(
+            "select count(*) from pg_locks where not granted and relation = to_regclass(%s)", (f'"{project.schema}"."{table}"',)
+        )
+        if waiting:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"nobody waited for {table} within {timeout} s")
+
+
+def test_sigterm_half_way_then_retry_gives_the_tables_of_an_uninterrupted_run(project: Project, built_project: Project) -> None:
+    project.load_sample_events()
+    runner = subprocess.Popen(
+        [NETFLOW_PCA, "run", "--hours", "0-1", *EVENTS, "--threads", "2"],
+        env=project.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert runner.stdout is not None
+    output = []
+    for line in runner.stdout:
+        output.append(line)
+        if line.startswith("[hour 1 (2 of 2)] dbt build"):
+            break
+    # Hour 0 has built the tables and the runner has just started dbt for hour 1, which takes
+    # seconds to parse: lock int_pca_input before dbt reaches it, so that the SIGTERM lands while
+    # dbt waits inside that model, with the nodes before it done.
+    blocker = project.db.connect()
+    try:
+        blocker.cursor().execute(f'lock table "{project.schema}".int_pca_input in access exclusive mode')
+        wait_for_lock_waiter(project, "int_pca_input")
+        runner.send_signal(signal.SIGTERM)
+        output += runner.communicate(timeout=120)[0]
+    finally:
+        blocker.rollback()
+        blocker.close()
+    stopped = "".join(output)
+
+    assert runner.returncode == 128 + signal.SIGTERM, stopped[-4000:]
+    assert "[hour 1 (2 of 2)] incomplete" in stopped
+    assert "netflow-pca retry" in stopped
+    interrupted = attempt_statuses(project, 1, 1)
+    assert interrupted["model.netflow_pca.int_hourly_counts"] == "success"
+    assert "model.netflow_pca.int_pca_input" not in interrupted
+    before = {model: project.hour_fingerprints(model) for model in HOURLY_MODELS}
+
+    retried = run_cli(project.env, "retry")
+
+    assert retried.returncode == 0, retried.stdout[-4000:] + retried.stderr[-2000:]
+    assert "[hour 0" not in retried.stdout
+    assert "[hour 1 (2 of 2)] dbt build of the nodes that did not succeed" in retried.stdout
+    resumed = attempt_statuses(project, 1, 2)
+    assert "model.netflow_pca.int_hourly_counts" not in resumed
+    assert resumed["model.netflow_pca.int_pca_input"] == "success"
+    after = {model: project.hour_fingerprints(model) for model in HOURLY_MODELS}
+    # what had succeeded before the signal is not written again
+    assert after["int_hourly_counts"][0] == before["int_hourly_counts"][0]
+    assert after["int_hourly_counts"][1] == before["int_hourly_counts"][1]
+    assert after["int_pca_input"][0] == before["int_pca_input"][0]
+    assert_same_rows_as(project, built_project, [0, 1])
