@@ -2,7 +2,7 @@
     Config for a model whose rows are partitioned by hour_of_day: a run for all hours rebuilds the
     table (dbt's create-and-swap), a run for one hour replaces that hour's rows in one transaction
     and leaves the other hours as they were (the replace_hours strategy). A one-hour run refuses
-    --full-refresh, which would drop the other hours.
+    --full-refresh, which would drop the other hours. Runs building the same hour take turns.
 -#}
 {% macro hour_partitioned_config() %}
     {%- do return({
@@ -10,5 +10,6 @@
         'incremental_strategy': 'replace_hours',
         'full_refresh': netflow_pca.run_vars().hour_id is none,
         'on_schema_change': 'fail',
+        'pre_hook': ["{{ netflow_pca.lock_selected_hours(this) }}"],
     }) -%}
 {% endmacro %}

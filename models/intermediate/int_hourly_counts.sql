@@ -1,4 +1,4 @@
-{{ config(**netflow_pca.hour_partitioned_config()) }}
+{{ config(distributed_by=['user_name'], **netflow_pca.hour_partitioned_config()) }}
 
 {%- set run = netflow_pca.run_vars() %}
 

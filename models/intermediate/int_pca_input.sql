@@ -1,4 +1,4 @@
-{{ config(**netflow_pca.hour_partitioned_config()) }}
+{{ config(distributed_by=['user_name'], **netflow_pca.hour_partitioned_config()) }}
 
 {%- set run = netflow_pca.run_vars() %}
 
@@ -15,7 +15,14 @@ analysis_window as (
     {%- if run.run_date %}
     select date {{ netflow_pca.sql_string_literal(run.run_date) }} as last_day
     {%- else %}
-    select max(day) as last_day from hourly_counts
+    {#- a clock gone wrong must not move the window into the future and empty it #}
+    select
+        least(
+            max(day),
+            cast(now() at time zone {{ netflow_pca.sql_string_literal(run.timezone) }} as date)
+        ) as last_day
+
+    from hourly_counts
     {%- endif %}
 
 ),

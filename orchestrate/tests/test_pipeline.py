@@ -118,3 +118,18 @@ def test_null_user_or_time_stops_the_build_and_keeps_the_last_good_tables(projec
 
     project.build(vars)
     assert {model: project.table(model, "1, 2, 3") for model in good} == good
+
+
+def test_events_in_the_future_do_not_move_the_window(project: Project) -> None:
+    project.db.execute(f'create schema "{project.schema}"')
+    project.db.execute(f"""
+        create table "{project.schema}".events as
+        select * from (values
+            ('a', extract(epoch from now() - interval '1 day')::bigint),
+            ('a', extract(epoch from timestamptz '2100-01-01 12:00:00+00')::bigint)
+        ) as events (user_name, start_time)
+    """)
+    project.build({"events_table": "events"})
+    [(days, last_day)] = project.db.rows(f'select count(*), max(day) from "{project.schema}".int_pca_input')
+    assert days == 1
+    assert last_day < date(2100, 1, 1)
