@@ -7,14 +7,17 @@ partition: the tables hold one window of days (up to `run_date`), so `run_date` 
 `lookback_days` are run config, and the daily schedule sets `run_date` to yesterday. The sample
 seed, the demo's events, is an asset of its own outside the partitions.
 
-The manifest is read from dbt's target folder (DBT_TARGET_PATH, default `target`) and made with
-`dbt parse` once if it is absent. `prepare_if_dev()` is not used: under `dagster dev` it parses in
-every run process, and runs of several partitions at once race in it (dagster issue 33993).
+The manifest is read from `dagster/` in dbt's target folder (DBT_TARGET_PATH, default `target`),
+a folder of its own so that the runner's invocations, which rewrite target/manifest.json with
+their own vars, leave the asset graph alone; it is made with `dbt parse` once if it is absent.
+`prepare_if_dev()` is not used: under `dagster dev` it parses in every run process, and runs of
+several partitions at once race in it (dagster issue 33993).
 """
 
 import json
 import os
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from dagster import (
@@ -32,32 +35,34 @@ from dagster import (
     schedule,
 )
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+from filelock import FileLock
 
 from orchestrate.alerts import SmtpSettings, failure_email, send, smtp_settings
 from orchestrate.partitions import HOURLY_OP, HOURS, HourlyRunConfig, daily_run_request, hours_of_run, partition_vars
 from orchestrate.runner import PROJECT_DIR, dbt_executable, profiles_dir, project_vars
 
 SEEDS = "resource_type:seed"
-# Runs at the same time would rebuild the shared staging view side by side: the dbt ops share a
-# concurrency pool, which `concurrency: {pools: {default_limit: 1}}` in dagster.yaml serialises.
-POOL = "netflow_pca_dbt"
 
 
 def dbt_project(environ: Mapping[str, str]) -> DbtProject:
     project = DbtProject(
         project_dir=PROJECT_DIR,
-        target_path=environ.get("DBT_TARGET_PATH", "target"),
+        target_path=Path(environ.get("DBT_TARGET_PATH", "target")) / "dagster",
         profiles_dir=profiles_dir(PROJECT_DIR, environ),
     )
-    if not project.manifest_path.exists():
-        project.preparer.prepare(project)
+    project.manifest_path.parent.mkdir(parents=True, exist_ok=True)
+    # dagster dev starts two code servers at once: the first parses, the second waits and reads
+    with FileLock(project.manifest_path.with_suffix(".lock")):
+        if not project.manifest_path.exists():
+            dbt = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
+            dbt.cli(["parse", "--quiet"], target_path=project.target_path).wait()
     return project
 
 
 PROJECT = dbt_project(os.environ)
 
 
-@dbt_assets(manifest=PROJECT.manifest_path, project=PROJECT, select=SEEDS, name="netflow_pca_sample_data", pool=POOL)
+@dbt_assets(manifest=PROJECT.manifest_path, project=PROJECT, select=SEEDS, name="netflow_pca_sample_data")
 def sample_data(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """The sample seed, the events of the demo."""
     yield from dbt.cli(["seed"], context=context).stream()
@@ -71,7 +76,6 @@ def sample_data(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator
     # a backfill of many hours is one run, so that all 24 are one dbt build
     backfill_policy=BackfillPolicy.single_run(),
     name=HOURLY_OP,
-    pool=POOL,
 )
 def hourly_models(context: AssetExecutionContext, dbt: DbtCliResource, config: HourlyRunConfig) -> Iterator[Any]:
     """The models and their tests for the hours of the run's partitions."""

@@ -8,8 +8,7 @@ from typing import Any
 
 from orchestrate.runner import PROJECT_DIR, dbt_command, dbt_executable
 from orchestrate.tests.conftest import Project
-
-HOURLY_MODELS = ("int_hourly_counts", "int_pca_input")
+from orchestrate.tests.models import HOURLY_MODELS
 
 
 def start_dbt(project: Project, command: list[str], vars: dict[str, Any]) -> subprocess.Popen[str]:

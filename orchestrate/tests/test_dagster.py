@@ -29,17 +29,18 @@ EVENTS_CONFIG = HourlyRunConfig(vars="{events_table: events}")
 def dagster_project(
     db: Database, server_env: dict[str, str], session_id: str, tmp_path_factory: pytest.TempPathFactory, invoke_dbt: InProcessDbt
 ) -> Iterator[tuple[Project, ModuleType]]:
-    """The definitions module loaded on a parsed project whose events table is a copy of the
-    sample flows; dagster-dbt runs dbt with this process's environment, so it is set here."""
+    """The definitions module loaded on a project whose events table is a copy of the sample
+    flows; dagster-dbt runs dbt with this process's environment, so it is set here. There is no
+    manifest yet: loading the definitions makes it, as on a first `dagster dev`."""
     schema = f"nfpca_test_{session_id}_dagster"
     for project in _project(db, server_env, schema, tmp_path_factory.mktemp("dagster"), invoke_dbt):
-        parsed = project.dbt("parse")
-        assert parsed.returncode == 0, parsed.stdout[-4000:]
         project.load_sample_events()
         with pytest.MonkeyPatch.context() as patch:
             for name, value in project.env.items():
                 patch.setenv(name, value)
-            yield project, importlib.import_module("orchestrate.definitions")
+            definitions = importlib.import_module("orchestrate.definitions")
+            assert definitions.PROJECT.manifest_path == project.target_dir / "dagster" / "manifest.json"
+            yield project, definitions
 
 
 def test_definitions_load(dagster_project: tuple[Project, ModuleType]) -> None:
