@@ -18,8 +18,9 @@ EVENTS = ("--var", "events_table=events")
 
 
 def rows_of_hours(project: Project, model: str, hours: Sequence[int]) -> list[tuple[Any, ...]]:
+    """The model's rows of those hours, in a total order (whatever the model's columns)."""
     return project.db.rows(
-        f'select * from "{project.schema}"."{model}" where hour_of_day = any(%s) order by 1, 2, 3', (list(hours),)
+        f'select t.* from "{project.schema}"."{model}" t where hour_of_day = any(%s) order by t::text', (list(hours),)
     )
 
 
