@@ -26,8 +26,14 @@ def hour_rows(project: Project, model: str, hour: int) -> list[tuple[Any, ...]]:
     return project.db.rows(f'select * from "{project.schema}"."{model}" where hour_of_day = %s order by 1, 2, 3', (hour,))
 
 
-def waiting_advisory_locks(project: Project) -> int:
-    return int(project.db.rows("select count(*) from pg_locks where locktype = 'advisory' and not granted")[0][0])
+def waiting_hour_locks(project: Project, relation: str, hour: int) -> int:
+    """Runs waiting for the advisory lock of one hour of one relation (keys as in lock_selected_hours)."""
+    return int(project.db.rows(
+        """select count(*) from pg_locks
+           where locktype = 'advisory' and not granted and objsubid = 2
+             and classid = hashtext(%s)::oid and objid = %s""",
+        (relation, hour),
+    )[0][0])
 
 
 def test_runs_for_different_hours_proceed_together_and_match_solo_runs(project: Project) -> None:
@@ -55,10 +61,10 @@ def test_a_second_run_for_the_same_hour_waits_for_the_first(project: Project) ->
         cursor.execute("select pg_advisory_xact_lock(hashtext(%s), 12)", (relation,))
         second = start_dbt(project, ["run", "--select", "int_hourly_counts"], {**vars, "hour_id": 12})
         deadline = time.monotonic() + 120
-        while waiting_advisory_locks(project) == 0 and second.poll() is None and time.monotonic() < deadline:
+        while waiting_hour_locks(project, relation, 12) == 0 and second.poll() is None and time.monotonic() < deadline:
             time.sleep(0.5)
         assert second.poll() is None, second.communicate()[0]
-        assert waiting_advisory_locks(project) == 1
+        assert waiting_hour_locks(project, relation, 12) == 1
         other_hour = project.dbt("run", "--select", "int_hourly_counts", vars={**vars, "hour_id": 11})
         assert other_hour.returncode == 0, other_hour.stdout
     output = second.communicate(timeout=300)[0]
