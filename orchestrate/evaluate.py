@@ -128,12 +128,9 @@ def format_ranking(scores: Iterable[Score], hours: Iterable[int], top: int) -> s
 # ---- sources -------------------------------------------------------------------------------
 
 
-def _identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _relation(text: str) -> str:
-    return ".".join(_identifier(part) for part in text.split(".", 1))
+    """'schema.table' or 'table', quoted."""
+    return ".".join(flowgen.quote_identifier(part) for part in text.split(".", 1))
 
 
 def cells_from_plan(flow_plan: flowgen.FlowPlan) -> Iterator[Cell]:
@@ -162,7 +159,7 @@ def cells_from_table(connection: Any, schema: str, table: str) -> list[Cell]:
     sql = f"""
         select cast(extract(hour from at) as integer), cast(at as date), user_name, count(*)
         from (select user_name, to_timestamp(start_time) at time zone 'UTC' as at
-              from {_identifier(schema)}.{_identifier(table)}) events
+              from {flowgen.qualified(schema, table)}) events
         group by 1, 2, 3
     """
     with connection.cursor() as cursor:
@@ -172,7 +169,7 @@ def cells_from_table(connection: Any, schema: str, table: str) -> list[Cell]:
 
 def truth_from_table(connection: Any, schema: str, table: str) -> Truth:
     with connection.cursor() as cursor:
-        cursor.execute(f"select kind, user_name, day, hour_of_day from {_identifier(schema)}.{_identifier(table)}")
+        cursor.execute(f"select kind, user_name, day, hour_of_day from {flowgen.qualified(schema, table)}")
         return truth_from_rows(cursor.fetchall())
 
 

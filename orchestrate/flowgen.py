@@ -388,12 +388,12 @@ def truth_rows(flow_plan: FlowPlan) -> list[TruthRow]:
     return rows
 
 
-def _identifier(name: str) -> str:
+def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _qualified(schema: str, table: str) -> str:
-    return f"{_identifier(schema)}.{_identifier(table)}"
+def qualified(schema: str, table: str) -> str:
+    return f"{quote_identifier(schema)}.{quote_identifier(table)}"
 
 
 TRUTH_COLUMNS = "kind, label, user_name, day, hour_of_day, extra_flows, users_affected, description"
@@ -402,9 +402,9 @@ TRUTH_COLUMNS = "kind, label, user_name, day, hour_of_day, extra_flows, users_af
 def write(connection: Any, schema: str, table: str, flow_plan: FlowPlan) -> int:
     """(Re)create `schema.table (user_name text, start_time bigint)` and `schema.table_truth`,
     stream the events in with one COPY, and return the number of events written."""
-    events, truth = _qualified(schema, table), _qualified(schema, f"{table}_truth")
+    events, truth = qualified(schema, table), qualified(schema, f"{table}_truth")
     with connection.cursor() as cursor:
-        cursor.execute(f"create schema if not exists {_identifier(schema)}")
+        cursor.execute(f"create schema if not exists {quote_identifier(schema)}")
         cursor.execute(f"drop table if exists {events}, {truth}")
         cursor.execute(f"create table {events} (user_name text not null, start_time bigint not null)")
         stream = ChunkStream(event_chunks(flow_plan))
