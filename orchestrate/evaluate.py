@@ -2,7 +2,7 @@
 
 The flags come from the numpy reference (`scoring_reference`) run on the hourly counts of an
 events table, or from any table of flags with columns `hour_of_day`, `user_name`, `method` and
-optionally `day` (the `anomalous_users` mart). The truth is the `<table>_truth` table that
+optionally `evidence_day` or `day` (the `anomalous_users` mart). The truth is the `<table>_truth` table that
 `orchestrate.flowgen` writes beside the events.
 
     python -m orchestrate.flowgen --preset issue4 --schema eval --table issue4
@@ -174,11 +174,12 @@ def truth_from_table(connection: Any, schema: str, table: str) -> Truth:
 
 
 def flags_from_table(connection: Any, relation: str) -> list[Flag]:
-    """Flags from a table with hour_of_day, user_name, method and, if it has one, day."""
+    """Flags from a table with hour_of_day, user_name, method and, if it has one, the day of
+    the evidence (`evidence_day`, as in the anomalous_users mart, or `day`)."""
     with connection.cursor() as cursor:
         cursor.execute(f"select * from {_relation(relation)} limit 0")
         columns = {column.name for column in cursor.description}
-        day = "day" if "day" in columns else "null::date"
+        day = next((name for name in ("evidence_day", "day") if name in columns), "null::date")
         cursor.execute(f"select distinct method, hour_of_day, user_name, {day} from {_relation(relation)}")
         return [Flag(f"table:{m}", int(h), str(u), d) for m, h, u, d in cursor.fetchall()]
 
@@ -198,7 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--schema", default="flows", help="schema of --table (default flows)")
     flowgen.add_spec_arguments(parser)  # with --generate: the data set, as for orchestrate.flowgen
     parser.add_argument("--methods", default=",".join(METHODS), help=f"reference methods to run (default {','.join(METHODS)})")
-    parser.add_argument("--flags-table", help="with --table: also evaluate the flags in this table (schema.table), e.g. anomalous_users")
+    parser.add_argument(
+        "--flags-table", help="with --table: also evaluate the flags in this table (schema.table: hour_of_day, user_name, method, evidence_day)"
+    )
     parser.add_argument("--threshold", type=float, default=ResidualParams.threshold, help="residual and zscore threshold")
     parser.add_argument("--hour", type=int, help="print the ranked flagged users of this hour (always done for --csv)")
     parser.add_argument("--top", type=int, default=10, help="with --hour: how many (default 10)")

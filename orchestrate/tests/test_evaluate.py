@@ -58,7 +58,7 @@ def test_flags_from_a_table_with_or_without_day(db: Database, session_id: str) -
     schema = f"nfpca_test_{session_id}_evaluate"
     db.execute(f'create schema "{schema}"')
     try:
-        db.execute(f'create table "{schema}".with_day (hour_of_day int, user_name text, method text, day date, rank int)')
+        db.execute(f'create table "{schema}".with_day (hour_of_day int, user_name text, method text, evidence_day date, rank int)')
         db.execute(f"insert into \"{schema}\".with_day values (3, 'u1', 'residual', '2024-01-01', 1), (3, 'u1', 'residual', '2024-01-01', 1)")
         db.execute(f'create table "{schema}".without_day (hour_of_day int, user_name text, method text)')
         db.execute(f"insert into \"{schema}\".without_day values (3, 'u1', 'loading')")
