@@ -1,0 +1,250 @@
+"""Recall and precision of flagged (user, hour) pairs against a generator's ground truth.
+
+The flags come from the numpy reference (`scoring_reference`) run on the hourly counts of an
+events table, or from any table of flags with columns `hour_of_day`, `user_name`, `method` and
+optionally `evidence_day` or `day` (the `anomalous_users` mart). The truth is the `<table>_truth` table that
+`orchestrate.flowgen` writes beside the events.
+
+    python -m orchestrate.flowgen --preset issue4 --schema eval --table issue4
+    python -m orchestrate.evaluate --schema eval --table issue4
+    python -m orchestrate.evaluate --schema eval --table issue4 --flags-table netflow_pca.anomalous_users
+    python -m orchestrate.evaluate --generate --preset issue4   # same data, generated in memory
+    python -m orchestrate.evaluate --csv seeds/sample_flows.csv --hour 12
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from orchestrate import flowgen
+from orchestrate.scoring_reference import METHODS, ResidualParams, Score, hour_matrices, ranked_flags, score_hours
+
+Cell = tuple[int, date, str, int]  # hour_of_day, day, user_name, flow_count
+
+
+@dataclass(frozen=True)
+class Truth:
+    bursts: frozenset[tuple[str, int, date]]  # injected (user, hour, day)
+    collective: frozenset[tuple[date, int]]  # (day, hour) cells of collective events
+
+    @property
+    def pairs(self) -> frozenset[tuple[str, int]]:
+        return frozenset((user, hour) for user, hour, _ in self.bursts)
+
+
+@dataclass(frozen=True)
+class Flag:
+    method: str
+    hour_of_day: int
+    user_name: str
+    day: date | None
+
+
+@dataclass(frozen=True)
+class Metrics:
+    method: str
+    flagged: int  # distinct flagged (user, hour) pairs
+    found: int  # of them injected
+    injected: int
+    right_day: int | None  # found pairs whose reported day is the injected one
+    collective_flags: int | None  # flagged pairs, not injected, whose day and hour are a collective event's
+
+    @property
+    def recall(self) -> float:
+        return self.found / self.injected if self.injected else float("nan")
+
+    @property
+    def precision(self) -> float:
+        return self.found / self.flagged if self.flagged else float("nan")
+
+
+def truth_from_rows(rows: Iterable[tuple[str, str | None, date, int | None]]) -> Truth:
+    """From (kind, user_name, day, hour_of_day) rows of a truth table; hour None = all hours."""
+    bursts: set[tuple[str, int, date]] = set()
+    collective: set[tuple[date, int]] = set()
+    for kind, user, day, hour in rows:
+        if kind == "burst" and user is not None and hour is not None:
+            bursts.add((user, hour, day))
+        elif kind == "collective":
+            collective.update((day, h) for h in (range(24) if hour is None else (hour,)))
+    return Truth(frozenset(bursts), frozenset(collective))
+
+
+def truth_from_plan(flow_plan: flowgen.FlowPlan) -> Truth:
+    return truth_from_rows((row.kind, row.user_name, row.day, row.hour_of_day) for row in flowgen.truth_rows(flow_plan))
+
+
+def metrics(method: str, flags: Iterable[Flag], truth: Truth) -> Metrics:
+    flags = [flag for flag in flags if flag.method == method]
+    pairs = {(flag.user_name, flag.hour_of_day) for flag in flags}
+    found = pairs & truth.pairs
+    has_days = any(flag.day is not None for flag in flags) or not flags
+    right_day = collective = None
+    if has_days:
+        right_day = len({(f.user_name, f.hour_of_day) for f in flags if (f.user_name, f.hour_of_day, f.day) in truth.bursts})
+        collective = len(
+            {(f.user_name, f.hour_of_day) for f in flags if (f.day, f.hour_of_day) in truth.collective} - truth.pairs
+        )
+    return Metrics(method, len(pairs), len(found), len(truth.pairs), right_day, collective)
+
+
+def flags_from_scores(scores: Iterable[Score]) -> list[Flag]:
+    return [Flag(s.method, s.hour_of_day, s.user_name, s.day) for s in scores if s.flagged]
+
+
+def format_metrics(rows: Sequence[Metrics]) -> str:
+    header = f"{'method':<10} {'flagged':>7} {'found':>5} {'injected':>8} {'recall':>7} {'precision':>9} {'right day':>9} {'collective':>10}"
+    lines = [header, "-" * len(header)]
+    for m in rows:
+        right = "-" if m.right_day is None else str(m.right_day)
+        collective = "-" if m.collective_flags is None else str(m.collective_flags)
+        lines.append(
+            f"{m.method:<10} {m.flagged:>7} {m.found:>5} {m.injected:>8} {m.recall:>7.3f} {m.precision:>9.3f} {right:>9} {collective:>10}"
+        )
+    return "\n".join(lines)
+
+
+def format_ranking(scores: Iterable[Score], hours: Iterable[int], top: int) -> str:
+    """The ranked flagged users of the given hours, as `anomalous_users` will hold them."""
+    wanted = set(hours)
+    lines = [f"{'hour':>4} {'method':<9} {'rank':>4} {'user':<10} {'score':>8} {'day':<10} {'flows':>6} {'expected':>8} {'component':>9}"]
+    for score, rank in ranked_flags(s for s in scores if s.hour_of_day in wanted):
+        if rank <= top:
+            day = score.day.isoformat() if score.day else "-"
+            flows = "-" if score.flow_count is None else str(score.flow_count)
+            expected = "-" if score.expected_count is None else f"{score.expected_count:.1f}"
+            component = "-" if score.component is None else str(score.component)
+            lines.append(f"{score.hour_of_day:>4} {score.method:<9} {rank:>4} {score.user_name:<10} {score.score:>8.3f} {day:<10} {flows:>6} {expected:>8} {component:>9}")
+    return "\n".join(lines)
+
+
+# ---- sources -------------------------------------------------------------------------------
+
+
+def _relation(text: str) -> str:
+    """'schema.table' or 'table', quoted."""
+    return ".".join(flowgen.quote_identifier(part) for part in text.split(".", 1))
+
+
+def cells_from_plan(flow_plan: flowgen.FlowPlan) -> Iterator[Cell]:
+    """Hourly counts of a generated data set without a database (what the GROUP BY gives)."""
+    for day in range(flow_plan.spec.days):
+        counts = flowgen.day_counts(flow_plan, day)
+        when = flow_plan.day_date(day)
+        for user, hour in zip(*counts.nonzero()):
+            yield int(hour), when, flow_plan.user_name(int(user)), int(counts[user, hour])
+
+
+def cells_from_csv(path: Path) -> list[Cell]:
+    """Hourly counts (UTC) of a CSV of user_name,start_time (epoch seconds), like the seed."""
+    totals: dict[tuple[int, date, str], int] = {}
+    with path.open() as handle:
+        for row in csv.DictReader(handle):
+            moment = datetime.fromtimestamp(int(row["start_time"]), timezone.utc)
+            key = (moment.hour, moment.date(), row["user_name"])
+            totals[key] = totals.get(key, 0) + 1
+    return [(hour, day, user, count) for (hour, day, user), count in totals.items()]
+
+
+def cells_from_table(connection: Any, schema: str, table: str) -> list[Cell]:
+    """One GROUP BY over the events (user_name, start_time in epoch seconds), in UTC, as
+    `int_hourly_counts` buckets them."""
+    sql = f"""
+        select cast(extract(hour from at) as integer), cast(at as date), user_name, count(*)
+        from (select user_name, to_timestamp(start_time) at time zone 'UTC' as at
+              from {flowgen.qualified(schema, table)}) events
+        group by 1, 2, 3
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [(int(h), d, str(u), int(c)) for h, d, u, c in cursor.fetchall()]
+
+
+def truth_from_table(connection: Any, schema: str, table: str) -> Truth:
+    with connection.cursor() as cursor:
+        cursor.execute(f"select kind, user_name, day, hour_of_day from {flowgen.qualified(schema, table)}")
+        return truth_from_rows(cursor.fetchall())
+
+
+def flags_from_table(connection: Any, relation: str) -> list[Flag]:
+    """Flags from a table with hour_of_day, user_name, method and, if it has one, the day of
+    the evidence (`evidence_day`, as in the anomalous_users mart, or `day`)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"select * from {_relation(relation)} limit 0")
+        columns = {column.name for column in cursor.description}
+        day = next((name for name in ("evidence_day", "day") if name in columns), "null::date")
+        cursor.execute(f"select distinct method, hour_of_day, user_name, {day} from {_relation(relation)}")
+        return [Flag(f"table:{m}", int(h), str(u), d) for m, h, u, d in cursor.fetchall()]
+
+
+# ---- command line --------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m orchestrate.evaluate",
+        description="Recall and precision of flagged (user, hour) pairs against a generator's ground truth.",
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--table", help="events table written by orchestrate.flowgen (truth in <table>_truth)")
+    source.add_argument("--generate", action="store_true", help="generate the data set in memory (no database)")
+    source.add_argument("--csv", type=Path, help="events CSV (user_name,start_time), no truth: prints the ranking")
+    parser.add_argument("--schema", default="flows", help="schema of --table (default flows)")
+    flowgen.add_spec_arguments(parser)  # with --generate: the data set, as for orchestrate.flowgen
+    parser.add_argument("--methods", default=",".join(METHODS), help=f"reference methods to run (default {','.join(METHODS)})")
+    parser.add_argument(
+        "--flags-table", help="with --table: also evaluate the flags in this table (schema.table: hour_of_day, user_name, method, evidence_day)"
+    )
+    parser.add_argument("--threshold", type=float, default=ResidualParams.threshold, help="residual and zscore threshold")
+    parser.add_argument("--hour", type=int, help="print the ranked flagged users of this hour (always done for --csv)")
+    parser.add_argument("--top", type=int, default=10, help="with --hour: how many (default 10)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if unknown := sorted(set(methods) - set(METHODS)):
+        print(f"evaluate: unknown method(s) {', '.join(unknown)}; use {', '.join(METHODS)}", file=sys.stderr)
+        return 2
+    truth: Truth | None = None
+    extra_flags: list[Flag] = []
+    if args.generate:
+        try:
+            flow_plan = flowgen.plan(flowgen.spec_from_args(args))
+        except ValueError as error:
+            print(f"evaluate: {error}", file=sys.stderr)
+            return 2
+        cells: list[Cell] = list(cells_from_plan(flow_plan))
+        truth = truth_from_plan(flow_plan)
+    elif args.csv:
+        cells = cells_from_csv(args.csv)
+    else:
+        import psycopg2
+
+        with psycopg2.connect("") as connection:
+            cells = cells_from_table(connection, args.schema, args.table)
+            truth = truth_from_table(connection, args.schema, f"{args.table}_truth")
+            if args.flags_table:
+                extra_flags = flags_from_table(connection, args.flags_table)
+    params = replace(ResidualParams(), threshold=args.threshold)
+    scores = score_hours(hour_matrices(cells), methods, params)
+    if truth is not None:
+        flags = flags_from_scores(scores)
+        rows = [metrics(method, flags, truth) for method in methods]
+        rows += [metrics(method, extra_flags, truth) for method in sorted({f.method for f in extra_flags})]
+        print(format_metrics(rows))
+    if args.hour is not None or truth is None:
+        print(format_ranking(scores, range(24) if args.hour is None else (args.hour,), args.top))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,356 @@
+"""Reference implementation, in numpy, of the anomaly scoring that the dbt marts implement in SQL.
+
+The input is what `int_pca_input` holds: for each hour of the day a days x users matrix of flow
+counts (absent = 0). Every step below is written as the SQL will do it: per-cell expressions,
+per-(hour, user) and per-(hour, day) aggregates over the non-zero cells, one PCA fit per hour with
+MADlib's `pca_sparse_train` semantics, and sums of products of cells with component entries.
+
+Methods
+- `loading` (the original): a user's score is the largest |entry| of their column across the
+  components kept by `variance_target`; flagged above `loading_threshold`. Sign-independent.
+- `zscore` (a baseline, not a pipeline method): each non-zero cell's robust z-score against the
+  user's own median and MAD in that hour, on the variance-stabilised scale.
+- `residual` (Lakhina, Crovella and Diot, SIGCOMM 2004, adapted): see `residual_scores`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+ANSCOMBE_SHIFT = 0.375
+MAD_TO_SIGMA = 1.4826
+
+
+@dataclass(frozen=True)
+class HourMatrix:
+    """One hour's days x users counts, rows and columns in the order of day_id and name_id."""
+
+    hour: int
+    days: tuple[date, ...]
+    users: tuple[str, ...]
+    counts: np.ndarray  # (len(days), len(users)) float
+
+    @property
+    def nonzero(self) -> np.ndarray:
+        return self.counts > 0
+
+
+@dataclass(frozen=True)
+class Pca:
+    """MADlib `pca_sparse_train` output for one group: components are rows, signs fixed."""
+
+    components: np.ndarray  # (k, p)
+    std_dev: np.ndarray  # (k,)
+    proportion: np.ndarray  # (k,)
+    column_mean: np.ndarray  # (p,)
+
+    @property
+    def eigenvalues(self) -> np.ndarray:
+        return self.std_dev**2
+
+
+@dataclass(frozen=True)
+class Score:
+    """A row of `user_outlier_scores`: a user's score in one hour with its evidence."""
+
+    hour_of_day: int
+    user_name: str
+    method: str
+    score: float
+    flagged: bool
+    component: int | None  # 1-based component that gave the score (loading)
+    day: date | None  # day of the strongest evidence (residual, zscore)
+    flow_count: int | None  # that day's count
+    expected_count: float | None  # what the normal subspace predicted for it
+
+
+@dataclass(frozen=True)
+class ResidualParams:
+    """The residual method's settings (defaults argued in docs/scoring.md)."""
+
+    min_active_days: int = 3  # fewer active days in the hour: no established level, compare with 0
+    damp_at: float = 4.0  # damp cells more than this many robust SDs above the user's level
+    collective_share: float = 0.05  # ...unless at least this share of the hour's users is, that day,
+    collective_min_users: int = 3  # and at least this many
+    max_extreme_days: int = 2  # ...and unless the user has more extreme days than this (a pattern)
+    max_components: int = 20  # components requested from pca_sparse_train for the fit
+    threshold: float = 7.0  # flag evidence above this (residual SDs; zscore: robust SDs)
+
+
+def hour_matrices(cells: Iterable[tuple[int, date, str, int]]) -> list[HourMatrix]:
+    """Build the 24 matrices from (hour_of_day, day, user_name, flow_count) rows, as
+    `int_pca_input` does: days and users ranked within each hour (users in byte order)."""
+    by_hour: dict[int, list[tuple[date, str, int]]] = {}
+    for hour, day, user, count in cells:
+        if count:
+            by_hour.setdefault(hour, []).append((day, user, count))
+    matrices = []
+    for hour in sorted(by_hour):
+        rows = by_hour[hour]
+        days = tuple(sorted({day for day, _, _ in rows}))
+        users = tuple(sorted({user for _, user, _ in rows}, key=lambda name: name.encode()))
+        day_index = {day: i for i, day in enumerate(days)}
+        user_index = {user: j for j, user in enumerate(users)}
+        counts = np.zeros((len(days), len(users)))
+        for day, user, count in rows:
+            counts[day_index[day], user_index[user]] += count
+        matrices.append(HourMatrix(hour, days, users, counts))
+    return matrices
+
+
+def fit_pca(matrix: np.ndarray, components_param: float) -> Pca:
+    """MADlib `pca_sparse_train` on a dense matrix: centred columns, right singular vectors,
+    std_dev = s / sqrt(n - 1); an integer keeps that many components, a fraction in (0, 1] the
+    fewest whose cumulative proportion reaches it. Each component's largest entry is positive."""
+    n, p = matrix.shape
+    mean = matrix.mean(axis=0)
+    if n < 2:
+        return Pca(np.zeros((0, p)), np.zeros(0), np.zeros(0), mean)
+    _, singular, vt = np.linalg.svd(matrix - mean, full_matrices=False)
+    variance = singular**2 / (n - 1)
+    total = variance.sum()
+    rank = int((singular > singular[0] * max(n, p) * np.finfo(float).eps).sum()) if total > 0 else 0
+    proportion = variance / total if total > 0 else np.zeros_like(variance)
+    if components_param >= 1 and float(components_param).is_integer():
+        keep = min(int(components_param), rank)
+    else:
+        keep = min(int(np.searchsorted(np.cumsum(proportion), components_param - 1e-12) + 1), rank)
+    components = vt[:keep]
+    signs = np.sign(components[np.arange(keep), np.abs(components).argmax(axis=1)])
+    return Pca(components * signs[:, None], np.sqrt(variance[:keep]), proportion[:keep], mean)
+
+
+def anscombe(counts: np.ndarray) -> np.ndarray:
+    """Variance-stabilised counts, shifted so that 0 stays 0 (and the matrix stays sparse):
+    2 (sqrt(x + 3/8) - sqrt(3/8)). The shift is a per-column constant, which centring removes."""
+    return 2.0 * (np.sqrt(counts + ANSCOMBE_SHIFT) - np.sqrt(ANSCOMBE_SHIFT))
+
+
+def inverse_anscombe(values: np.ndarray) -> np.ndarray:
+    return np.maximum(values / 2.0 + np.sqrt(ANSCOMBE_SHIFT), 0.0) ** 2 - ANSCOMBE_SHIFT
+
+
+# ---- loading -------------------------------------------------------------------------------
+
+
+def loadings(components: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column: the largest |entry| across the components, and which component (0-based).
+    Absolute values, so a component's arbitrary sign never changes a score."""
+    magnitude = np.abs(components)
+    return magnitude.max(axis=0), magnitude.argmax(axis=0)
+
+
+def loading_scores(hour: HourMatrix, variance_target: float = 0.99, threshold: float = 0.1) -> list[Score]:
+    """The original method on the raw-count PCA of the hour."""
+    pca = fit_pca(hour.counts, variance_target)
+    if pca.components.shape[0] == 0:
+        return []
+    score, best = loadings(pca.components)
+    return [
+        Score(hour.hour, user, "loading", float(score[j]), bool(score[j] > threshold), int(best[j]) + 1, None, None, None)
+        for j, user in enumerate(hour.users)
+    ]
+
+
+# ---- per-user levels: the variance-stabilised deviations both residual and zscore start from --
+
+
+@dataclass(frozen=True)
+class UserLevels:
+    """Per user of one hour, over their active days (the days with flows): how many, and the
+    median and robust spread of the variance-stabilised counts; (0, 1) with fewer active days
+    than min_active_days (no established level: activity is compared with none)."""
+
+    active_days: np.ndarray
+    level: np.ndarray
+    scale: np.ndarray
+
+
+def _column_medians(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Median of each column over the cells in mask (0 for an empty column)."""
+    counts = mask.sum(axis=0)
+    ordered = np.sort(np.where(mask, values, np.inf), axis=0)
+    columns = np.arange(values.shape[1])
+    low = ordered[np.maximum((counts - 1) // 2, 0), columns]
+    high = ordered[np.maximum(counts // 2, 0), columns]
+    return np.where(counts > 0, (low + high) / 2.0, 0.0)
+
+
+def user_levels(stabilised: np.ndarray, active: np.ndarray, min_active_days: int) -> UserLevels:
+    days = active.sum(axis=0)
+    established = days >= min_active_days
+    median = _column_medians(stabilised, active)
+    mad = _column_medians(np.abs(stabilised - median), active)
+    level = np.where(established, median, 0.0)
+    scale = np.where(established, np.maximum(MAD_TO_SIGMA * mad, 1.0), 1.0)
+    return UserLevels(days, level, scale)
+
+
+def deviations(hour: HourMatrix, min_active_days: int) -> tuple[np.ndarray, UserLevels]:
+    """Each active cell's deviation from its user's level in units of the user's spread,
+    (t - level) / scale; inactive cells stay 0, i.e. "at the user's level": an absence is no
+    evidence, and the matrix stays as sparse as the counts."""
+    active = hour.nonzero
+    stabilised = anscombe(hour.counts)
+    levels = user_levels(stabilised, active, min_active_days)
+    return np.where(active, (stabilised - levels.level) / levels.scale, 0.0), levels
+
+
+def expected_counts(deviation: np.ndarray, levels: UserLevels) -> np.ndarray:
+    """Counts that correspond to a deviation: inverse Anscombe of level + scale * deviation."""
+    return inverse_anscombe(levels.level + levels.scale * deviation)
+
+
+# ---- zscore baseline -----------------------------------------------------------------------
+
+
+def _best_cells(hour: HourMatrix, evidence: np.ndarray, method: str, threshold: float, expected: np.ndarray) -> list[Score]:
+    """One Score per user: the day of their largest evidence among their active days."""
+    masked = np.where(hour.nonzero, evidence, -np.inf)
+    best = masked.argmax(axis=0)
+    scores = []
+    for j, user in enumerate(hour.users):
+        i = int(best[j])
+        value = float(masked[i, j])
+        scores.append(
+            Score(hour.hour, user, method, value, value > threshold, None, hour.days[i], int(hour.counts[i, j]), float(expected[i, j]))
+        )
+    return scores
+
+
+def zscore_scores(hour: HourMatrix, params: ResidualParams = ResidualParams()) -> list[Score]:
+    """Per-user robust z-score of each active cell, (t - median) / (1.4826 MAD): no PCA."""
+    deviation, levels = deviations(hour, params.min_active_days)
+    expected = np.broadcast_to(expected_counts(np.zeros(1), levels), deviation.shape)
+    return _best_cells(hour, deviation, "zscore", params.threshold, expected)
+
+
+# ---- residual --------------------------------------------------------------------------------
+
+
+def damped(deviation: np.ndarray, params: ResidualParams) -> np.ndarray:
+    """The matrix fed to the PCA: the deviations, with each individual extreme (a cell above
+    damp_at) set to 0, the user's level, so that it cannot shape the normal subspace. A cell is
+    not individual, and stays, when its day is collective (at least collective_share of the
+    hour's users, and at least collective_min_users, are extreme that day) or when its user is
+    extreme on more than max_extreme_days days (a recurring pattern, such as busy weekends)."""
+    extreme = deviation > params.damp_at
+    needed = max(params.collective_min_users, params.collective_share * deviation.shape[1])
+    collective_day = extreme.sum(axis=1) >= needed
+    recurring_user = extreme.sum(axis=0) > params.max_extreme_days
+    return np.where(extreme & ~collective_day[:, None] & ~recurring_user[None, :], 0.0, deviation)
+
+
+def normal_components(pca: Pca, rows: int, columns: int) -> int:
+    """How many leading components form the normal subspace: each in turn while its variance
+    exceeds omega(beta)^2 times the mean variance of the components from it on, where omega is
+    Gavish and Donoho's (2014) hard threshold for singular values in noise of unknown level and
+    beta the matrix's aspect ratio. The mean of the remaining variance comes from std_dev and
+    proportion (total = std_dev^2 / proportion), so only the leading components are needed."""
+    rank = min(rows - 1, columns)
+    if pca.std_dev.size == 0 or rank < 1 or pca.proportion[0] <= 0:
+        return 0
+    beta = rank / max(rows - 1, columns)
+    omega = 0.56 * beta**3 - 0.95 * beta**2 + 1.82 * beta + 1.43
+    remaining = pca.eigenvalues[0] / pca.proportion[0]
+    for k in range(min(pca.std_dev.size, rank)):
+        if pca.eigenvalues[k] <= omega**2 * remaining / (rank - k):
+            return k
+        remaining -= pca.eigenvalues[k]
+    return min(pca.std_dev.size, rank)
+
+
+@dataclass(frozen=True)
+class ResidualFit:
+    """Everything the residual method computes for one hour, for the report and the tests."""
+
+    pca: Pca  # of the damped deviations
+    normal: int  # components in the normal subspace
+    levels: UserLevels
+    residual: np.ndarray  # (n, p) active cells' deviation minus the normal subspace's prediction
+    spread: np.ndarray  # (p,) per-user residual SD per active day (Q-statistic of one variable)
+    evidence: np.ndarray  # residual / spread on active cells, 0 elsewhere
+    expected: np.ndarray  # counts the normal subspace predicted for each cell
+
+
+def subspace_residual(values: np.ndarray, pca: Pca, normal: int) -> np.ndarray:
+    """Each row (day) centred by the fit's column means, minus its projection on the first
+    `normal` components: x - m - sum_k ((x - m) . v_k) v_k. The day's score on component k is a
+    sum over the day's non-zero cells minus the constant m . v_k. Independent of the signs."""
+    basis = pca.components[:normal]
+    centred = values - pca.column_mean
+    return centred - (centred @ basis.T) @ basis
+
+
+def residual_spread(fitted: np.ndarray, pca: Pca, normal: int, levels: UserLevels) -> np.ndarray:
+    """Per user, the standard deviation of an active cell's residual: the Q-statistic's
+    variance of one variable, sum over the components outside the normal subspace of
+    lambda_k v_k[u]^2 = var(column u of the fitted matrix) - sum over the normal ones, taken
+    per active day (the inactive days sit at the level and add nothing), and never below one
+    unit of Poisson noise (1 / scale)."""
+    n = fitted.shape[0]
+    basis = pca.components[:normal]
+    column_variance = ((fitted - pca.column_mean) ** 2).sum(axis=0) / max(n - 1, 1)
+    variance = np.maximum(column_variance - (pca.eigenvalues[:normal, None] * basis**2).sum(axis=0), 0.0)
+    return np.maximum(np.sqrt(variance * n / np.maximum(levels.active_days, 1)), 1.0 / levels.scale)
+
+
+def residual_fit(hour: HourMatrix, params: ResidualParams = ResidualParams()) -> ResidualFit:
+    active = hour.nonzero
+    deviation, levels = deviations(hour, params.min_active_days)
+    fitted = damped(deviation, params)
+    n, p = deviation.shape
+    pca = fit_pca(fitted, min(params.max_components, max(n - 1, 1), p))
+    normal = normal_components(pca, n, p)
+    residual = np.where(active, subspace_residual(deviation, pca, normal), 0.0)
+    spread = residual_spread(fitted, pca, normal, levels)
+    evidence = np.where(active, residual / spread, 0.0)
+    expected = expected_counts(deviation - residual, levels)
+    return ResidualFit(pca, normal, levels, residual, spread, evidence, expected)
+
+
+def residual_scores(hour: HourMatrix, params: ResidualParams = ResidualParams()) -> list[Score]:
+    """The subspace method (see docs/scoring.md): a user's score is their largest evidence in
+    the hour, the residual of an active cell over the user's residual spread; the day is where."""
+    fit = residual_fit(hour, params)
+    return _best_cells(hour, fit.evidence, "residual", params.threshold, fit.expected)
+
+
+METHODS = ("residual", "loading", "zscore")
+
+
+def score_hours(
+    matrices: Sequence[HourMatrix],
+    methods: Sequence[str] = METHODS,
+    params: ResidualParams = ResidualParams(),
+    variance_target: float = 0.99,
+    loading_threshold: float = 0.1,
+) -> list[Score]:
+    scores: list[Score] = []
+    for hour in matrices:
+        for method in methods:
+            if method == "residual":
+                scores += residual_scores(hour, params)
+            elif method == "loading":
+                scores += loading_scores(hour, variance_target, loading_threshold)
+            elif method == "zscore":
+                scores += zscore_scores(hour, params)
+            else:
+                raise ValueError(f"unknown method '{method}': use one of {', '.join(METHODS)}")
+    return scores
+
+
+def ranked_flags(scores: Iterable[Score]) -> list[tuple[Score, int]]:
+    """The flagged scores with their rank (1 = highest score) within (hour, method): the
+    `anomalous_users` mart."""
+    flagged = sorted((s for s in scores if s.flagged), key=lambda s: (s.method, s.hour_of_day, -s.score, s.user_name))
+    ranked: list[tuple[Score, int]] = []
+    for score in flagged:
+        previous = ranked[-1][0] if ranked else None
+        same_group = previous is not None and (previous.method, previous.hour_of_day) == (score.method, score.hour_of_day)
+        ranked.append((score, ranked[-1][1] + 1 if same_group else 1))
+    return ranked

@@ -1,0 +1,87 @@
+"""Recall and precision against the ground truth, from the reference or from a table of flags."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from orchestrate import evaluate
+from orchestrate.evaluate import Flag, Truth, metrics, truth_from_rows
+from orchestrate.sample_data import DEFAULT_PATH as SAMPLE_CSV
+from orchestrate.tests.conftest import Database
+
+D1, D2, D3 = date(2024, 1, 1), date(2024, 1, 2), date(2024, 1, 3)
+TRUTH = truth_from_rows(
+    [
+        ("burst", "u1", D1, 3),
+        ("burst", "u2", D2, 14),
+        ("collective", None, D3, None),  # a holiday: every hour of the day
+        ("collective", None, D2, 10),
+    ]
+)
+
+
+def test_truth_rows_expand_whole_days() -> None:
+    assert TRUTH.pairs == {("u1", 3), ("u2", 14)}
+    assert (D3, 0) in TRUTH.collective and (D3, 23) in TRUTH.collective and (D2, 10) in TRUTH.collective
+    assert (D2, 11) not in TRUTH.collective
+
+
+def test_metrics_count_pairs_days_and_collective_flags() -> None:
+    flags = [
+        Flag("residual", 3, "u1", D1),  # found, right day
+        Flag("residual", 3, "u1", D2),  # the same pair again: counted once
+        Flag("residual", 14, "u2", D1),  # found, wrong day
+        Flag("residual", 5, "u9", D3),  # false, on the holiday
+        Flag("residual", 10, "u8", D2),  # false, on the update
+        Flag("residual", 7, "u7", D1),  # false
+        Flag("other", 3, "u1", D1),  # another method
+    ]
+    m = metrics("residual", flags, TRUTH)
+    assert (m.flagged, m.found, m.injected, m.right_day, m.collective_flags) == (5, 2, 2, 1, 2)
+    assert m.recall == 1.0 and m.precision == pytest.approx(0.4)
+
+
+def test_metrics_without_days_leave_day_figures_out() -> None:
+    m = metrics("loading", [Flag("loading", 3, "u1", None), Flag("loading", 4, "u1", None)], TRUTH)
+    assert (m.found, m.flagged, m.right_day, m.collective_flags) == (1, 2, None, None)
+    assert "-" in evaluate.format_metrics([m])
+
+
+def test_metrics_of_nothing() -> None:
+    m = metrics("residual", [], Truth(frozenset(), frozenset()))
+    assert m.flagged == 0 and m.recall != m.recall  # nan: nothing to find
+
+
+def test_flags_from_a_table_with_or_without_day(db: Database, session_id: str) -> None:
+    schema = f"nfpca_test_{session_id}_evaluate"
+    db.execute(f'create schema "{schema}"')
+    try:
+        db.execute(f'create table "{schema}".with_day (hour_of_day int, user_name text, method text, evidence_day date, rank int)')
+        db.execute(f"insert into \"{schema}\".with_day values (3, 'u1', 'residual', '2024-01-01', 1), (3, 'u1', 'residual', '2024-01-01', 1)")
+        db.execute(f'create table "{schema}".without_day (hour_of_day int, user_name text, method text)')
+        db.execute(f"insert into \"{schema}\".without_day values (3, 'u1', 'loading')")
+        with db.connect() as connection:
+            assert evaluate.flags_from_table(connection, f"{schema}.with_day") == [Flag("table:residual", 3, "u1", D1)]
+            assert evaluate.flags_from_table(connection, f"{schema}.without_day") == [Flag("table:loading", 3, "u1", None)]
+    finally:
+        db.execute(f'drop schema if exists "{schema}" cascade')
+
+
+def test_command_prints_the_figures_of_a_generated_data_set(capsys: pytest.CaptureFixture[str]) -> None:
+    assert evaluate.main(["--generate", "--preset", "tiny", "--methods", "residual,loading"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:5] == ["method", "flagged", "found", "injected", "recall"]
+    assert [line.split()[0] for line in lines[2:]] == ["residual", "loading"]
+
+
+def test_command_ranks_a_first_in_hour_12_of_the_sample(capsys: pytest.CaptureFixture[str]) -> None:
+    assert evaluate.main(["--csv", str(SAMPLE_CSV), "--hour", "12", "--methods", "residual"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
+    assert rows == [["12", "residual", "1", "a", rows[0][4], "2017-01-12", "303", rows[0][7], "-"]]
+
+
+def test_command_refuses_unknown_methods(capsys: pytest.CaptureFixture[str]) -> None:
+    assert evaluate.main(["--generate", "--preset", "tiny", "--methods", "pca"]) == 2
+    assert "unknown method" in capsys.readouterr().err

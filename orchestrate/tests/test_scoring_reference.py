@@ -1,0 +1,224 @@
+"""The numpy reference of the scoring methods: small hand-made matrices with known answers, the
+sample seed, and the targets on the generated evaluation data set."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+
+from orchestrate import flowgen
+from orchestrate.evaluate import cells_from_csv, cells_from_plan, flags_from_scores, metrics, truth_from_plan
+from orchestrate.sample_data import DEFAULT_PATH as SAMPLE_CSV
+from orchestrate.scoring_reference import (
+    HourMatrix,
+    Pca,
+    ResidualParams,
+    _column_medians,
+    fit_pca,
+    hour_matrices,
+    inverse_anscombe,
+    anscombe,
+    loadings,
+    normal_components,
+    ranked_flags,
+    residual_fit,
+    residual_spread,
+    residual_scores,
+    score_hours,
+    subspace_residual,
+    user_levels,
+    zscore_scores,
+)
+
+DAYS = tuple(date(2024, 1, 1) + timedelta(days=d) for d in range(28))
+
+
+def poisson_hour(rng: np.random.Generator, days: int = 28, users: int = 40) -> np.ndarray:
+    rates = rng.lognormal(1.5, 1.0, users)
+    return rng.poisson(np.tile(rates, (days, 1))).astype(float)
+
+
+def as_hour(counts: np.ndarray) -> HourMatrix:
+    return HourMatrix(12, DAYS[: counts.shape[0]], tuple(f"u{j:02d}" for j in range(counts.shape[1])), counts)
+
+
+# ---- the PCA, as MADlib defines it -------------------------------------------------------------
+
+
+def test_fit_pca_has_madlib_semantics() -> None:
+    rng = np.random.default_rng(1)
+    matrix = rng.poisson(3.0, (12, 30)).astype(float)
+    pca = fit_pca(matrix, 0.9)
+    covariance = np.cov(matrix, rowvar=False)
+    eigenvalues = np.sort(np.linalg.eigvalsh(covariance))[::-1]
+    k = int(np.searchsorted(np.cumsum(eigenvalues) / eigenvalues.sum(), 0.9) + 1)
+    assert pca.std_dev.size == k
+    assert np.allclose(pca.std_dev**2, eigenvalues[:k])
+    assert np.allclose(pca.proportion, eigenvalues[:k] / eigenvalues.sum())
+    assert np.allclose(pca.components @ pca.components.T, np.eye(k))
+    assert np.allclose(pca.column_mean, matrix.mean(axis=0))
+    largest = pca.components[np.arange(k), np.abs(pca.components).argmax(axis=1)]
+    assert (largest > 0).all()
+    assert fit_pca(matrix, 3).std_dev.size == 3
+
+
+def test_fit_pca_of_one_day_has_no_components() -> None:
+    assert fit_pca(np.ones((1, 5)), 0.99).std_dev.size == 0
+
+
+# ---- loading -------------------------------------------------------------------------------
+
+
+def test_loading_scores_do_not_depend_on_component_signs() -> None:
+    rng = np.random.default_rng(2)
+    components = np.linalg.qr(rng.normal(size=(20, 4)))[0].T
+    flipped = components * np.array([1, -1, -1, 1])[:, None]
+    assert np.array_equal(loadings(components)[0], loadings(flipped)[0])
+    assert np.array_equal(loadings(components)[1], loadings(flipped)[1])
+    assert np.allclose(loadings(components)[0], np.abs(components).max(axis=0))
+
+
+# ---- per-user levels -----------------------------------------------------------------------
+
+
+def test_column_medians_use_the_masked_cells_only() -> None:
+    values = np.array([[1.0, 5.0], [9.0, 0.0], [3.0, 7.0], [100.0, 6.0]])
+    mask = np.array([[True, True], [True, False], [True, True], [False, True]])
+    assert np.allclose(_column_medians(values, mask), [3.0, 6.0])
+    assert np.allclose(_column_medians(values, np.zeros_like(mask)), [0.0, 0.0])
+
+
+def test_user_levels_need_enough_active_days() -> None:
+    stabilised = np.array([[2.0, 0.0], [4.0, 9.0], [3.0, 0.0], [10.0, 1.0]])
+    levels = user_levels(stabilised, stabilised > 0, min_active_days=3)
+    assert list(levels.active_days) == [4, 2]
+    assert levels.level[0] == 3.5 and levels.scale[0] == pytest.approx(max(1.4826 * 1.0, 1.0))
+    assert levels.level[1] == 0.0 and levels.scale[1] == 1.0  # two active days: no level yet
+
+
+def test_anscombe_keeps_zero_and_inverts() -> None:
+    counts = np.array([0.0, 1.0, 5.0, 300.0])
+    assert anscombe(counts)[0] == 0.0
+    assert np.allclose(inverse_anscombe(anscombe(counts)), counts)
+
+
+# ---- residual: the pieces ------------------------------------------------------------------
+
+
+def test_normal_subspace_counts_the_components_above_the_noise() -> None:
+    rng = np.random.default_rng(3)
+    noise = rng.normal(size=(40, 300))
+    days, users = rng.normal(size=(40, 2)), rng.normal(size=(2, 300))
+    signal = 3.0 * days @ users
+    for matrix, expected in ((noise, 0), (noise + signal, 2)):
+        pca = fit_pca(matrix, 20)
+        assert normal_components(pca, *matrix.shape) == expected
+
+
+def test_subspace_residual_is_sign_free_and_removes_the_subspace() -> None:
+    rng = np.random.default_rng(4)
+    matrix = rng.normal(size=(15, 25))
+    pca = fit_pca(matrix, 5)
+    flipped = replace(pca, components=-pca.components)
+    assert np.allclose(subspace_residual(matrix, pca, 3), subspace_residual(matrix, flipped, 3))
+    assert np.allclose(subspace_residual(matrix, pca, 3) @ pca.components[:3].T, 0.0)
+    assert np.allclose(subspace_residual(matrix, pca, 0), matrix - matrix.mean(axis=0))
+
+
+def test_residual_spread_is_the_variance_outside_the_normal_subspace() -> None:
+    rng = np.random.default_rng(5)
+    matrix = rng.normal(size=(30, 8))
+    full = fit_pca(matrix, 7)
+    levels = user_levels(np.ones_like(matrix), np.ones_like(matrix, dtype=bool), 3)
+    spread = residual_spread(matrix, full, 2, levels)
+    outside = (full.eigenvalues[2:, None] * full.components[2:] ** 2).sum(axis=0)
+    assert np.allclose(spread, np.maximum(np.sqrt(outside), 1.0))
+
+
+# ---- residual and zscore on hand-made data -------------------------------------------------
+
+
+def test_residual_flags_an_individual_burst_on_its_day() -> None:
+    counts = poisson_hour(np.random.default_rng(6))
+    counts[17, 5] += 80
+    flagged = [s for s in residual_scores(as_hour(counts)) if s.flagged]
+    assert [(s.user_name, s.day) for s in flagged] == [("u05", DAYS[17])]
+    assert flagged[0].flow_count == counts[17, 5] and flagged[0].expected_count < counts[17, 5] / 4
+
+
+def test_a_collective_surge_is_flagged_by_zscore_but_not_by_residual() -> None:
+    rng = np.random.default_rng(7)
+    counts = poisson_hour(rng, users=120)
+    surge = rng.random(120) < 0.7  # a company-wide update on day 9
+    counts[9, surge] += rng.poisson(30, surge.sum())
+    zscore = {s.user_name for s in zscore_scores(as_hour(counts)) if s.flagged}
+    residual = {s.user_name for s in residual_scores(as_hour(counts)) if s.flagged}
+    assert len(zscore) > 20
+    assert residual == set()
+
+
+def test_a_burst_too_large_for_the_fit_is_damped_out_of_it() -> None:
+    counts = poisson_hour(np.random.default_rng(8), days=14, users=13)
+    counts[11, 0] += 300  # the sample seed's shape: one huge burst in a small matrix
+    fit = residual_fit(as_hour(counts))
+    assert fit.evidence[11, 0] > 20
+    assert fit.evidence.max() == fit.evidence[11, 0]
+    undamped = fit_pca(np.where(counts > 0, anscombe(counts), 0.0), 5)
+    assert np.abs(undamped.components[0, 0]) > 0.9  # without damping it would be the first axis
+    assert np.abs(fit.pca.components[0, 0]) < 0.5 and fit.normal == 0
+
+
+def test_absent_days_are_no_evidence() -> None:
+    counts = poisson_hour(np.random.default_rng(9))
+    counts[3:10, 2] = 0  # a heavy user away for a week
+    fit = residual_fit(as_hour(counts))
+    assert (fit.evidence[3:10, 2] == 0).all()
+    assert not any(s.flagged for s in residual_scores(as_hour(counts)))
+
+
+# ---- the sample seed and the evaluation data ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample_scores() -> list:
+    return score_hours(hour_matrices(cells_from_csv(SAMPLE_CSV)))
+
+
+def test_on_the_sample_both_methods_rank_a_first_in_hour_12(sample_scores: list) -> None:
+    ranked = [(score.method, score.user_name, score.day, rank) for score, rank in ranked_flags(sample_scores) if score.hour_of_day == 12]
+    assert ("loading", "a", None, 1) in ranked
+    assert ("residual", "a", date(2017, 1, 12), 1) in ranked
+
+
+def test_on_the_sample_residual_flags_nothing_else(sample_scores: list) -> None:
+    flagged = {(s.user_name, s.hour_of_day) for s in sample_scores if s.method == "residual" and s.flagged}
+    assert flagged == {("a", 12)}
+
+
+@pytest.mark.parametrize("seed", [flowgen.PRESETS["issue4"].seed, 101])
+def test_evaluation_targets_on_generated_data(seed: int) -> None:
+    flow_plan = flowgen.plan(replace(flowgen.PRESETS["issue4"], seed=seed))
+    truth = truth_from_plan(flow_plan)
+    flags = flags_from_scores(score_hours(hour_matrices(cells_from_plan(flow_plan))))
+    residual, loading, zscore = (metrics(method, flags, truth) for method in ("residual", "loading", "zscore"))
+    assert residual.recall >= 0.9 and residual.precision >= 0.9
+    assert residual.collective_flags == 0 and residual.right_day == residual.found
+    assert loading.precision < 0.01  # the original method flags most users
+    assert zscore.collective_flags and zscore.collective_flags > 20  # the baseline flags collective events
+
+
+def test_default_params_are_the_documented_ones() -> None:
+    assert ResidualParams() == ResidualParams(3, 4.0, 0.05, 3, 2, 20, 7.0)
+
+
+def test_unknown_method_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown method"):
+        score_hours([as_hour(np.ones((3, 3)))], ["nope"])
+
+
+def test_pca_dataclass_eigenvalues() -> None:
+    pca = Pca(np.eye(2), np.array([2.0, 1.0]), np.array([0.8, 0.2]), np.zeros(2))
+    assert np.allclose(pca.eigenvalues, [4.0, 1.0])
