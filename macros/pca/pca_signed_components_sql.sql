@@ -1,0 +1,38 @@
+{#-
+    A select of MADlib's component layout (row_id, principal_components, std_dev, proportion,
+    <grouping columns>) from a relation of the same columns, with each component's sign fixed:
+    its largest-magnitude entry (the first within the sign tolerance of the largest) is positive.
+    MADlib's signs are arbitrary; fixed signs make runs reproducible and backends agree.
+-#}
+{% macro pca_signed_components_sql(components, group_columns) %}
+    {%- set tolerance = netflow_pca.pca_numerical_rules().sign_tolerance %}
+    select
+        unsigned.row_id,
+        case
+            when signs.negative
+                then array(
+                    select -entry.x from unnest(unsigned.principal_components) with ordinality as entry (x, i)
+                    order by entry.i
+                )
+            else unsigned.principal_components
+        end as principal_components,
+        unsigned.std_dev,
+        unsigned.proportion
+        {%- for group in group_columns %},
+        unsigned.{{ group }}
+        {%- endfor %}
+
+    from {{ components }} as unsigned
+
+    cross join lateral (
+        select max(abs(entry)) as largest from unnest(unsigned.principal_components) as entry
+    ) as magnitude
+
+    cross join lateral (
+        select entry.x < 0 as negative
+        from unnest(unsigned.principal_components) with ordinality as entry (x, i)
+        where abs(entry.x) >= (1 - {{ tolerance }}) * magnitude.largest
+        order by entry.i
+        limit 1
+    ) as signs
+{% endmacro %}
