@@ -1,8 +1,8 @@
 {#-
-    The plpython backend: one pass over the source gathers each group's cells into three arrays,
-    and pca_fit_numpy fits the group in numpy; the components come back as float8[] literals in
-    hexadecimal floating point (exact, and parsed far faster than PL/Python's per-element
-    conversion of a list). The column means are plain SQL.
+    The plpython backend: one pass over the source gathers each group's cells as text (their
+    0-based index row * col_dim + column, and their values), and pca_fit_numpy fits the group in
+    numpy; the components come back as float8[] literals in hexadecimal floating point (exact, and
+    parsed far faster than PL/Python converts a list). The column means are plain SQL.
 -#}
 {% macro pca_fit_plpython(args, components, means) %}
     {%- set functions_schema = netflow_pca.quote_identifier(netflow_pca.run_vars().pca_functions_schema) -%}
@@ -21,17 +21,17 @@
                 {%- for group in args.groups %}
                 {{ group }},
                 {%- endfor %}
-                array_agg(cast({{ args.row }} as integer)) as row_ids,
-                array_agg(cast({{ args.col }} as integer)) as col_ids,
-                array_agg(cast({{ args.val }} as double precision)) as vals
+                string_agg(
+                    cast((cast({{ args.row }} as bigint) - 1) * {{ args.col_dim }} + {{ args.col }} - 1 as text), ','
+                ) as cells,
+                string_agg(cast(cast({{ args.val }} as double precision) as text), ',') as vals
             from {{ args.source }}
             {%- if args.groups %}
             group by {{ args.groups | join(', ') }}
             {%- endif %}
         ) as matrices
         cross join lateral {{ functions_schema }}.pca_fit_numpy(
-            matrices.row_ids,
-            matrices.col_ids,
+            matrices.cells,
             matrices.vals,
             {{ args.row_dim }},
             {{ args.col_dim }},

@@ -11,8 +11,8 @@
     {%- for name, language, signature, body in [
         ('pca_symmetric_eigen', 'plpgsql', '(matrix double precision[])', netflow_pca._pca_eigen_function()),
         ('pca_numpy_version', 'plpython3u', '()', netflow_pca._pca_numpy_version_function()),
-        ('pca_fit_numpy', 'plpython3u', '(row_ids integer[], col_ids integer[], vals double precision[],'
-            ~ ' row_dim integer, col_dim integer, components integer, variance double precision)',
+        ('pca_fit_numpy', 'plpython3u', '(cells text, vals text, row_dim integer, col_dim integer,'
+            ~ ' components integer, variance double precision)',
             netflow_pca._pca_fit_numpy_function()),
     ] -%}
         {%- set create = 'create or replace function ' ~ quoted_schema ~ '.' ~ name ~ signature ~ '\n' ~ body -%}
@@ -220,8 +220,11 @@ $pca$
 {#- One group's PCA with numpy, MADlib's semantics: densify (absent cells are zeros), centre the
     columns, take the eigenvectors of the smaller Gram matrix (rows x rows, then the components are
     X'U / sigma; or columns x columns), keep the components the rules keep, fix their signs.
-    Returns each component as the text of a float8[] literal in hexadecimal floating point, which
-    is exact and which PostgreSQL parses several times faster than a Python list. -#}
+    The cells come as text (comma-separated 0-based indices row * col_dim + column, and values),
+    which numpy parses faster than PL/Python converts arrays to lists. Each component goes back as
+    the text of a float8[] literal in hexadecimal floating point: exact, and parsed by PostgreSQL
+    faster than any decimal form, where a returned list would go through Python's str() and
+    float8in one element at a time. -#}
 {% macro _pca_fit_numpy_function() %}
 returns table (row_id integer, principal_components text, std_dev double precision, proportion double precision)
 language plpython3u immutable parallel safe
@@ -231,44 +234,56 @@ NO_VARIANCE, ZERO_SHARE, SIGN_TOLERANCE = {{ rules.no_variance }}, {{ rules.zero
 {% raw -%}
 import numpy as np
 
-if 'hex_literal' not in SD:
-    def hex_literal(vector):
-        """'{+0x1.8000000000000p+0001,...}': sign, 0x, leading digit, 13 hex digits, p, exponent."""
-        bits = np.ascontiguousarray(vector, dtype=np.float64).view(np.uint64)
-        biased = ((bits >> np.uint64(52)) & np.uint64(0x7FF)).astype(np.int64)
-        out = np.empty((bits.size, 25), dtype=np.uint8)
-        out[:, 0] = np.where(bits >> np.uint64(63), ord('-'), ord('+'))
-        out[:, 1:3] = np.frombuffer(b'0x', dtype=np.uint8)
-        out[:, 3] = np.where(biased > 0, ord('1'), ord('0'))
-        out[:, 4] = ord('.')
-        for start, shift in ((5, 36), (9, 20), (13, 4)):
-            chunk = ((bits >> np.uint64(shift)) & np.uint64(0xFFFF)).astype(np.intp)
-            out[:, start:start + 4] = SD['hex4'][chunk]
-        out[:, 17] = SD['hex4'][(bits & np.uint64(0xF)).astype(np.intp), 3]
-        out[:, 18] = ord('p')
-        nonzero_mantissa = (bits & np.uint64((1 << 52) - 1)) > 0
-        exponent = np.where(biased > 0, biased - 1023, np.where(nonzero_mantissa, -1022, 0))
-        out[:, 19] = np.where(exponent < 0, ord('-'), ord('+'))
-        out[:, 20:24] = SD['dec4'][np.abs(exponent)]
-        out[:, 24] = ord(',')
-        return '{' + out.tobytes()[:-1].decode('ascii') + '}'
+if 'hex_literals' not in SD:
+    def lookup_tables():
+        """By the top 16 bits of a double (sign, exponent, first hex digit): its text before and after
+        the other 12 hex digits; and the 4 hex digits of any 16 bits."""
+        heads, tails = [], []
+        for top in range(1 << 16):
+            biased = (top >> 4) & 0x7FF
+            exponent = biased - 1023 if biased else -1022
+            heads.append(b'  %s0x%d.%x' % (b'-' if top >> 15 else b'+', biased > 0, top & 0xF))
+            tails.append(b'p%s%04d, ' % (b'-' if exponent < 0 else b'+', abs(exponent)))
+        tails = np.frombuffer(b''.join(tails), dtype='<u4').reshape(-1, 2)
+        hex4 = np.frombuffer(b''.join(b'%04x' % i for i in range(1 << 16)), dtype='<u4')
+        return np.frombuffer(b''.join(heads), dtype='<u8'), tails[:, 0].copy(), tails[:, 1].copy(), hex4
 
-    SD['hex4'] = np.frombuffer(b''.join(b'%04x' % i for i in range(1 << 16)), dtype=np.uint8).reshape(-1, 4)
-    SD['dec4'] = np.frombuffer(b''.join(b'%04d' % i for i in range(1100)), dtype=np.uint8).reshape(-1, 4)
-    SD['hex_literal'] = hex_literal
+    HEAD, TAIL1, TAIL2, HEX4 = lookup_tables()
+    BLANKS = np.frombuffer(b'    ', dtype='<u4')[0]
+
+    def hex_literals(matrix):
+        """The rows of a matrix as float8[] literals in hexadecimal floating point, exact. Each element
+        takes 32 bytes, '  +0x1.999999999999ap-0004,    ', eight aligned words looked up by the
+        four 16-bit parts of the double; then each row's first blank becomes '{' and its last comma '}'."""
+        parts = np.ascontiguousarray(matrix, dtype=np.float64).view('<u2').reshape(-1, 4)
+        out = np.empty((parts.shape[0], 4), dtype='<u8')
+        out[:, 0] = HEAD[parts[:, 3]]
+        words = out.view('<u4')
+        for word, part in ((2, 2), (3, 1), (4, 0)):
+            words[:, word] = HEX4[parts[:, part]]
+        words[:, 5] = TAIL1[parts[:, 3]]
+        words[:, 6] = TAIL2[parts[:, 3]]
+        words[:, 7] = BLANKS
+        width = matrix.shape[1] * 32
+        text = out.view(np.uint8).reshape(matrix.shape[0], width)
+        text[:, 0] = ord('{')
+        text[:, -6] = ord('}')
+        buffer = memoryview(text).cast('B')
+        return [str(buffer[k * width:(k + 1) * width - 5], 'ascii') for k in range(matrix.shape[0])]
+
+    SD['hex_literals'] = hex_literals
 
 n, p = row_dim, col_dim
-rows = np.asarray(row_ids if row_ids is not None else [], dtype=np.int64) - 1
-cols = np.asarray(col_ids if col_ids is not None else [], dtype=np.int64) - 1
-cells = rows * p + cols
-if cells.size and (rows.min() < 0 or cols.min() < 0 or rows.max() >= n or cols.max() >= p):
-    plpy.error('pca_fit_numpy: an id lies outside 1..row_dim or 1..col_dim')
-counts = np.bincount(cells, minlength=n * p)
-if cells.size and counts.max() > 1:
+index = np.fromstring(cells or '', dtype=np.int64, sep=',')
+values = np.fromstring(vals or '', dtype=np.float64, sep=',')
+if index.size and (index.min() < 0 or index.max() >= n * p):
+    plpy.error('pca_fit_numpy: a cell lies outside row_dim x col_dim')
+counts = np.bincount(index, minlength=n * p)
+if index.size and counts.max() > 1:
     first = int(np.argmax(counts > 1))
     plpy.error('pca_sparse_train: duplicate entries for (row %d, column %d) in the source' % (first // p + 1, first % p + 1))
 x = np.zeros(n * p)
-x[cells] = np.asarray(vals if vals is not None else [], dtype=np.float64)
+x[index] = values
 x = x.reshape(n, p)
 centred = x - x.mean(axis=0)
 total = float(np.einsum('ij,ij->', centred, centred))
@@ -284,20 +299,20 @@ rank = int(np.count_nonzero(eigenvalues > ZERO_SHARE * total))
 if components is not None:
     kept = min(components, rank)
 else:
-    kept = min(rank, 1 + int(np.count_nonzero(np.cumsum(eigenvalues) / total < variance)))
+    kept = min(rank, 1 + int(np.count_nonzero(np.cumsum(eigenvalues) < variance * total)))
 eigenvalues = eigenvalues[:kept]
 sigma = np.sqrt(eigenvalues)
-vectors = (centred.T @ u[:, :kept] / sigma).T if n <= p else u[:, :kept].T
+if n <= p:
+    vectors = np.ascontiguousarray((np.ascontiguousarray(centred.T) @ (u[:, :kept] / sigma)).T)
+else:
+    vectors = np.ascontiguousarray(u[:, :kept].T)
 
-result = []
-for k in range(kept):
-    vector = vectors[k]
-    magnitude = np.abs(vector)
-    largest = int(np.argmax(magnitude >= (1 - SIGN_TOLERANCE) * magnitude.max()))
-    if vector[largest] < 0:
-        vector = -vector
-    result.append((k + 1, SD['hex_literal'](vector), float(sigma[k] / np.sqrt(n - 1)), float(eigenvalues[k] / total)))
-return result
+magnitude = np.abs(vectors)
+largest = np.argmax(magnitude >= (1 - SIGN_TOLERANCE) * magnitude.max(axis=1, keepdims=True), axis=1)
+vectors *= np.where(vectors[np.arange(kept), largest] < 0, -1.0, 1.0)[:, None]
+literals = SD['hex_literals'](vectors) if kept else []
+std_dev = sigma / np.sqrt(n - 1)
+return [(k + 1, literals[k], float(std_dev[k]), float(eigenvalues[k] / total)) for k in range(kept)]
 {%- endraw %}
 $pca$
 {% endmacro %}
