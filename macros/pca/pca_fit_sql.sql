@@ -78,11 +78,7 @@
             {{ netflow_pca._pca_prefixed(groups, 'lines.') }},
             cells.short_id,
             sum(cells.v) as short_sum,
-            array[
-                {%- for j in range(1, m + 1) %}
-                sum(cells.v * lines.dense[{{ j }}]){{ ',' if not loop.last }}
-                {%- endfor %}
-            ] as gram_row
+            {{ netflow_pca._pca_weighted_sums('lines.dense', m) }} as gram_row
         from {{ lines }} as lines
         cross join lateral unnest(lines.short_ids, lines.vals) as cells (short_id, v)
         group by {{ netflow_pca._pca_prefixed(groups, 'lines.') }}, cells.short_id
@@ -212,11 +208,7 @@
             select
                 {{ netflow_pca._pca_prefixed(groups, 'lines.') }},
                 lines.long_id,
-                array[
-                    {%- for k in range(1, most_kept + 1) %}
-                    sum(cells.v * weights.w[{{ k }}]){{ ',' if not loop.last }}
-                    {%- endfor %}
-                ] as projected
+                {{ netflow_pca._pca_weighted_sums('weights.w', most_kept) }} as projected
             from {{ lines }} as lines
             cross join lateral unnest(lines.short_ids, lines.vals) as cells (short_id, v)
             inner join {{ weights }} as weights
@@ -302,6 +294,17 @@
         drop table if exists {{ [lines, gram, eigen, kept, weights, projections, unsigned] | join(', ') }}
     {%- endcall %}
 {% endmacro %}
+
+
+{#- array[sum(cells.v * vector[1]), ..., sum(cells.v * vector[count])]: one aggregate per element,
+    the fastest form of a sum of scaled vectors that plain SQL has. -#}
+{% macro _pca_weighted_sums(vector, count) %}
+    array[
+        {%- for j in range(1, count + 1) %}
+        sum(cells.v * {{ vector }}[{{ j }}]){{ ',' if not loop.last }}
+        {%- endfor %}
+    ]
+{%- endmacro %}
 
 
 {#- Columns with a table alias in front, comma-separated. -#}

@@ -9,11 +9,9 @@
     select
         unsigned.row_id,
         case
-            when signs.negative
-                then array(
-                    select -entry.x from unnest(unsigned.principal_components) with ordinality as entry (x, i)
-                    order by entry.i
-                )
+            when unsigned.principal_components[largest.i] < 0
+                -- a function scan yields the elements in order, and nothing here reorders them
+                then array(select -entry from unnest(unsigned.principal_components) as entry)
             else unsigned.principal_components
         end as principal_components,
         unsigned.std_dev,
@@ -29,10 +27,8 @@
     ) as magnitude
 
     cross join lateral (
-        select entry.x < 0 as negative
+        select min(entry.i) as i
         from unnest(unsigned.principal_components) with ordinality as entry (x, i)
         where abs(entry.x) >= (1 - {{ tolerance }}) * magnitude.largest
-        order by entry.i
-        limit 1
-    ) as signs
+    ) as largest
 {% endmacro %}

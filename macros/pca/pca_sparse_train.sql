@@ -10,7 +10,7 @@
 -#}
 {% macro pca_sparse_train(source_table, out_table, row_id, col_id, val_id, row_dim, col_dim, components_param, grouping_cols=none) %}
     {%- if not execute -%}
-        {%- do return(none) -%}
+        {%- do return('') -%}
     {%- endif -%}
     {%- set args = netflow_pca.pca_arguments(
         source_table, out_table, row_id, col_id, val_id, row_dim, col_dim, components_param, grouping_cols) -%}
