@@ -14,8 +14,7 @@
     {%- do run_query('drop table if exists ' ~ fit) -%}
     {%- if row_dim is none -%}
         {#- no input at all: an empty fit -#}
-        {%- do run_query('create table ' ~ fit ~ ' (row_id integer, principal_components double precision[],'
-            ~ ' std_dev double precision, proportion double precision, hour_of_day integer)') -%}
+        {%- do netflow_pca._pca_create_outputs(fit, none, ['hour_of_day integer']) -%}
         {%- do return('') -%}
     {%- endif -%}
     {%- set source = pca_input -%}

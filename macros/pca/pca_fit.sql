@@ -9,20 +9,7 @@
     {%- set started = modules.datetime.datetime.now() -%}
     {%- set work = netflow_pca.quote_identifier(work_schema) ~ '.pca_work_'
         ~ local_md5(invocation_id ~ components ~ started.isoformat())[:10] ~ '_' -%}
-    {%- set group_definitions -%}
-        {%- for column in args.group_columns %}, {{ column }}{% endfor -%}
-    {%- endset -%}
-    {%- call statement('pca_output_tables') %}
-        create table {{ components }} (
-            row_id integer,
-            principal_components double precision[],
-            std_dev double precision,
-            proportion double precision{{ group_definitions }}
-        );
-        {%- if means is not none %}
-        create table {{ means }} (column_mean double precision[]{{ group_definitions }});
-        {%- endif %}
-    {%- endcall %}
+    {%- do netflow_pca._pca_create_outputs(components, means, args.group_columns) -%}
 
     {%- if backend.name == 'madlib' -%}
         {%- do netflow_pca.pca_fit_madlib(args, components, means, work) -%}
@@ -36,6 +23,25 @@
         ~ ' backend (' ~ backend.reason ~ ') in ' ~ ((modules.datetime.datetime.now() - started).total_seconds() | round(1))
         ~ ' s', info=true) -%}
     {%- do netflow_pca._pca_warn_short_groups(args, components, means) -%}
+{% endmacro %}
+
+
+{#- Creates the output tables in MADlib's layout, with the grouping columns ("name type") last. -#}
+{% macro _pca_create_outputs(components, means, group_columns) %}
+    {%- set group_definitions -%}
+        {%- for column in group_columns %}, {{ column }}{% endfor -%}
+    {%- endset -%}
+    {%- call statement('pca_output_tables') %}
+        create table {{ components }} (
+            row_id integer,
+            principal_components double precision[],
+            std_dev double precision,
+            proportion double precision{{ group_definitions }}
+        );
+        {%- if means is not none %}
+        create table {{ means }} (column_mean double precision[]{{ group_definitions }});
+        {%- endif %}
+    {%- endcall %}
 {% endmacro %}
 
 

@@ -221,10 +221,10 @@ $pca$
     columns, take the eigenvectors of the smaller Gram matrix (rows x rows, then the components are
     X'U / sigma; or columns x columns), keep the components the rules keep, fix their signs.
     The cells come as text (comma-separated 0-based indices row * col_dim + column, and values),
-    which numpy parses faster than PL/Python converts arrays to lists. Each component goes back as
-    the text of a float8[] literal in hexadecimal floating point: exact, and parsed by PostgreSQL
-    faster than any decimal form, where a returned list would go through Python's str() and
-    float8in one element at a time. -#}
+    which numpy parses faster than PL/Python converts arrays to lists. Row 0 is the column means,
+    rows 1.. the components, each as the text of a float8[] literal of 16 significant digits:
+    within 1e-15, and parsed by PostgreSQL faster than Python's repr or hexadecimal floats, where
+    a returned list would go through Python's str() and float8in one element at a time. -#}
 {% macro _pca_fit_numpy_function() %}
 returns table (row_id integer, principal_components text, std_dev double precision, proportion double precision)
 language plpython3u immutable parallel safe
@@ -234,44 +234,48 @@ NO_VARIANCE, ZERO_SHARE, SIGN_TOLERANCE = {{ rules.no_variance }}, {{ rules.zero
 {% raw -%}
 import numpy as np
 
-if 'hex_literals' not in SD:
-    def lookup_tables():
-        """By the top 16 bits of a double (sign, exponent, first hex digit): its text before and after
-        the other 12 hex digits; and the 4 hex digits of any 16 bits."""
-        heads, tails = [], []
-        for top in range(1 << 16):
-            biased = (top >> 4) & 0x7FF
-            exponent = biased - 1023 if biased else -1022
-            heads.append(b'  %s0x%d.%x' % (b'-' if top >> 15 else b'+', biased > 0, top & 0xF))
-            tails.append(b'p%s%04d, ' % (b'-' if exponent < 0 else b'+', abs(exponent)))
-        tails = np.frombuffer(b''.join(tails), dtype='<u4').reshape(-1, 2)
-        hex4 = np.frombuffer(b''.join(b'%04x' % i for i in range(1 << 16)), dtype='<u4')
-        return np.frombuffer(b''.join(heads), dtype='<u8'), tails[:, 0].copy(), tails[:, 1].copy(), hex4
+if 'literals' not in SD:
+    def lookup(strings, dtype):
+        return np.frombuffer(b''.join(strings), dtype=dtype)
 
-    HEAD, TAIL1, TAIL2, HEX4 = lookup_tables()
-    BLANKS = np.frombuffer(b'    ', dtype='<u4')[0]
+    SIGN_DIGIT = lookup([b'%s%d' % (sign, digit) for sign in (b'+', b'-') for digit in range(10)], '<u2')
+    DOT_DIGIT = lookup([b'.%d' % digit for digit in range(10)], '<u2')
+    DIGITS4 = lookup([b'%04d' % number for number in range(10000)], '<u4')
+    DIGITS2 = lookup([b'%02d' % number for number in range(100)], '<u2')
+    EXPONENT_SIGN = lookup([b'e+', b'e-'], '<u2')
+    EXPONENT = lookup([b'%03d,' % number for number in range(400)], '<u4')
 
-    def hex_literals(matrix):
-        """The rows of a matrix as float8[] literals in hexadecimal floating point, exact. Each element
-        takes 32 bytes, '  +0x1.999999999999ap-0004,    ', eight aligned words looked up by the
-        four 16-bit parts of the double; then each row's first blank becomes '{' and its last comma '}'."""
-        parts = np.ascontiguousarray(matrix, dtype=np.float64).view('<u2').reshape(-1, 4)
-        out = np.empty((parts.shape[0], 4), dtype='<u8')
-        out[:, 0] = HEAD[parts[:, 3]]
+    def literals(matrix):
+        """The rows of a matrix as float8[] literals of 16 significant digits, each element 24 bytes
+        ('-1.234567890123456e-003,') written as aligned 2- and 4-byte words from lookup tables, the
+        whole matrix at once. Within 1e-15 of each value; below 1e-290 in magnitude, 0."""
+        values = np.ascontiguousarray(matrix, dtype=np.float64).ravel()
+        magnitude = np.abs(values)
+        normal = magnitude >= 1e-290
+        exponent = np.zeros(values.size, dtype=np.int64)
+        exponent[normal] = np.floor(np.log10(magnitude[normal])).astype(np.int64)
+        mantissa = np.where(normal, np.rint(magnitude * np.power(10.0, 15 - exponent)), 0).astype(np.int64)
+        carry = mantissa >= 10 ** 16
+        mantissa[carry] //= 10
+        exponent[carry] += 1
+        out = np.empty((values.size, 12), dtype='<u2')
         words = out.view('<u4')
-        for word, part in ((2, 2), (3, 1), (4, 0)):
-            words[:, word] = HEX4[parts[:, part]]
-        words[:, 5] = TAIL1[parts[:, 3]]
-        words[:, 6] = TAIL2[parts[:, 3]]
-        words[:, 7] = BLANKS
-        width = matrix.shape[1] * 32
+        out[:, 8] = DIGITS2[mantissa % 100]
+        mantissa //= 100
+        for word in (3, 2, 1):
+            words[:, word] = DIGITS4[mantissa % 10000]
+            mantissa //= 10000
+        out[:, 0] = SIGN_DIGIT[np.signbit(values) * 10 + mantissa // 10]
+        out[:, 1] = DOT_DIGIT[mantissa % 10]
+        out[:, 9] = EXPONENT_SIGN[(exponent < 0).astype(np.intp)]
+        words[:, 5] = EXPONENT[np.abs(exponent)]
+        width = matrix.shape[1] * 24
         text = out.view(np.uint8).reshape(matrix.shape[0], width)
-        text[:, 0] = ord('{')
-        text[:, -6] = ord('}')
+        text[:, -1] = ord('}')
         buffer = memoryview(text).cast('B')
-        return [str(buffer[k * width:(k + 1) * width - 5], 'ascii') for k in range(matrix.shape[0])]
+        return ['{' + str(buffer[k * width:(k + 1) * width], 'ascii') for k in range(matrix.shape[0])]
 
-    SD['hex_literals'] = hex_literals
+    SD['literals'] = literals
 
 n, p = row_dim, col_dim
 index = np.fromstring(cells or '', dtype=np.int64, sep=',')
@@ -285,10 +289,12 @@ if index.size and counts.max() > 1:
 x = np.zeros(n * p)
 x[index] = values
 x = x.reshape(n, p)
-centred = x - x.mean(axis=0)
+mean = x.mean(axis=0)
+centred = x - mean
 total = float(np.einsum('ij,ij->', centred, centred))
+result = [(0, SD['literals'](mean[None, :])[0], None, None)]
 if n < 2 or total <= NO_VARIANCE * float(np.einsum('ij,ij->', x, x)):
-    return []
+    return result
 
 if n <= p:
     eigenvalues, u = np.linalg.eigh(centred @ centred.T)
@@ -310,9 +316,9 @@ else:
 magnitude = np.abs(vectors)
 largest = np.argmax(magnitude >= (1 - SIGN_TOLERANCE) * magnitude.max(axis=1, keepdims=True), axis=1)
 vectors *= np.where(vectors[np.arange(kept), largest] < 0, -1.0, 1.0)[:, None]
-literals = SD['hex_literals'](vectors) if kept else []
+literals = SD['literals'](vectors) if kept else []
 std_dev = sigma / np.sqrt(n - 1)
-return [(k + 1, literals[k], float(std_dev[k]), float(eigenvalues[k] / total)) for k in range(kept)]
+return result + [(k + 1, literals[k], float(std_dev[k]), float(eigenvalues[k] / total)) for k in range(kept)]
 {%- endraw %}
 $pca$
 {% endmacro %}

@@ -178,3 +178,9 @@ def test_sql_backend_builds_the_same_marts(built_project: Project, project: Proj
         for got, expected in zip(mine, reference):
             for value, other in zip(got, expected):
                 assert np.allclose(value, other, rtol=1e-9, atol=1e-12)
+
+
+def test_a_window_without_data_builds_empty_marts(project: Project) -> None:
+    project.build({**project.load_sample_events(), "run_date": "2016-12-01", "lookback_days": 7})
+    for model in ("int_pca_input", "pca_components", "pca_column_means"):
+        assert project.table(model) == []
