@@ -1,10 +1,11 @@
-{{ config(
-    pre_hook="{{ netflow_pca.hourly_pca_fit(ref('int_pca_input')) }}",
-    **netflow_pca.hour_partitioned_config()
-) }}
-
-{#- The fit itself runs in the pre-hook, through pca_sparse_train's machinery (netflow_pca.pca_fit):
-    one fit per hour of the day, MADlib's layout, into a temporary table read here. #}
+{#- The fit itself runs in a pre-hook, after any hook of the partitioning config, through
+    pca_sparse_train's machinery (netflow_pca.pca_fit): one fit per hour of the day, MADlib's
+    layout, into a temporary table read here. #}
+{%- set partitioned = netflow_pca.hour_partitioned_config() %}
+{{ config(**dict(
+    partitioned,
+    pre_hook=partitioned.get('pre_hook', []) + ["{{ netflow_pca.hourly_pca_fit(ref('int_pca_input')) }}"],
+)) }}
 -- depends_on: {{ ref('int_pca_input') }}
 
 with
