@@ -192,7 +192,8 @@ def run_backend(runner: Runner, options: BenchOptions, backend: str) -> Measurem
     with ServerMemory(runner.env, options.schema) as memory:
         result = subprocess.run(command, cwd=runner.project_dir, env=runner.env, capture_output=True, text=True)
     if result.returncode != 0:
-        reason = next((line.strip() for line in result.stdout.splitlines() if "cannot run here" in line), "failed")
+        lines = [line.strip() for line in result.stdout.splitlines() if line.strip()]
+        reason = next((line for line in lines if "cannot run here" in line), lines[-1] if lines else "failed")
         return Measurement(f"pca_sparse_train {backend}", None, note=reason[:120])
     timing = json.loads((runner.target_dir / "run_results.json").read_text())["results"][0]["timing"]
     execute = next(step for step in timing if step["name"] == "execute")
