@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 import psycopg2
 
-from orchestrate import report
+from orchestrate import bench, report
 from orchestrate.database import EmbeddedDatabase, uses_external_server
 from orchestrate.runner import (
     PROJECT_DIR,
@@ -49,6 +50,29 @@ def _add_vars(parser: argparse.ArgumentParser) -> None:
         help="a dbt var, e.g. --var events_table=flow_log; may be repeated",
     )
     parser.add_argument("--vars", help="dbt vars as YAML or JSON, e.g. '{events_table: flow_log, timezone: UTC}'")
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a fraction in (0, 1]")
+    return value
+
+
+def _schema_name(text: str) -> str:
+    if not re.fullmatch("[a-z_][a-z0-9_]{0,62}", text):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a lower-case schema name of letters, digits and _")
+    return text
+
+
+def _backends(text: str) -> tuple[str, ...]:
+    try:
+        return bench.parse_backends(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _add_target(parser: argparse.ArgumentParser) -> None:
@@ -119,6 +143,21 @@ def build_parser() -> argparse.ArgumentParser:
         "and prints its connection string and libpq variables.",
     )
     db.add_argument("action", choices=["start", "stop", "status"])
+
+    defaults = bench.BenchOptions()
+    bench_parser = commands.add_parser(
+        "bench", help="benchmarks: `bench pca` times pca_sparse_train against its floor and numpy"
+    )
+    bench_parser.add_argument("what", choices=["pca"])
+    bench_parser.add_argument("--hours", type=_positive_int, default=defaults.hours, help="matrices (default 24)")
+    bench_parser.add_argument("--days", type=_positive_int, default=defaults.days, help="rows of each (default 90)")
+    bench_parser.add_argument("--users", type=_positive_int, default=defaults.users, help="columns (default 20000)")
+    bench_parser.add_argument("--density", type=_fraction, default=defaults.density, help="non-zero share (default 0.3)")
+    bench_parser.add_argument("--variance", type=_fraction, default=defaults.variance, help="components_param (default 0.99)")
+    bench_parser.add_argument("--backends", type=_backends, default=defaults.backends,
+                              help="comma-separated, of plpython, sql, madlib (default all; those that cannot run are reported)")
+    bench_parser.add_argument("--schema", type=_schema_name, default=defaults.schema, help="scratch schema, dropped after")
+    bench_parser.add_argument("--keep", action="store_true", help="keep the scratch schema")
     return parser
 
 
@@ -179,7 +218,14 @@ def _db(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": _run, "retry": _retry, "demo": _demo, "docs": _docs, "db": _db}
+def _bench(args: argparse.Namespace) -> int:
+    options = bench.BenchOptions(args.hours, args.days, args.users, args.density, args.variance, args.backends,
+                                 args.schema, args.keep)
+    with database_environment() as env:
+        return bench.run_bench(env, options)
+
+
+COMMANDS = {"run": _run, "retry": _retry, "demo": _demo, "docs": _docs, "db": _db, "bench": _bench}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

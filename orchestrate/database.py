@@ -27,6 +27,12 @@ def uses_external_server(environ: Mapping[str, str]) -> bool:
     return any(environ.get(name) for name in PG_VARIABLES)
 
 
+def connection_parameters(environ: Mapping[str, str]) -> dict[str, str]:
+    """psycopg2.connect() keyword arguments for the server the libpq variables name."""
+    keys = {"PGHOST": "host", "PGPORT": "port", "PGUSER": "user", "PGPASSWORD": "password", "PGDATABASE": "dbname"}
+    return {key: environ[name] for name, key in keys.items() if environ.get(name)}
+
+
 @dataclass(frozen=True)
 class EmbeddedStatus:
     running: bool

@@ -9,6 +9,8 @@ from typing import Any
 
 import psycopg2
 
+from orchestrate.database import connection_parameters
+
 PROJECT_NAME = "netflow_pca"
 
 
@@ -24,9 +26,7 @@ def relation_name(target_dir: Path, model: str) -> str:
 
 def query(environ: Mapping[str, str], sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Column names and rows of one query, on the server the libpq variables name."""
-    keys = {"PGHOST": "host", "PGPORT": "port", "PGUSER": "user", "PGPASSWORD": "password", "PGDATABASE": "dbname"}
-    params = {key: environ[name] for name, key in keys.items() if environ.get(name)}
-    with psycopg2.connect(**params) as connection, connection.cursor() as cursor:
+    with psycopg2.connect(**connection_parameters(environ)) as connection, connection.cursor() as cursor:
         cursor.execute(sql)
         columns = [column.name for column in cursor.description or []]
         return columns, cursor.fetchall()

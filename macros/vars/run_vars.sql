@@ -11,6 +11,8 @@
         'variance_target': netflow_pca._components_var('variance_target'),
         'loading_threshold': netflow_pca._number_var('loading_threshold', 0, none),
         'pca_backend': netflow_pca._choice_var('pca_backend', ['auto', 'madlib', 'plpython', 'sql']),
+        'pca_functions_schema': netflow_pca._identifier_var('pca_functions_schema', target.schema),
+        'madlib_schema': netflow_pca._identifier_var('madlib_schema'),
         'timezone': netflow_pca._text_var('timezone'),
         'events_schema': netflow_pca._identifier_var('events_schema', target.schema),
         'events_table': netflow_pca._identifier_var('events_table'),

@@ -21,6 +21,7 @@ import psycopg2
 import pytest
 from dbt.cli.main import dbtRunner
 
+from orchestrate.database import connection_parameters
 from orchestrate.runner import PROJECT_DIR, dbt_command
 from orchestrate.sample_data import DEFAULT_PATH as SAMPLE_CSV
 
@@ -47,8 +48,7 @@ class Database:
     env: Mapping[str, str]
 
     def connect(self) -> Any:
-        keys = {"PGHOST": "host", "PGPORT": "port", "PGUSER": "user", "PGPASSWORD": "password", "PGDATABASE": "dbname"}
-        return psycopg2.connect(**{key: self.env[name] for name, key in keys.items() if self.env.get(name)})
+        return psycopg2.connect(**connection_parameters(self.env))
 
     def execute(self, sql: str, params: Any = None) -> None:
         with self.connect() as connection, connection.cursor() as cursor:

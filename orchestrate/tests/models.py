@@ -10,4 +10,4 @@ MOST_DOWNSTREAM_MODEL = "int_pca_input"
 # a materialisation of partition "12" must produce this model's rows for hour 12
 HOURLY_RESULT_MODEL = "int_pca_input"
 # hour-partitioned models whose rows runs, retries and one-hour runs are compared on
-HOURLY_MODELS = ("int_hourly_counts", "int_pca_input")
+HOURLY_MODELS = ("int_hourly_counts", "int_pca_input", "pca_components", "pca_column_means")

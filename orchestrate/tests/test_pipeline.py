@@ -1,11 +1,16 @@
-"""dbt build on real PostgreSQL: the sample seeds, one-hour runs, windows, time zones, bad rows."""
+"""dbt build on real PostgreSQL: the sample seeds, one-hour runs, windows, time zones, bad rows,
+and the hourly PCA marts."""
 
 from __future__ import annotations
 
 import json
 from datetime import date
 
+import numpy as np
+
 from orchestrate.tests.conftest import Project
+from orchestrate.tests.models import HOURLY_MODELS
+from orchestrate.tests.pca_reference import assert_fit_matches, dense, reference_fit
 
 SAMPLE_FLOWS = 18723
 
@@ -51,7 +56,7 @@ def test_pca_input_ids_are_dense_ranks_within_each_hour(built_project: Project) 
 def test_one_hour_run_replaces_that_hour_only(project: Project) -> None:
     vars = project.load_sample_events()
     project.build(vars)
-    before = {model: project.hour_fingerprints(model) for model in ("int_hourly_counts", "int_pca_input")}
+    before = {model: project.hour_fingerprints(model) for model in HOURLY_MODELS}
     project.db.execute(
         f"""insert into "{project.schema}".events
             select 'zz', extract(epoch from timestamptz '2017-01-05 12:30:00+00')::bigint from generate_series(1, 7)"""
@@ -133,3 +138,50 @@ def test_events_in_the_future_do_not_move_the_window(project: Project) -> None:
     [(days, last_day)] = project.db.rows(f'select count(*), max(day) from "{project.schema}".int_pca_input')
     assert days == 1
     assert last_day < date(2100, 1, 1)
+
+
+def test_hour_12_first_component_is_dominated_by_user_a(built_project: Project) -> None:
+    [(vector,)] = built_project.db.rows(
+        f'select principal_components from "{built_project.schema}".pca_components where hour_of_day = 12 and row_id = 1'
+    )
+    largest = int(np.argmax(np.abs(vector))) + 1
+    [(user,)] = built_project.db.rows(
+        f'select distinct user_name from "{built_project.schema}".int_pca_input where hour_of_day = 12 and name_id = %s',
+        (largest,),
+    )
+    assert user == "a"
+    assert vector[largest - 1] > 0.99
+
+
+def test_pca_marts_equal_numpy_for_every_hour(built_project: Project) -> None:
+    schema = built_project.schema
+    [(n, p)] = built_project.db.rows(f'select max(day_id), max(name_id) from "{schema}".int_pca_input')
+    cells: dict[int, list[tuple[int, int, float]]] = {}
+    for hour, day_id, name_id, count in built_project.db.rows(
+        f'select hour_of_day, day_id, name_id, flow_count from "{schema}".int_pca_input'
+    ):
+        cells.setdefault(hour, []).append((day_id, name_id, float(count)))
+    components: dict[int, list[tuple[int, list[float], float, float]]] = {hour: [] for hour in cells}
+    for hour, *row in built_project.db.rows(
+        f'select hour_of_day, row_id, principal_components, std_dev, proportion from "{schema}".pca_components order by 1, 2'
+    ):
+        components[hour].append(tuple(row))  # type: ignore[arg-type]
+    means = dict(built_project.db.rows(f'select hour_of_day, column_mean from "{schema}".pca_column_means'))
+    assert sorted(means) == sorted(cells) == list(range(24))
+    for hour, hour_cells in cells.items():
+        assert_fit_matches(components[hour], means[hour], reference_fit(dense(hour_cells, n, p), variance=0.99))
+
+
+def test_sql_backend_builds_the_same_marts(built_project: Project, project: Project) -> None:
+    project.build({**project.load_sample_events(), "pca_backend": "sql"})
+    for model, order, keys in [("pca_components", "1, 2", 2), ("pca_column_means", "1", 1)]:
+        mine, reference = project.table(model, order), built_project.table(model, order)
+        assert [row[:keys] for row in mine] == [row[:keys] for row in reference]
+        for got, expected in zip(mine, reference):
+            assert all(np.allclose(a, b, rtol=1e-9, atol=1e-12) for a, b in zip(got[keys:], expected[keys:]))
+
+
+def test_a_window_without_data_builds_empty_marts(project: Project) -> None:
+    project.build({**project.load_sample_events(), "run_date": "2016-12-01", "lookback_days": 7})
+    for model in ("int_pca_input", "pca_components", "pca_column_means"):
+        assert project.table(model) == []

@@ -59,6 +59,8 @@ HOSTILE_VARS: list[tuple[str, Any]] = [
     ("loading_threshold", -1),
     ("loading_threshold", "abc"),
     ("pca_backend", "madlib; drop table x"),
+    ("pca_functions_schema", 'public"; drop table x; --'),
+    ("madlib_schema", "madlib'; drop table x; --"),
 ]
 
 

@@ -1,0 +1,107 @@
+{#-
+    Creates the functions of the plpython and sql backends in the schema the var
+    pca_functions_schema names (default: the target schema), for an administrator to run once:
+    `dbt run-operation install_pca_functions`. PL/Python functions need a superuser (plpython3u is
+    an untrusted language); the PL/pgSQL one needs only CREATE on the schema. What cannot be
+    installed is reported, not failed; the run then uses what is there.
+-#}
+{% macro install_pca_functions() %}
+    {%- do netflow_pca.pca_operation_transaction('begin') -%}
+    {%- set installed = netflow_pca._pca_install_functions(['plpgsql', 'plpython3u']) -%}
+    {%- do netflow_pca.pca_operation_transaction('commit') -%}
+    {%- do return(installed) -%}
+{% endmacro %}
+
+
+{#- Installs the functions of the given languages that are missing or stale, where this role may;
+    returns {language: reason it is unusable, or none when ready}. Runs in the caller's transaction
+    and issues only statements that cannot fail on privileges, which it checks first. -#}
+{% macro _pca_install_functions(languages) %}
+    {%- set schema = netflow_pca.run_vars().pca_functions_schema -%}
+    {%- set status = netflow_pca._pca_functions_status(schema) -%}
+    {%- set result = {} -%}
+    {%- for language in languages -%}
+        {%- set wanted = netflow_pca.pca_function_definitions(schema) | selectattr('language', 'equalto', language) | list -%}
+        {%- set stale = wanted | rejectattr('name', 'in', status.current) | list -%}
+        {%- set problem = netflow_pca._pca_install_problem(language, stale, status) -%}
+        {%- if problem is none and stale -%}
+            {%- if language == 'plpython3u' and not status.has_plpython -%}
+                {%- do run_query('create extension if not exists plpython3u') -%}
+            {%- endif -%}
+            {%- if not status.schema_exists -%}
+                {%- do run_query('create schema ' ~ netflow_pca.quote_identifier(schema)) -%}
+            {%- endif -%}
+            {%- for definition in stale -%}
+                {%- do run_query(definition.ddl) -%}
+            {%- endfor -%}
+            {%- do log('netflow_pca: installed the ' ~ language ~ ' functions of the PCA in schema ' ~ schema, info=true) -%}
+        {%- elif problem is not none -%}
+            {%- do log('netflow_pca: the ' ~ language ~ ' functions of the PCA are not installed: ' ~ problem, info=true) -%}
+        {%- endif -%}
+        {%- do result.update({language: problem}) -%}
+    {%- endfor -%}
+    {%- do return(result) -%}
+{% endmacro %}
+
+
+{#- Why this role cannot install the stale functions of a language, or none if it can (or none are stale). -#}
+{% macro _pca_install_problem(language, stale, status) %}
+    {%- set how = 'ask an administrator to run `dbt run-operation install_pca_functions`' -%}
+    {%- if not stale -%}
+        {%- do return(none) -%}
+    {%- elif not status.may_create_in_schema -%}
+        {%- do return('missing or from another version, and this role may not create functions in schema '
+            ~ status.schema ~ '; ' ~ how) -%}
+    {%- elif stale | selectattr('name', 'in', status.owned_by_others) | list -%}
+        {%- do return('missing or from another version, and owned by another role; ' ~ how) -%}
+    {%- elif language == 'plpython3u' and not status.has_plpython and not status.plpython_available -%}
+        {%- do return('PL/Python (plpython3u) is not available on this server') -%}
+    {%- elif language == 'plpython3u' and not status.is_superuser -%}
+        {%- do return('plpython3u is an untrusted language: only a superuser can create its functions; ' ~ how) -%}
+    {%- endif -%}
+    {%- do return(none) -%}
+{% endmacro %}
+
+
+{#- What the catalog says about the functions schema, the installed functions and this role. -#}
+{% macro _pca_functions_status(schema) %}
+    {%- set literal = netflow_pca.sql_string_literal(schema) -%}
+    {%- set facts = run_query(
+        "select"
+        ~ " exists (select from pg_catalog.pg_language where lanname = 'plpython3u'),"
+        ~ " exists (select from pg_catalog.pg_available_extensions where name = 'plpython3u'),"
+        ~ " (select rolsuper from pg_catalog.pg_roles where rolname = current_user),"
+        ~ " exists (select from pg_catalog.pg_namespace where nspname = " ~ literal ~ ")"
+    ).rows[0] -%}
+    {%- set may_create = run_query(
+        "select pg_catalog.has_schema_privilege(" ~ literal ~ ", 'CREATE')" if facts[3]
+        else "select pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')"
+    ).rows[0][0] -%}
+    {%- set current = [] -%}
+    {%- set owned_by_others = [] -%}
+    {%- set tags = {} -%}
+    {%- for definition in netflow_pca.pca_function_definitions(schema) -%}
+        {%- do tags.update({definition.name: definition.tag}) -%}
+    {%- endfor -%}
+    {%- for name, comment, owned in run_query(
+        "select p.proname::text, pg_catalog.obj_description(p.oid, 'pg_proc'), pg_catalog.pg_has_role(p.proowner, 'USAGE')"
+        ~ " from pg_catalog.pg_proc as p join pg_catalog.pg_namespace as n on n.oid = p.pronamespace"
+        ~ " where n.nspname = " ~ literal ~ " and p.proname like 'pca%'"
+    ).rows if name in tags -%}
+        {%- if comment == tags[name] -%}
+            {%- do current.append(name) -%}
+        {%- elif not owned -%}
+            {%- do owned_by_others.append(name) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- do return({
+        'schema': schema,
+        'has_plpython': facts[0],
+        'plpython_available': facts[1],
+        'is_superuser': facts[2],
+        'schema_exists': facts[3],
+        'may_create_in_schema': may_create,
+        'current': current,
+        'owned_by_others': owned_by_others,
+    }) -%}
+{% endmacro %}

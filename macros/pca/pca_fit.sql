@@ -1,0 +1,78 @@
+{#-
+    The one place that dispatches to a backend. Creates the output tables with MADlib's layout,
+    components (row_id, principal_components, std_dev, proportion, <grouping columns>) and, unless
+    none, means (column_mean, <grouping columns>), runs the backend into them (scratch tables go to
+    work_schema), then warns about the groups that got fewer components than asked for. Runs in
+    the caller's transaction.
+-#}
+{% macro pca_fit(args, backend, components, means, work_schema) %}
+    {%- set started = modules.datetime.datetime.now() -%}
+    {%- set work = netflow_pca.quote_identifier(work_schema) ~ '.pca_work_'
+        ~ local_md5(invocation_id ~ components ~ started.isoformat())[:10] ~ '_' -%}
+    {%- do netflow_pca._pca_create_outputs(components, means, args.group_columns) -%}
+
+    {%- if backend.name == 'madlib' -%}
+        {%- do netflow_pca.pca_fit_madlib(args, components, means, work) -%}
+    {%- elif backend.name == 'plpython' -%}
+        {%- do netflow_pca.pca_fit_plpython(args, components, means) -%}
+    {%- else -%}
+        {%- do netflow_pca.pca_fit_sql(args, components, means, work) -%}
+    {%- endif -%}
+
+    {%- do log('netflow_pca: pca_sparse_train of ' ~ args.source_label ~ ' ran on the ' ~ backend.name
+        ~ ' backend (' ~ backend.reason ~ ') in ' ~ ((modules.datetime.datetime.now() - started).total_seconds() | round(1))
+        ~ ' s', info=true) -%}
+    {%- do netflow_pca._pca_warn_short_groups(args, components, means) -%}
+{% endmacro %}
+
+
+{#- Creates the output tables in MADlib's layout, with the grouping columns ("name type") last. -#}
+{% macro _pca_create_outputs(components, means, group_columns) %}
+    {%- set group_definitions -%}
+        {%- for column in group_columns %}, {{ column }}{% endfor -%}
+    {%- endset -%}
+    {%- call statement('pca_output_tables') %}
+        create table {{ components }} (
+            row_id integer,
+            principal_components double precision[],
+            std_dev double precision,
+            proportion double precision{{ group_definitions }}
+        );
+        {%- if means is not none %}
+        create table {{ means }} (column_mean double precision[]{{ group_definitions }});
+        {%- endif %}
+    {%- endcall %}
+{% endmacro %}
+
+
+{#- A warning for each group with no components (no variance), or fewer than components_param. -#}
+{% macro _pca_warn_short_groups(args, components, means) %}
+    {%- set groups = args.groups | join(', ') -%}
+    {%- set listed -%}
+        {%- if not args.groups -%}(select 1) as listed
+        {%- elif means is not none -%}{{ means }} as listed
+        {%- else -%}(select distinct {{ groups }} from {{ args.source }}) as listed
+        {%- endif -%}
+    {%- endset -%}
+    {%- set short_groups = run_query(
+        'select ' ~ ("concat_ws(', '" ~ netflow_pca._pca_group_labels(args) ~ ')' if args.groups else "'the matrix'")
+        ~ ', (select count(*) from ' ~ components ~ ' as fitted'
+        ~ (' where ' ~ netflow_pca._pca_same_group(args.groups, 'fitted', 'listed') if args.groups else '') ~ ') as kept'
+        ~ ' from ' ~ listed ~ ' order by 2, 1 limit 11'
+    ).rows | selectattr(1, 'lt', args.components or 1) | list -%}
+    {%- for label, kept in short_groups[:10] -%}
+        {%- do exceptions.warn('pca_sparse_train: ' ~ label ~ (' has no variance (fewer than 2 rows, or all rows equal): no components'
+            if kept == 0 else ' has only ' ~ kept ~ ' components with variance; components_param asks for ' ~ args.components)) -%}
+    {%- endfor -%}
+    {%- if short_groups | length > 10 -%}
+        {%- do exceptions.warn('pca_sparse_train: and more groups with fewer components than asked for') -%}
+    {%- endif -%}
+{% endmacro %}
+
+
+{#- SQL for 'hour_of_day = 3'-like labels of the groups in relation `listed`. -#}
+{% macro _pca_group_labels(args) %}
+    {%- for name in args.group_names -%}
+        , {{ netflow_pca.sql_string_literal(name ~ ' = ') }} || cast(listed.{{ args.groups[loop.index0] }} as text)
+    {%- endfor -%}
+{% endmacro %}

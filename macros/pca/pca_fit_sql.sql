@@ -1,0 +1,321 @@
+{#-
+    The sql backend: plain SQL plus one PL/pgSQL function, for any PostgreSQL 12+ or Greenplum 7.
+    All groups at once, in one pass over the source:
+    1. lines: one row per line of the long side of the matrix (columns when row_dim <= col_dim,
+       else rows), with its cells as arrays, its sum, and as a dense vector over the short side;
+    2. gram: the uncentred Gram matrix of the short side, G = sum over lines of l l', one row of
+       it per short id, as m sums per cell (m = min(row_dim, col_dim));
+    3. eigen: G centred (J G J for rows, G - n mu mu' for columns), and its eigen-decomposition;
+    4. kept: how many components the rules keep in each group;
+    5. for rows (the usual short side): weights u_k / sigma_k, projections X'U / sigma of every
+       column, gathered into one vector per component; for columns the eigenvectors are the
+       components;
+    6. the components with their signs fixed, and the column means.
+    Work tables are unlogged (parallel workers can scan them) and dropped at the end; on an error
+    the transaction takes them away.
+-#}
+{% macro pca_fit_sql(args, components, means, work) %}
+    {%- set n, p = args.row_dim, args.col_dim -%}
+    {%- set rows_are_short = n <= p -%}
+    {%- set m = [n, p] | min -%}
+    {%- if m > 1000 -%}
+        {{- netflow_pca._pca_invalid('row_dim and col_dim', 'the sql backend handles min(row_dim, col_dim) up to 1000 '
+            ~ '(its cost grows with the cube); use the plpython backend') -}}
+    {%- endif -%}
+    {%- set short_id, long_id = (args.row, args.col) if rows_are_short else (args.col, args.row) -%}
+    {%- set groups = args.groups or ['pca_group'] -%}
+    {%- set rules = netflow_pca.pca_numerical_rules() -%}
+    {%- set functions_schema = netflow_pca.quote_identifier(netflow_pca.run_vars().pca_functions_schema) -%}
+    {%- set lines, gram, eigen, kept = work ~ 'lines', work ~ 'gram', work ~ 'eigen', work ~ 'kept' -%}
+    {%- set weights, projections, unsigned = work ~ 'weights', work ~ 'projections', work ~ 'unsigned' -%}
+
+    {%- call statement('pca_sql_lines') %}
+        create unlogged table {{ lines }} as
+        select
+            {{ netflow_pca._pca_prefixed(groups, 'cells.') }},
+            cells.long_id,
+            sum(cells.v) as long_sum,
+            bool_or(cells.short_id = cells.previous_short_id) as has_duplicate,
+            array_agg(cells.short_id order by cells.short_id) as short_ids,
+            array_agg(cells.v order by cells.short_id) as vals,
+            cast(
+                '{'
+                || string_agg(
+                    repeat('0,', cells.short_id - coalesce(cells.previous_short_id, 0) - 1) || cast(cells.v as text),
+                    ',' order by cells.short_id
+                )
+                || repeat(',0', {{ m }} - max(cells.short_id))
+                || '}'
+                as double precision[]
+            ) as dense
+        from (
+            select
+                {{ args.groups | join(', ') if args.groups else '1 as pca_group' }},
+                cast({{ long_id }} as integer) as long_id,
+                cast({{ short_id }} as integer) as short_id,
+                cast({{ args.val }} as double precision) as v,
+                cast(lag({{ short_id }}) over (
+                    partition by {% for group in args.groups %}{{ group }}, {% endfor %}{{ long_id }}
+                    order by {{ short_id }}
+                ) as integer) as previous_short_id
+            from {{ args.source }}
+        ) as cells
+        group by {{ netflow_pca._pca_prefixed(groups, 'cells.') }}, cells.long_id
+    {%- endcall %}
+
+    {%- set duplicates = run_query(
+        'select long_id, (select entry.id from unnest(short_ids) with ordinality as entry (id, i)'
+        ~ ' where entry.id = short_ids[entry.i - 1] limit 1) from ' ~ lines ~ ' where has_duplicate limit 1').rows -%}
+    {%- if duplicates | length > 0 -%}
+        {%- set line, other = duplicates[0][0], duplicates[0][1] -%}
+        {{- exceptions.raise_compiler_error('pca_sparse_train: duplicate entries for (row '
+            ~ (other if rows_are_short else line) ~ ', column ' ~ (line if rows_are_short else other) ~ ') in the source') -}}
+    {%- endif -%}
+
+    {%- call statement('pca_sql_gram') %}
+        create unlogged table {{ gram }} as
+        select
+            {{ netflow_pca._pca_prefixed(groups, 'lines.') }},
+            cells.short_id,
+            sum(cells.v) as short_sum,
+            {{ netflow_pca._pca_weighted_sums('lines.dense', m) }} as gram_row
+        from {{ lines }} as lines
+        cross join lateral unnest(lines.short_ids, lines.vals) as cells (short_id, v)
+        group by {{ netflow_pca._pca_prefixed(groups, 'lines.') }}, cells.short_id
+    {%- endcall %}
+
+    {%- call statement('pca_sql_eigen') %}
+        create unlogged table {{ eigen }} as
+        with
+        groups as (
+            select distinct {{ groups | join(', ') }} from {{ lines }}
+        ),
+        gram_rows as (
+            select
+                {{ netflow_pca._pca_prefixed(groups, 'groups.') }},
+                short_ids.short_id,
+                coalesce(gram.gram_row, array_fill(0::double precision, array[{{ m }}])) as gram_row,
+                coalesce(gram.short_sum, 0) as short_sum,
+                coalesce((select sum(entry) from unnest(gram.gram_row) as entry), 0) as row_sum
+            from groups
+            cross join generate_series(1, {{ m }}) as short_ids (short_id)
+            left join {{ gram }} as gram
+                on {{ netflow_pca._pca_same_group(groups, 'gram', 'groups') }}
+                and gram.short_id = short_ids.short_id
+        ),
+        centring as (
+            -- rows: c_i = (G 1)_i / n, and J G J = G - c 1' - 1 c' + (1'G 1 / n^2) 1 1';
+            -- columns: c_i = mu_i, and X'JX = G - n mu mu'
+            select
+                {{ groups | join(', ') }},
+                array_agg({{ 'row_sum' if rows_are_short else 'short_sum' }} / {{ n }} order by short_id) as c,
+                sum(row_sum) / {{ n * n }} as offset_all
+            from gram_rows
+            group by {{ groups | join(', ') }}
+        ),
+        centred_rows as (
+            select
+                {{ netflow_pca._pca_prefixed(groups, 'gram_rows.') }},
+                gram_rows.short_id,
+                gram_rows.gram_row[gram_rows.short_id] as raw_diagonal,
+                array(
+                    select
+                        {%- if rows_are_short %}
+                        cells.g - centring.c[gram_rows.short_id] - cells.c + centring.offset_all
+                        {%- else %}
+                        cells.g - gram_rows.short_sum * cells.c
+                        {%- endif %}
+                    from unnest(gram_rows.gram_row, centring.c) with ordinality as cells (g, c, j)
+                    order by cells.j
+                ) as centred_row
+            from gram_rows
+            inner join centring on {{ netflow_pca._pca_same_group(groups, 'centring', 'gram_rows') }}
+        ),
+        matrices as (
+            select
+                {{ groups | join(', ') }},
+                sum(raw_diagonal) as raw_total,
+                sum(centred_row[short_id]) as total,
+                array_agg(centred_row order by short_id) as matrix
+            from centred_rows
+            group by {{ groups | join(', ') }}
+        )
+        select
+            {{ netflow_pca._pca_prefixed(groups, 'matrices.') }},
+            matrices.raw_total,
+            matrices.total,
+            decomposition.eigenvalues,
+            decomposition.eigenvectors
+        from matrices
+        cross join lateral {{ functions_schema }}.pca_symmetric_eigen(matrices.matrix) as decomposition
+    {%- endcall %}
+
+    {%- call statement('pca_sql_kept') %}
+        create unlogged table {{ kept }} as
+        select
+            {{ groups | join(', ') }},
+            case
+                when {{ n }} < 2 or total <= {{ rules.no_variance }} * raw_total then 0
+                else least(
+                    count(*) filter (where eigenvalue > {{ rules.zero_share }} * total),
+                    {%- if args.components is not none %}
+                    {{ args.components }}
+                    {%- else %}
+                    1 + count(*) filter (where cumulative < {{ args.variance }} * total)
+                    {%- endif %}
+                )
+            end as kept
+        from (
+            select
+                {{ netflow_pca._pca_prefixed(groups, 'eigen.') }},
+                eigen.total,
+                eigen.raw_total,
+                spectrum.eigenvalue,
+                sum(spectrum.eigenvalue) over (
+                    partition by {{ netflow_pca._pca_prefixed(groups, 'eigen.') }} order by spectrum.k
+                ) as cumulative
+            from {{ eigen }} as eigen
+            cross join lateral unnest(eigen.eigenvalues) with ordinality as spectrum (eigenvalue, k)
+        ) as spectra
+        group by {{ groups | join(', ') }}, total, raw_total
+    {%- endcall %}
+
+    {%- set most_kept = run_query('select coalesce(max(kept), 0) from ' ~ kept).rows[0][0] | int -%}
+
+    {%- if rows_are_short and most_kept > 0 %}
+        {%- call statement('pca_sql_weights') %}
+            create unlogged table {{ weights }} as
+            select
+                {{ netflow_pca._pca_prefixed(groups, 'eigen.') }},
+                short_ids.short_id,
+                array[
+                    {%- for k in range(1, most_kept + 1) %}
+                    case when kept.kept >= {{ k }}
+                        then eigen.eigenvectors[{{ (k - 1) * m }} + short_ids.short_id] / sqrt(eigen.eigenvalues[{{ k }}])
+                        else 0
+                    end{{ ',' if not loop.last }}
+                    {%- endfor %}
+                ] as w
+            from {{ eigen }} as eigen
+            inner join {{ kept }} as kept on {{ netflow_pca._pca_same_group(groups, 'kept', 'eigen') }}
+            cross join generate_series(1, {{ m }}) as short_ids (short_id);
+            create index on {{ weights }} ({{ groups | join(', ') }}, short_id);
+            analyze {{ weights }}
+        {%- endcall %}
+
+        {%- call statement('pca_sql_projections') %}
+            create unlogged table {{ projections }} as
+            select
+                {{ netflow_pca._pca_prefixed(groups, 'lines.') }},
+                lines.long_id,
+                {{ netflow_pca._pca_weighted_sums('weights.w', most_kept) }} as projected
+            from {{ lines }} as lines
+            cross join lateral unnest(lines.short_ids, lines.vals) as cells (short_id, v)
+            inner join {{ weights }} as weights
+                on {{ netflow_pca._pca_same_group(groups, 'weights', 'lines') }}
+                and weights.short_id = cells.short_id
+            group by {{ netflow_pca._pca_prefixed(groups, 'lines.') }}, lines.long_id
+        {%- endcall %}
+    {%- endif %}
+
+    {%- call statement('pca_sql_unsigned') %}
+        create unlogged table {{ unsigned }} as
+        {%- if rows_are_short %}
+        with
+        vectors as (
+            select
+                {{ netflow_pca._pca_prefixed(groups, 'kept.') }},
+                {%- for k in range(1, most_kept + 1) %}
+                array_agg(coalesce(projections.projected[{{ k }}], 0) order by long_ids.long_id) as component_{{ k }},
+                {%- endfor %}
+                kept.kept
+            from {{ kept }} as kept
+            cross join generate_series(1, {{ p }}) as long_ids (long_id)
+            left join {{ projections if most_kept > 0 else '(select null::integer as long_id, null::double precision[] as projected where false)' }} as projections
+                on {% if most_kept > 0 %}{{ netflow_pca._pca_same_group(groups, 'projections', 'kept') }} and {% endif %}projections.long_id = long_ids.long_id
+            where kept.kept > 0
+            group by {{ netflow_pca._pca_prefixed(groups, 'kept.') }}, kept.kept
+        ),
+        components as (
+            select
+                {{ netflow_pca._pca_prefixed(groups, 'vectors.') }},
+                listed.row_id,
+                listed.principal_components
+            from vectors
+            cross join lateral (
+                values
+                {%- for k in range(1, most_kept + 1) %}
+                ({{ k }}, vectors.component_{{ k }}){{ ',' if not loop.last }}
+                {%- else %}
+                (0, null::double precision[])
+                {%- endfor %}
+            ) as listed (row_id, principal_components)
+            where listed.row_id between 1 and vectors.kept
+        )
+        {%- else %}
+        with
+        components as (
+            select
+                {{ netflow_pca._pca_prefixed(groups, 'kept.') }},
+                listed.row_id,
+                eigen.eigenvectors[(listed.row_id - 1) * {{ m }} + 1:listed.row_id * {{ m }}] as principal_components
+            from {{ kept }} as kept
+            inner join {{ eigen }} as eigen on {{ netflow_pca._pca_same_group(groups, 'eigen', 'kept') }}
+            cross join lateral generate_series(1, kept.kept) as listed (row_id)
+        )
+        {%- endif %}
+        select
+            components.row_id,
+            components.principal_components,
+            sqrt(eigen.eigenvalues[components.row_id]) / sqrt({{ n - 1 }}) as std_dev,
+            eigen.eigenvalues[components.row_id] / eigen.total as proportion,
+            {{ netflow_pca._pca_prefixed(groups, 'components.') }}
+        from components
+        inner join {{ eigen }} as eigen on {{ netflow_pca._pca_same_group(groups, 'eigen', 'components') }}
+    {%- endcall %}
+
+    {%- call statement('pca_sql_components') %}
+        insert into {{ components }} (row_id, principal_components, std_dev, proportion{% for group in args.groups %}, {{ group }}{% endfor %})
+        {{ netflow_pca.pca_signed_components_sql(unsigned, args.groups) }}
+    {%- endcall %}
+
+    {%- if means is not none %}
+        {%- call statement('pca_sql_means') %}
+            insert into {{ means }} (column_mean{% for group in args.groups %}, {{ group }}{% endfor %})
+            {{ netflow_pca.pca_column_means_sql(
+                '(select ' ~ (args.groups | join(', ') ~ ', ' if args.groups else '')
+                    ~ (('long_id as col_id, long_sum as column_sum from ' ~ lines) if rows_are_short
+                       else ('short_id as col_id, short_sum as column_sum from ' ~ gram)) ~ ')',
+                args.groups, n, p) }}
+        {%- endcall %}
+    {%- endif %}
+
+    {%- call statement('pca_sql_cleanup') %}
+        drop table if exists {{ [lines, gram, eigen, kept, weights, projections, unsigned] | join(', ') }}
+    {%- endcall %}
+{% endmacro %}
+
+
+{#- array[sum(cells.v * vector[1]), ..., sum(cells.v * vector[count])]: one aggregate per element,
+    the fastest form of a sum of scaled vectors that plain SQL has. -#}
+{% macro _pca_weighted_sums(vector, count) %}
+    array[
+        {%- for j in range(1, count + 1) %}
+        sum(cells.v * {{ vector }}[{{ j }}]){{ ',' if not loop.last }}
+        {%- endfor %}
+    ]
+{%- endmacro %}
+
+
+{#- Columns with a table alias in front, comma-separated. -#}
+{% macro _pca_prefixed(columns, prefix) %}
+    {%- for column in columns -%}{{ prefix ~ column }}{{ ', ' if not loop.last }}{%- endfor -%}
+{% endmacro %}
+
+
+{#- A join condition: the same values of the grouping columns on both sides. -#}
+{% macro _pca_same_group(columns, left, right) %}
+    {%- for column in columns -%}
+        {{ left }}.{{ column }} = {{ right }}.{{ column }}{{ ' and ' if not loop.last }}
+    {%- endfor -%}
+{% endmacro %}

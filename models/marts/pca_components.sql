@@ -1,0 +1,32 @@
+{#- The fit itself runs in a pre-hook, after any hook of the partitioning config, through
+    pca_sparse_train's machinery (netflow_pca.pca_fit): one fit per hour of the day, MADlib's
+    layout, into a temporary table read here. #}
+{%- set partitioned = netflow_pca.hour_partitioned_config() %}
+{{ config(**dict(
+    partitioned,
+    pre_hook=partitioned.get('pre_hook', []) + ["{{ netflow_pca.hourly_pca_fit(ref('int_pca_input')) }}"],
+)) }}
+-- depends_on: {{ ref('int_pca_input') }}
+
+with
+
+fit as (
+
+    select * from {{ netflow_pca.hourly_pca_fit_relation() }}
+
+),
+
+final as (
+
+    select
+        hour_of_day,
+        row_id,
+        principal_components,
+        std_dev,
+        proportion
+
+    from fit
+
+)
+
+select * from final
