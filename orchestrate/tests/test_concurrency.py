@@ -23,7 +23,7 @@ def start_dbt(project: Project, command: list[str], vars: dict[str, Any]) -> sub
 
 
 def hour_rows(project: Project, model: str, hour: int) -> list[tuple[Any, ...]]:
-    return project.db.rows(f'select * from "{project.schema}"."{model}" where hour_of_day = %s order by 1, 2, 3', (hour,))
+    return project.db.rows(f'select * from "{project.schema}"."{model}" t where hour_of_day = %s order by t::text', (hour,))
 
 
 def waiting_hour_locks(project: Project, relation: str, hour: int) -> int:
