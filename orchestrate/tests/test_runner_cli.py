@@ -48,6 +48,8 @@ def test_all_hours_then_one_hour_leaves_the_other_hours_byte_identical(project: 
     assert "[all hours] succeeded" in full.stdout
     assert "int_pca_input success" in full.stdout
     assert_same_rows_as(project, built_project, range(24))
+    report = project.runs_dir / "2017-01-14" / "report.html"
+    assert f"Report: {report}" in full.stdout and report.exists()
 
     before = {model: project.hour_fingerprints(model) for model in HOURLY_MODELS}
     project.db.execute(
