@@ -26,6 +26,7 @@ from orchestrate.runner import (
     parse_run_date,
     parse_var_options,
     project_vars,
+    recorded_run_date,
 )
 
 
@@ -185,7 +186,11 @@ def _run(args: argparse.Namespace) -> int:
 
 def _retry(args: argparse.Namespace) -> int:
     with database_environment() as env:
-        return Runner(env, options=DbtOptions(threads=args.threads)).retry()
+        runner = Runner(env, options=DbtOptions(threads=args.threads))
+        code = runner.retry()
+        if code == 0:
+            _print_paths(_write_run_files(runner, recorded_run_date(runner.record.load())))
+        return code
 
 
 def _demo(args: argparse.Namespace) -> int:
