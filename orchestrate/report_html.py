@@ -35,7 +35,7 @@ table.ranked{border-collapse:collapse;margin:1em 0}
 .ranked td.text,.ranked th.text{text-align:left}
 svg text{font:10px system-ui,sans-serif;fill:#444}
 .bar{fill:#4a7fb5}.cum{fill:none;stroke:#e08a00;stroke-width:1.5}.hit{fill:#d7301f}
-.median{fill:none;stroke:#222;stroke-dasharray:4 3}.expected{fill:none;stroke:#222;stroke-width:2}
+.dashed{fill:none;stroke:#222;stroke-dasharray:4 3}.expected{fill:none;stroke:#222;stroke-width:2}
 .axis{fill:none;stroke:#999}
 .legend{font-size:.85em;color:#555}
 """
@@ -92,7 +92,7 @@ def scree_svg(components: Sequence[Component], kept: int | None) -> str:
     body.append(f'<polyline class="cum" points="{" ".join(points)}"/>')
     if kept:
         x = LEFT + kept * slot
-        body.append(f'<path class="median" d="M{x:.1f} {TOP}V{HEIGHT - BOTTOM}"/>')
+        body.append(f'<path class="dashed" d="M{x:.1f} {TOP}V{HEIGHT - BOTTOM}"/>')
         body.append(f'<text x="{x + 3:.1f}" y="{TOP + 18}">normal subspace: {kept}</text>')
     labels = [(LEFT + 0.5 * slot, "1", "middle")]
     if len(components) > 1:
@@ -110,7 +110,7 @@ def counts_svg(user: str, counts: Sequence[tuple[date, int]], evidence_day: date
     days = [day for day, _ in counts]
     hit = days.index(evidence_day) if evidence_day in days else None
     slot, body = _bars([0 if i == hit else value for i, value in enumerate(values)], y_max)
-    body.append(f'<path class="median" d="M{LEFT} {_y(median, y_max):.1f}H{WIDTH - RIGHT}"/>')
+    body.append(f'<path class="dashed" d="M{LEFT} {_y(median, y_max):.1f}H{WIDTH - RIGHT}"/>')
     labels = [(LEFT, days[0].isoformat(), "start"), (WIDTH - RIGHT, days[-1].isoformat(), "end")] if days else []
     if hit is not None:
         _, hit_bar = _bars([value if i == hit else 0 for i, value in enumerate(values)], y_max, "hit")
