@@ -29,7 +29,7 @@ h1{font-size:1.5em}h2{font-size:1.2em;border-top:1px solid #ccc;padding-top:.8em
 .index a,.index span{display:block;padding:.4em;border-radius:4px;text-align:center;text-decoration:none}
 .index a{background:#fde0dc;color:#a1221a;font-weight:600}.index span{background:#f2f2f2;color:#888}
 .index small{display:block;font-weight:400}
-.charts{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}figcaption{font-size:.9em;color:#444}
+.charts{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0;max-width:360px}figcaption{font-size:.9em;color:#444}
 table.ranked{border-collapse:collapse;margin:1em 0}
 .ranked th,.ranked td{padding:2px 8px;border-bottom:1px solid #eee;text-align:right}
 .ranked td.text,.ranked th.text{text-align:left}
@@ -101,6 +101,15 @@ def scree_svg(components: Sequence[Component], kept: int | None) -> str:
     return _plot("scree", label, body, labels, 1.0)
 
 
+def _edge_label(x: float, text: str) -> tuple[float, str, str]:
+    """A date label centred on x, or held at the plot's edge where centring would cut it off."""
+    if x < LEFT + 35:
+        return LEFT, text, "start"
+    if x > WIDTH - RIGHT - 35:
+        return WIDTH - RIGHT, text, "end"
+    return x, text, "middle"
+
+
 def counts_svg(user: str, counts: Sequence[tuple[date, int]], evidence_day: date | None, expected: float | None) -> str:
     """The user's count on each day of the hour (bars) against their own median in that hour
     (dashed); the evidence day in red, with what the model expected that day as a black tick."""
@@ -118,7 +127,7 @@ def counts_svg(user: str, counts: Sequence[tuple[date, int]], evidence_day: date
         x = LEFT + hit * slot
         if expected is not None:
             body.append(f'<path class="expected" d="M{x:.1f} {_y(expected, y_max):.1f}h{slot:.1f}"/>')
-        labels = [label for label in labels if abs(label[0] - x) > 120] + [(x + slot / 2, evidence_day.isoformat(), "middle")]
+        labels = [label for label in labels if abs(label[0] - x) > 120] + [_edge_label(x + slot / 2, evidence_day.isoformat())]
     label = f"Daily flows of {user} in this hour; dashed: their median, {_number(median)}"
     return _plot("counts", label, body, labels, y_max)
 
