@@ -46,13 +46,11 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def _csv_value(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "true" if value else "false"
     return value.isoformat() if isinstance(value, date) else value
 
 
 def to_csv(rows: Sequence[Mapping[str, Any]]) -> str:
-    """CSV with a header; NULL as an empty field, booleans as true/false, dates as YYYY-MM-DD."""
+    """CSV with a header; NULL as an empty field, dates as YYYY-MM-DD."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(ANOMALY_COLUMNS)

@@ -23,7 +23,6 @@ ANOMALY_COLUMNS = (
     "user_name",
     "score",
     "threshold",
-    "is_anomalous",
     "evidence_day",
     "evidence_component",
     "flow_count",

@@ -81,23 +81,19 @@ def _y(value: float, y_max: float) -> float:
     return HEIGHT - BOTTOM - value * (HEIGHT - BOTTOM - TOP) / y_max
 
 
-def scree_svg(components: Sequence[Component], kept: int | None) -> str:
-    """Each component's share of the variance (bars) and the running total (line), from 0 to 1,
-    with the residual method's normal subspace (its first `kept` components) marked."""
+def scree_svg(components: Sequence[Component]) -> str:
+    """Each component's share of the variance (bars) and the running total (line), from 0 to 1."""
     slot, body = _bars([component.proportion for component in components], 1.0)
     total, points = 0.0, []
     for i, component in enumerate(components):
         total += component.proportion
         points.append(f"{LEFT + (i + 0.5) * slot:.1f},{_y(total, 1.0):.1f}")
     body.append(f'<polyline class="cum" points="{" ".join(points)}"/>')
-    if kept:
-        x = LEFT + kept * slot
-        body.append(f'<path class="dashed" d="M{x:.1f} {TOP}V{HEIGHT - BOTTOM}"/>')
-        body.append(f'<text x="{x + 3:.1f}" y="{TOP + 18}">normal subspace: {kept}</text>')
     labels = [(LEFT + 0.5 * slot, "1", "middle")]
     if len(components) > 1:
         labels.append((LEFT + (len(components) - 0.5) * slot, str(components[-1].row_id), "middle"))
-    label = f"Share of the variance of each of the {len(components)} components kept, and their running total"
+    count = f"{len(components)} component{'' if len(components) == 1 else 's'}"
+    label = f"Share of the variance of each of the {count} kept, and their running total"
     return _plot("scree", label, body, labels, 1.0)
 
 
@@ -135,7 +131,7 @@ def counts_svg(user: str, counts: Sequence[tuple[date, int]], evidence_day: date
 def _cell(value: Any) -> str:
     if value is None:
         return "<td></td>"
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, (int, float)):
         return f"<td>{_number(value) if isinstance(value, float) else value}</td>"
     return f'<td class="text">{escape(str(value))}</td>'
 
@@ -150,7 +146,7 @@ RANKED_COLUMNS = {
     "flow_count": "flows that day",
     "expected_flow_count": "expected",
     "evidence_component": "component",
-    "kept_components": "components",
+    "kept_components": "components kept",
 }
 
 
@@ -204,12 +200,13 @@ def _hour_section(data: ReportData, hour: int, rows: Sequence[Mapping[str, Any]]
     size = data.hours.get(hour)
     shape = f"{size.days} days x {size.users} users" if size else "no input"
     kept = next((row["kept_components"] for row in rows if row["method"] == "residual"), None)
-    scree = scree_svg(data.scree[hour], kept) if data.scree.get(hour) else "<p>No components.</p>"
+    subspace = f"; the residual method's normal subspace: {kept} components of its own PCA" if kept is not None else ""
+    scree = scree_svg(data.scree[hour]) if data.scree.get(hour) else "<p>No components.</p>"
     flagged = len({row["user_name"] for row in rows})
     shown = f"<p>Charts of the first {len(users)} of the {flagged} flagged users, by rank.</p>" if len(users) < flagged else ""
     return (
         f'<section id="hour-{hour}"><h2>{hour:02d}:00–{hour:02d}:59 · {shape}</h2>'
-        f'<div class="charts"><figure>{scree}<figcaption>Variance by component</figcaption></figure>'
+        f"<div class=\"charts\"><figure>{scree}<figcaption>Variance by component of this hour's counts (pca_components){subspace}</figcaption></figure>"
         f'{"".join(_user_figure(data, hour, user, rows) for user in users)}</div>'
         f"{shown}"
         f"{ranked_table(rows)}</section>"
@@ -218,7 +215,7 @@ def _hour_section(data: ReportData, hour: int, rows: Sequence[Mapping[str, Any]]
 
 LEGEND = (
     '<p class="legend">Per hour of the day: the scree plot (bars: each component\'s share of the variance; '
-    "line: running total; dashed: the residual method's normal subspace), then each flagged user's daily "
+    "line: running total), then each flagged user's daily "
     "flow count in that hour (bars) against their own median in that hour (dashed line); the residual "
     "method's evidence day in red, with what the model expected that day as a black tick.</p>"
 )

@@ -72,8 +72,12 @@ def marts(project: Project) -> Iterator[Relations]:
         )
     project.db.execute(f"""
         create view {schema}.anomalous_users as
-        select *, cast(row_number() over (partition by hour_of_day, method order by score desc, user_name) as int)
-            as anomaly_rank
+        select
+            hour_of_day, method,
+            cast(row_number() over (partition by hour_of_day, method order by score desc, user_name) as int)
+                as anomaly_rank,
+            user_name, score, threshold, evidence_day, evidence_component, flow_count, expected_flow_count,
+            kept_components
         from {schema}.user_outlier_scores
         where is_anomalous
     """)
@@ -91,7 +95,7 @@ def read_csv(path: Path) -> list[tuple[Any, ...]]:
     types = {
         "hour_of_day": int, "anomaly_rank": int, "evidence_component": int, "flow_count": int,
         "kept_components": int, "score": float, "threshold": float, "expected_flow_count": float,
-        "evidence_day": date.fromisoformat, "is_anomalous": {"true": True, "false": False}.__getitem__,
+        "evidence_day": date.fromisoformat,
     }
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
@@ -191,7 +195,7 @@ def test_the_report_stays_small_with_many_flagged_users() -> None:
     users = [f"user-{i:05d}" for i in range(20_000)]
     anomalies = [
         {"hour_of_day": hour, "method": method, "anomaly_rank": rank, "user_name": user, "score": 1.0 / rank,
-         "threshold": 0.1, "is_anomalous": True, "evidence_day": days[rank % 90] if method == "residual" else None,
+         "threshold": 0.1, "evidence_day": days[rank % 90] if method == "residual" else None,
          "evidence_component": None, "flow_count": 40, "expected_flow_count": 2.5, "kept_components": 88}
         for hour in range(24) for method in ("residual", "loading") for rank, user in enumerate(users[:500], start=1)
     ]
