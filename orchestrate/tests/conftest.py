@@ -119,6 +119,10 @@ class Project:
     def target_dir(self) -> Path:
         return Path(self.env["DBT_TARGET_PATH"])
 
+    @property
+    def runs_dir(self) -> Path:
+        return Path(self.env["NETFLOW_PCA_RUNS_PATH"])
+
     def dbt(self, *command: str, vars: Mapping[str, Any] | None = None) -> DbtResult:
         """Run dbt in this process; the result has its returncode and its log as stdout."""
         return self.invoke(dbt_command(command, vars), self.env)
@@ -185,6 +189,7 @@ def _project(db: Database, server_env: dict[str, str], schema: str, tmp: Path, i
         "DBT_PROFILES_DIR": str(profiles),
         "DBT_TARGET_PATH": str(tmp / "target"),
         "DBT_LOG_PATH": str(tmp / "logs"),
+        "NETFLOW_PCA_RUNS_PATH": str(tmp / "runs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     try:
