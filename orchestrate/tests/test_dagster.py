@@ -19,7 +19,7 @@ from aiosmtpd.controller import Controller
 from dagster import DagsterInstance, Definitions, RunConfig, build_run_status_sensor_context, materialize
 
 from orchestrate.partitions import HOURLY_OP, HourlyRunConfig
-from orchestrate.tests.conftest import Database, InProcessDbt, Project, _project
+from orchestrate.tests.conftest import Database, InProcessDbt, Project, _project, within_rounding
 from orchestrate.tests.models import HOURLY_RESULT_MODEL
 
 EVENTS_CONFIG = HourlyRunConfig(vars="{events_table: events}")
@@ -90,9 +90,9 @@ def test_partition_12_materialises_hour_12(dagster_project: tuple[Project, Modul
     rows = project.db.rows(f'select t.* from "{project.schema}"."{HOURLY_RESULT_MODEL}" t order by t::text')
     assert rows
     assert project.db.rows(f'select distinct hour_of_day from "{project.schema}"."{HOURLY_RESULT_MODEL}"') == [(12,)]
-    assert rows == built_project.db.rows(
+    assert rows == within_rounding(built_project.db.rows(
         f'select t.* from "{built_project.schema}"."{HOURLY_RESULT_MODEL}" t where hour_of_day = 12 order by t::text'
-    )
+    ))
 
 
 class Inbox:
