@@ -11,7 +11,7 @@ from typing import NoReturn
 
 import psycopg2
 
-from orchestrate import bench, report
+from orchestrate import bench, bench_e2e, report
 from orchestrate.database import EmbeddedDatabase, uses_external_server
 from orchestrate.runner import (
     PROJECT_DIR,
@@ -145,10 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["start", "stop", "status"])
 
     defaults = bench.BenchOptions()
-    bench_parser = commands.add_parser(
-        "bench", help="benchmarks: `bench pca` times pca_sparse_train against its floor and numpy"
-    )
-    bench_parser.add_argument("what", choices=["pca"])
+    benches = commands.add_parser(
+        "bench",
+        help="benchmarks: `bench pca` times pca_sparse_train, `bench e2e` the whole pipeline",
+        description="Measurements, not tests: `bench pca` times pca_sparse_train against its floor and numpy; "
+        "`bench e2e` times the whole pipeline on generated flow events against its floor and pandas, and the "
+        "daily incremental run.",
+    ).add_subparsers(dest="what", required=True, metavar="BENCH", parser_class=Parser)
+    bench_parser = benches.add_parser("pca", help="pca_sparse_train against its floor and numpy")
     bench_parser.add_argument("--hours", type=_positive_int, default=defaults.hours, help="matrices (default 24)")
     bench_parser.add_argument("--days", type=_positive_int, default=defaults.days, help="rows of each (default 90)")
     bench_parser.add_argument("--users", type=_positive_int, default=defaults.users, help="columns (default 20000)")
@@ -158,6 +162,25 @@ def build_parser() -> argparse.ArgumentParser:
                               help="comma-separated, of plpython, sql, madlib (default all; those that cannot run are reported)")
     bench_parser.add_argument("--schema", type=_schema_name, default=defaults.schema, help="scratch schema, dropped after")
     bench_parser.add_argument("--keep", action="store_true", help="keep the scratch schema")
+
+    e2e_defaults = bench_e2e.E2eOptions()
+    e2e = benches.add_parser(
+        "e2e",
+        help="the whole pipeline against its floor and pandas, and the daily incremental run",
+        description="Writes generated flow events into a scratch schema and times, on the same server and data: "
+        "the floor (a bare group-by of the events and one scan of int_pca_input), `dbt build` of all hours "
+        "(dbt's start-up included) and its stages, the pandas and scikit-learn route, and the daily incremental "
+        "run (one more day, recount_days); prints the ratios and peak memory.",
+    )
+    e2e.add_argument("--events", type=_positive_int, default=e2e_defaults.events, help="flow events (default 10000000)")
+    e2e.add_argument("--users", type=_positive_int, default=e2e_defaults.users, help="users (default 20000)")
+    e2e.add_argument("--days", type=_positive_int, default=e2e_defaults.days, help="days, the lookback window (default 90)")
+    e2e.add_argument("--seed", type=_positive_int, default=e2e_defaults.seed, help="generator seed")
+    e2e.add_argument("--recount-days", type=int, choices=range(0, 31), default=e2e_defaults.recount_days,
+                     metavar="0-30", help="the var recount_days of the incremental run (default 1)")
+    _add_threads(e2e)
+    e2e.add_argument("--schema", type=_schema_name, default=e2e_defaults.schema, help="scratch schema, dropped after")
+    e2e.add_argument("--keep", action="store_true", help="keep the scratch schema")
     return parser
 
 
@@ -219,10 +242,15 @@ def _db(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    options = bench.BenchOptions(args.hours, args.days, args.users, args.density, args.variance, args.backends,
-                                 args.schema, args.keep)
+    if args.what == "e2e":
+        options = bench_e2e.E2eOptions(args.events, args.users, args.days, args.seed, args.recount_days, args.threads,
+                                       args.schema, args.keep)
+        with database_environment() as env:
+            return bench_e2e.run_e2e(env, options)
+    pca_options = bench.BenchOptions(args.hours, args.days, args.users, args.density, args.variance, args.backends,
+                                     args.schema, args.keep)
     with database_environment() as env:
-        return bench.run_bench(env, options)
+        return bench.run_bench(env, pca_options)
 
 
 COMMANDS = {"run": _run, "retry": _retry, "demo": _demo, "docs": _docs, "db": _db, "bench": _bench}
@@ -232,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (UsageError, LookupError, psycopg2.OperationalError) as error:
+    except (UsageError, LookupError, psycopg2.OperationalError, bench_e2e.BenchFailed) as error:
         message = " ".join(str(error).split())
         print(f"netflow-pca {args.command}: {message}", file=sys.stderr)
         return 2
