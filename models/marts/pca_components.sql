@@ -4,29 +4,8 @@
 {%- set partitioned = netflow_pca.hour_partitioned_config() %}
 {{ config(**dict(
     partitioned,
-    pre_hook=partitioned.get('pre_hook', []) + ["{{ netflow_pca.hourly_pca_fit(ref('int_pca_input')) }}"],
+    pre_hook=partitioned.get('pre_hook', []) + ["{{ netflow_pca.hourly_pca_fit(ref('int_pca_input'), 'flow_count') }}"],
 )) }}
 -- depends_on: {{ ref('int_pca_input') }}
 
-with
-
-fit as (
-
-    select * from {{ netflow_pca.hourly_pca_fit_relation() }}
-
-),
-
-final as (
-
-    select
-        hour_of_day,
-        row_id,
-        principal_components,
-        std_dev,
-        proportion
-
-    from fit
-
-)
-
-select * from final
+{{ netflow_pca.hourly_pca_components_sql() }}

@@ -99,7 +99,7 @@ def test_e2e_ratios_say_which_targets_are_met() -> None:
 
 def test_e2e_options_are_checked() -> None:
     args = build_parser().parse_args(["bench", "e2e", "--events", "1000", "--recount-days", "2", "--threads", "2"])
-    assert (args.what, args.events, args.recount_days, args.threads) == ("e2e", 1000, 2, 2)
+    assert (args.bench, args.events, args.recount_days, args.threads) == ("e2e", 1000, 2, 2)
     for bad in (["--events", "0"], ["--recount-days", "-1"], ["--schema", "Bad"]):
         with pytest.raises(SystemExit):
             build_parser().parse_args(["bench", "e2e", *bad])

@@ -1,0 +1,12 @@
+{#- The residual method's normal-subspace candidates: the leading components of each hour's
+    damped deviations (int_residual_pca_input.fit_value), fitted like pca_components. -#}
+{%- set partitioned = netflow_pca.hour_partitioned_config() %}
+{{ config(**dict(
+    partitioned,
+    pre_hook=partitioned.get('pre_hook', []) + [
+        "{{ netflow_pca.hourly_pca_fit(ref('int_residual_pca_input'), 'fit_value', netflow_pca.run_vars().residual_max_components) }}"
+    ],
+)) }}
+-- depends_on: {{ ref('int_residual_pca_input') }}
+
+{{ netflow_pca.hourly_pca_components_sql() }}
