@@ -12,7 +12,7 @@ from typing import NoReturn
 
 import psycopg2
 
-from orchestrate import bench, export, flowgen, report
+from orchestrate import bench, bench_e2e, export, flowgen, report
 from orchestrate.database import EmbeddedDatabase, uses_external_server
 from orchestrate.scoring_bench import ScoringBenchOptions, run_scoring_bench
 from orchestrate.runner import (
@@ -149,7 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     benches = commands.add_parser(
         "bench",
-        help="benchmarks: `bench pca` (speed of pca_sparse_train), `bench scoring` (recall and precision)",
+        help="benchmarks: `bench pca` (speed of pca_sparse_train), `bench scoring` (recall and precision), "
+        "`bench e2e` (the whole pipeline, the pandas route and the daily incremental run)",
         description="Benchmarks, each on a scratch schema it drops afterwards; see the README.",
     ).add_subparsers(dest="bench", required=True, metavar="BENCHMARK", parser_class=Parser)
 
@@ -182,6 +183,25 @@ def build_parser() -> argparse.ArgumentParser:
     scoring.add_argument("--schema", type=_schema_name, default=ScoringBenchOptions.schema,
                          help="scratch schema for the events and the models, dropped after")
     scoring.add_argument("--keep", action="store_true", help="keep the scratch schema")
+
+    e2e_defaults = bench_e2e.E2eOptions()
+    e2e = benches.add_parser(
+        "e2e",
+        help="the whole pipeline against its floor and pandas, and the daily incremental run",
+        description="Writes generated flow events into a scratch schema and times, on the same server and data: "
+        "the floor (a bare group-by of the events and one scan of int_pca_input), `dbt build` of all hours "
+        "(dbt's start-up included) and its stages, the pandas and scikit-learn route, and the daily incremental "
+        "run (one more day, recount_days); prints the ratios and peak memory.",
+    )
+    e2e.add_argument("--events", type=_positive_int, default=e2e_defaults.events, help="flow events (default 10000000)")
+    e2e.add_argument("--users", type=_positive_int, default=e2e_defaults.users, help="users (default 20000)")
+    e2e.add_argument("--days", type=_positive_int, default=e2e_defaults.days, help="days, the lookback window (default 90)")
+    e2e.add_argument("--seed", type=_positive_int, default=e2e_defaults.seed, help="generator seed")
+    e2e.add_argument("--recount-days", type=int, choices=range(0, 31), default=e2e_defaults.recount_days,
+                     metavar="0-30", help="the var recount_days of the incremental run (default 1)")
+    _add_threads(e2e)
+    e2e.add_argument("--schema", type=_schema_name, default=e2e_defaults.schema, help="scratch schema, dropped after")
+    e2e.add_argument("--keep", action="store_true", help="keep the scratch schema")
     return parser
 
 
@@ -268,6 +288,9 @@ def _bench(args: argparse.Namespace) -> int:
             except ValueError as error:
                 raise UsageError(f"bad data set: {error}") from None
             return run_scoring_bench(env, ScoringBenchOptions(flow_plan, args.schema, args.keep))
+        if args.bench == "e2e":
+            return bench_e2e.run_e2e(env, bench_e2e.E2eOptions(
+                args.events, args.users, args.days, args.seed, args.recount_days, args.threads, args.schema, args.keep))
         options = bench.BenchOptions(args.hours, args.days, args.users, args.density, args.variance, args.backends,
                                      args.schema, args.keep)
         return bench.run_bench(env, options)
@@ -280,7 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (UsageError, LookupError, psycopg2.OperationalError) as error:
+    except (UsageError, LookupError, psycopg2.OperationalError, bench_e2e.BenchFailed) as error:
         message = " ".join(str(error).split())
         print(f"netflow-pca {args.command}: {message}", file=sys.stderr)
         return 2

@@ -329,14 +329,15 @@ def _format_rows(names: np.ndarray, users: np.ndarray, seconds: np.ndarray) -> b
     return rows.tobytes()
 
 
-def event_chunks(flow_plan: FlowPlan) -> Iterator[bytes]:
+def event_chunks(flow_plan: FlowPlan, days: range | None = None) -> Iterator[bytes]:
     """The events as COPY text, one chunk per (day, hour), in time order; flows in an hour are at
-    uniform random seconds. Memory is one day's count matrix and one hour's events."""
+    uniform random seconds. Memory is one day's count matrix and one hour's events. `days` (day
+    indexes, default all) picks some days; each day's events are the same whichever are picked."""
     names = _name_table(flow_plan)
     epoch0 = int(datetime.combine(flow_plan.spec.start, datetime.min.time(), timezone.utc).timestamp())
     if not 10**9 <= epoch0 < epoch0 + flow_plan.spec.days * DAY_SECONDS < 10**10:
         raise ValueError("start must be between 2001-09-09 and 2286-11-20 (10-digit epoch seconds)")
-    for day in range(flow_plan.spec.days):
+    for day in range(flow_plan.spec.days) if days is None else days:
         counts = day_counts(flow_plan, day)
         rng = _rng(flow_plan.spec.seed, 5, day)
         for hour in range(HOURS):
@@ -399,17 +400,16 @@ def qualified(schema: str, table: str) -> str:
 TRUTH_COLUMNS = "kind, label, user_name, day, hour_of_day, extra_flows, users_affected, description"
 
 
-def write(connection: Any, schema: str, table: str, flow_plan: FlowPlan) -> int:
+def write(connection: Any, schema: str, table: str, flow_plan: FlowPlan, days: range | None = None) -> int:
     """(Re)create `schema.table (user_name text, start_time bigint)` and `schema.table_truth`,
-    stream the events in with one COPY, and return the number of events written."""
+    stream the events in with one COPY, and return the number of events written. `days` (day
+    indexes, default all) writes only some days' events; `append` adds others later."""
     events, truth = qualified(schema, table), qualified(schema, f"{table}_truth")
     with connection.cursor() as cursor:
         cursor.execute(f"create schema if not exists {quote_identifier(schema)}")
         cursor.execute(f"drop table if exists {events}, {truth}")
         cursor.execute(f"create table {events} (user_name text not null, start_time bigint not null)")
-        stream = ChunkStream(event_chunks(flow_plan))
-        cursor.copy_expert(f"copy {events} (user_name, start_time) from stdin", stream, size=1 << 20)
-        written = cursor.rowcount
+        written = _copy_events(cursor, events, flow_plan, days)
         cursor.execute(
             f"create table {truth} (kind text not null, label text not null, user_name text, day date not null, "
             "hour_of_day integer, extra_flows bigint, users_affected integer not null, description text not null)"
@@ -420,6 +420,21 @@ def write(connection: Any, schema: str, table: str, flow_plan: FlowPlan) -> int:
             cursor.execute(f"insert into {truth} ({TRUTH_COLUMNS}) values {values}")
     connection.commit()
     return written
+
+
+def append(connection: Any, schema: str, table: str, flow_plan: FlowPlan, days: range) -> int:
+    """Stream the events of `days` (day indexes) into the existing events table with one COPY, as
+    a day's new flows arrive; returns the number of events written."""
+    with connection.cursor() as cursor:
+        written = _copy_events(cursor, qualified(schema, table), flow_plan, days)
+    connection.commit()
+    return written
+
+
+def _copy_events(cursor: Any, events: str, flow_plan: FlowPlan, days: range | None) -> int:
+    stream = ChunkStream(event_chunks(flow_plan, days))
+    cursor.copy_expert(f"copy {events} (user_name, start_time) from stdin", stream, size=1 << 20)
+    return int(cursor.rowcount)
 
 
 def format_truth(rows: Iterable[TruthRow]) -> str:

@@ -8,6 +8,7 @@
         'hour_id': netflow_pca._hour_var('hour_id'),
         'run_date': netflow_pca._date_var('run_date'),
         'lookback_days': netflow_pca._integer_var('lookback_days', 1, 36600),
+        'recount_days': netflow_pca._optional_integer_var('recount_days', 0, 36600),
         'variance_target': netflow_pca._components_var('variance_target'),
         'scoring_methods': netflow_pca._scoring_methods_var('scoring_method'),
         'loading_threshold': netflow_pca._number_var('loading_threshold', 0, none),
@@ -86,6 +87,14 @@
         {{- netflow_pca._invalid_var(name, value, 'an integer from ' ~ minimum ~ ' to ' ~ maximum) -}}
     {%- endif -%}
     {%- do return(number) -%}
+{% endmacro %}
+
+
+{% macro _optional_integer_var(name, minimum, maximum) %}
+    {%- if var(name, none) is none -%}
+        {%- do return(none) -%}
+    {%- endif -%}
+    {%- do return(netflow_pca._integer_var(name, minimum, maximum)) -%}
 {% endmacro %}
 
 

@@ -1,6 +1,7 @@
-{{ config(distributed_by=['user_name'], **netflow_pca.hour_partitioned_config()) }}
+{{ config(distributed_by=['user_name'], **netflow_pca.counted_days_config(this)) }}
 
 {%- set run = netflow_pca.run_vars() %}
+{%- set recounting = run.recount_days is not none and is_incremental() %}
 
 with
 
@@ -23,6 +24,9 @@ bucketed as (
     {%- if run.run_date %}
         and flow_local_at < date {{ netflow_pca.sql_string_literal(run.run_date) }} + 1
         and flow_local_at >= date {{ netflow_pca.sql_string_literal(run.run_date) }} - {{ run.lookback_days - 1 }}
+    {%- endif %}
+    {%- if recounting %}
+        and not (cast(flow_local_at as date) <@ {{ netflow_pca.kept_days_range(this) }})
     {%- endif %}
 
 ),

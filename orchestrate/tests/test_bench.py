@@ -1,12 +1,13 @@
-"""`netflow-pca bench pca`: its report and options without a database, and one tiny run."""
+"""`netflow-pca bench pca` and `bench e2e`: reports, stages and options without a database, and one tiny run of each."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from orchestrate import bench
+from orchestrate import bench, bench_e2e
 from orchestrate.cli import build_parser
 from orchestrate.tests.conftest import Database
 
@@ -46,3 +47,77 @@ def test_a_tiny_bench_times_the_floor_numpy_and_a_backend(
     [sql] = [line for line in report.splitlines() if line.startswith("pca_sparse_train sql")]
     assert "components in 2 hours" in sql
     assert not db.relation_exists(schema, "pca_input")
+
+
+def _node(resource_type: str, name: str, parents: list[str]) -> dict[str, Any]:
+    return {"resource_type": resource_type, "name": name, "depends_on": {"nodes": parents}}
+
+
+def test_e2e_stages_follow_the_lineage_around_the_sparse_input() -> None:
+    model = "model.netflow_pca."
+    nodes = {
+        f"{model}stg_flows__events": _node("model", "stg_flows__events", []),
+        f"{model}int_hourly_counts": _node("model", "int_hourly_counts", [f"{model}stg_flows__events"]),
+        f"{model}int_pca_input": _node("model", "int_pca_input", [f"{model}int_hourly_counts"]),
+        f"{model}pca_components": _node("model", "pca_components", [f"{model}int_pca_input"]),
+        f"{model}int_residual_pca_input": _node("model", "int_residual_pca_input", [f"{model}int_pca_input"]),
+        f"{model}user_outlier_scores": _node("model", "user_outlier_scores", [f"{model}pca_components"]),
+        "test.netflow_pca.cells_match": _node("test", "cells_match", [f"{model}int_hourly_counts", f"{model}int_pca_input"]),
+        "test.netflow_pca.not_null_scores": _node("test", "not_null_scores", [f"{model}user_outlier_scores"]),
+    }
+    children: dict[str, list[str]] = {uid: [] for uid in nodes}
+    for uid, node in nodes.items():
+        for parent in node["depends_on"]["nodes"]:
+            children[parent].append(uid)
+    unit_tests = {"unit_test.netflow_pca.int_hourly_counts.buckets": _node("unit_test", "buckets", [f"{model}int_hourly_counts"])}
+    stages = bench_e2e.node_stages({"nodes": nodes, "child_map": children, "unit_tests": unit_tests})
+    assert {uid.split(".")[-1]: stage for uid, stage in stages.items()} == {
+        "stg_flows__events": "counts", "int_hourly_counts": "counts", "buckets": "counts",
+        "int_pca_input": "sparse input", "cells_match": "sparse input",
+        "pca_components": "PCA",
+        "int_residual_pca_input": "scoring", "user_outlier_scores": "scoring", "not_null_scores": "scoring",
+    }
+    results = {"results": [
+        {"unique_id": f"{model}int_hourly_counts", "execution_time": 2.0},
+        {"unique_id": "unit_test.netflow_pca.int_hourly_counts.buckets", "execution_time": 0.5},
+        {"unique_id": "test.netflow_pca.not_null_scores", "execution_time": 1.0},
+        {"unique_id": "operation.netflow_pca.netflow_pca-on-run-start-0", "execution_time": 9.0},
+    ]}
+    assert bench_e2e.stage_times(results, stages) == {
+        "counts": (2.0, 0.5), "sparse input": (0.0, 0.0), "PCA": (0.0, 0.0), "scoring": (0.0, 1.0),
+    }
+
+
+def test_e2e_ratios_say_which_targets_are_met() -> None:
+    lines = bench_e2e.ratio_lines(full=30.0, floor=10.0, pandas=90.0, incremental=6.0)
+    assert lines == [
+        "dbt build / floor: 3.0 x (target at most 3 x: met)",
+        "pandas route / dbt build: 3.00 x (target at least 2 x: met)",
+        "incremental / full build: 20% (target at most 15%: NOT met)",
+    ]
+
+
+def test_e2e_options_are_checked() -> None:
+    args = build_parser().parse_args(["bench", "e2e", "--events", "1000", "--recount-days", "2", "--threads", "2"])
+    assert (args.bench, args.events, args.recount_days, args.threads) == ("e2e", 1000, 2, 2)
+    for bad in (["--events", "0"], ["--recount-days", "-1"], ["--schema", "Bad"]):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["bench", "e2e", *bad])
+
+
+def test_a_tiny_e2e_bench_times_every_route_and_prints_the_ratios(
+    db: Database, server_env: dict[str, str], session_id: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    schema = f"nfpca_test_{session_id}_e2e"
+    env = {**server_env, "DBT_TARGET_PATH": str(tmp_path / "target"), "DBT_LOG_PATH": str(tmp_path / "logs")}
+    options = bench_e2e.E2eOptions(events=20_000, users=40, days=10, schema=schema)
+    try:
+        assert bench_e2e.run_e2e(env, options) == 0
+    finally:
+        db.execute(f"drop schema if exists {schema} cascade")
+    report = capsys.readouterr().out
+    for step in ("floor: group by user, day, hour", "dbt build, all hours (full)", "pandas + scikit-learn route",
+                 "dbt build, one new day (recount_days 1)", "  sparse input"):
+        assert step in report
+    assert "dbt build / floor:" in report and "incremental / full build:" in report
+    assert not db.relation_exists(schema, "events")

@@ -1,0 +1,262 @@
+"""`netflow-pca bench e2e`: the whole pipeline on generated flow events, against its floor, against
+the pandas route, and the daily incremental run. Not a test: a measurement.
+
+In a scratch schema it writes `days` days of realistic flow events (orchestrate.flowgen, streamed
+with COPY), then times, in one run on the same server and data:
+1. the floor: a bare `GROUP BY user, day, hour` of the raw events (UTC, integer arithmetic on the
+   epoch seconds) plus one scan of the sparse input (int_pca_input);
+2. `dbt build` of all 24 hours, dbt's start-up included, from an empty schema; and each stage
+   (counts, sparse input, PCA, scoring: per-node times from dbt's run_results.json);
+3. the pandas route (orchestrate.pandas_route), in a process of its own;
+4. the daily incremental run: one more day of events appended, then `dbt build` with run_date on
+   that day and the var recount_days (int_hourly_counts counts only the new day and the margin).
+It prints each as a ratio to the floor, the ratios the issue sets targets for, and the peak
+memory of the server (the backends' private memory, as `bench pca` samples it) and the client.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+
+from orchestrate import flowgen
+from orchestrate.bench import ServerMemory, _execute
+from orchestrate.database import connection_parameters
+from orchestrate.report import format_table
+from orchestrate.runner import PROJECT_DIR, DbtOptions, Runner, dbt_command, dbt_executable
+
+STAGES = ("counts", "sparse input", "PCA", "scoring")
+PCA_INPUT = "int_pca_input"
+EVENTS_TABLE = "events"
+# the issue's targets
+FLOOR_TARGET, PANDAS_TARGET, INCREMENTAL_TARGET = 3.0, 2.0, 0.15
+
+
+@dataclass(frozen=True)
+class E2eOptions:
+    events: int = 10_000_000
+    users: int = 20_000
+    days: int = 90
+    seed: int = 20240101
+    recount_days: int = 1
+    threads: int | None = None
+    schema: str = "netflow_pca_bench_e2e"
+    keep: bool = False
+
+
+@dataclass(frozen=True)
+class Timed:
+    """One measured step: wall seconds, peak server and client memory (None: not measured)."""
+
+    step: str
+    seconds: float
+    server_bytes: int | None = None
+    client_bytes: int | None = None
+    note: str = ""
+
+
+class BenchFailed(RuntimeError):
+    """A step of the benchmark failed; the message says which and where its log is."""
+
+
+def _descendants(child_map: Mapping[str, Sequence[str]], node: str) -> set[str]:
+    found: set[str] = set()
+    pending = list(child_map.get(node, ()))
+    while pending:
+        child = pending.pop()
+        if child not in found:
+            found.add(child)
+            pending.extend(child_map.get(child, ()))
+    return found
+
+
+def node_stages(manifest: Mapping[str, Any]) -> dict[str, str]:
+    """The stage of every model and test of a dbt manifest. int_pca_input is the sparse input;
+    the models upstream of it are the counts; downstream of it, the PCA marts (named pca_*) are
+    the PCA and everything else is scoring. A test (or unit test) belongs to the latest stage of
+    the models it reads."""
+    models = {uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"}
+    [pca_input] = [uid for uid, node in models.items() if node["name"] == PCA_INPUT]
+    downstream = _descendants(manifest["child_map"], pca_input)
+    stages: dict[str, str] = {}
+    for uid, node in models.items():
+        if uid == pca_input:
+            stages[uid] = "sparse input"
+        elif uid not in downstream:
+            stages[uid] = "counts"
+        else:
+            stages[uid] = "PCA" if node["name"].startswith("pca_") else "scoring"
+    tests = {**manifest["nodes"], **manifest.get("unit_tests", {})}
+    for uid, node in tests.items():
+        if node["resource_type"] in ("test", "unit_test"):
+            parents = [stages[parent] for parent in node["depends_on"]["nodes"] if parent in stages]
+            stages[uid] = max(parents, key=STAGES.index) if parents else "counts"
+    return stages
+
+
+def stage_times(run_results: Mapping[str, Any], stages: Mapping[str, str]) -> dict[str, tuple[float, float]]:
+    """Per stage: the summed execution seconds of its models and of its tests (dbt's threads run
+    nodes side by side, so the sums can exceed the wall time)."""
+    times = {stage: [0.0, 0.0] for stage in STAGES}
+    for result in run_results["results"]:
+        stage = stages.get(result["unique_id"])
+        if stage is not None:
+            times[stage][0 if result["unique_id"].startswith("model.") else 1] += result["execution_time"]
+    return {stage: (models, tests) for stage, (models, tests) in times.items()}
+
+
+def ratio_lines(full: float, floor: float, pandas: float, incremental: float) -> list[str]:
+    """The three ratios the issue sets targets for, each with whether it is met."""
+
+    def verdict(met: bool) -> str:
+        return "met" if met else "NOT met"
+
+    return [
+        f"dbt build / floor: {full / floor:.1f} x (target at most {FLOOR_TARGET:g} x: {verdict(full <= FLOOR_TARGET * floor)})",
+        f"pandas route / dbt build: {pandas / full:.2f} x (target at least {PANDAS_TARGET:g} x: "
+        f"{verdict(pandas >= PANDAS_TARGET * full)})",
+        f"incremental / full build: {incremental / full:.0%} (target at most {INCREMENTAL_TARGET:.0%}: "
+        f"{verdict(incremental <= INCREMENTAL_TARGET * full)})",
+    ]
+
+
+def format_report(steps: Sequence[Timed], floor_seconds: float) -> str:
+    def megabytes(size: int | None) -> str:
+        return "" if size is None else f"{size / 2**20:,.0f} MB"
+
+    rows = [
+        (step.step, f"{step.seconds:.1f}", f"{step.seconds / floor_seconds:.1f}", megabytes(step.server_bytes),
+         megabytes(step.client_bytes), step.note)
+        for step in steps
+    ]
+    return format_table(["step", "seconds", "x floor", "peak server memory", "peak client memory", "note"], rows)
+
+
+def _stage_rows(prefix: str, run_results: Mapping[str, Any], stages: Mapping[str, str]) -> list[Timed]:
+    return [
+        Timed(f"{prefix}{stage}", models + tests, note=f"models {models:.1f} s, tests {tests:.1f} s")
+        for stage, (models, tests) in stage_times(run_results, stages).items()
+    ]
+
+
+def _timed_query(env: Mapping[str, str], marker: str, sql: str) -> tuple[float, int | None, Any]:
+    with ServerMemory(env, marker) as memory:
+        started = time.perf_counter()
+        [(value,)] = _execute(env, sql)
+        seconds = time.perf_counter() - started
+    return seconds, memory.peak_bytes, value
+
+
+def _run_process(command: Sequence[str], env: Mapping[str, str], marker: str, log: Path) -> tuple[float, int | None, int, str]:
+    """Run a command to its end; its wall seconds, the server's peak memory, its own peak RSS
+    (from the kernel's accounting of the process) and its output."""
+    with ServerMemory(env, marker) as memory, log.open("w") as output:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=PROJECT_DIR, env=dict(env), stdout=output, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise BenchFailed(f"{' '.join(command[:3])} ... failed with exit code {process.returncode}; see {log}")
+    return seconds, memory.peak_bytes, usage.ru_maxrss * 1024, log.read_text()
+
+
+def _dbt_build(runner: Runner, vars: Mapping[str, Any], log: Path) -> tuple[float, int | None, int, dict[str, Any]]:
+    command = [dbt_executable(), *dbt_command(["build", "--exclude", "resource_type:seed"], vars, runner.options)]
+    seconds, server, client, _ = _run_process(command, runner.env, runner.env["NETFLOW_PCA_SCHEMA"], log)
+    return seconds, server, client, json.loads((runner.target_dir / "run_results.json").read_text())
+
+
+def _write_events(env: Mapping[str, str], schema: str, flow_plan: flowgen.FlowPlan, days: range, append: bool) -> int:
+    with closing(psycopg2.connect(**connection_parameters(env))) as connection:
+        if append:
+            return flowgen.append(connection, schema, EVENTS_TABLE, flow_plan, days)
+        return flowgen.write(connection, schema, EVENTS_TABLE, flow_plan, days)
+
+
+def run_e2e(environ: Mapping[str, str], options: E2eOptions) -> int:
+    schema = options.schema
+    env = {**environ, "NETFLOW_PCA_SCHEMA": schema}
+    runner = Runner(env, options=DbtOptions(threads=options.threads))
+    logs = runner.target_dir / "bench_e2e"
+    logs.mkdir(parents=True, exist_ok=True)
+    load = os.getloadavg()
+    # one more day than the window, with the events per day of the window
+    spec = flowgen.FlowSpec(users=options.users, days=options.days + 1,
+                            events=round(options.events * (options.days + 1) / options.days), seed=options.seed)
+    flow_plan = flowgen.plan(spec)
+    print(f"Writing {options.days} days of about {options.events:,} flow events of {options.users:,} users "
+          f"into {schema}.{EVENTS_TABLE} ...", flush=True)
+    _execute(env, f"drop schema if exists {schema} cascade")
+    started = time.perf_counter()
+    events = _write_events(env, schema, flow_plan, range(options.days), append=False)
+    generated = time.perf_counter() - started
+    _execute(env, f"analyze {schema}.{EVENTS_TABLE}")
+    run_date = flow_plan.day_date(options.days - 1)
+    vars = {"events_schema": schema, "events_table": EVENTS_TABLE, "lookback_days": options.days,
+            "recount_days": options.recount_days}
+
+    print("Timing the floor's group-by ...", flush=True)
+    group_seconds, group_server, cells = _timed_query(env, schema, f"""
+        select count(*) from (
+            select user_name, start_time / 86400 as day, start_time / 3600 % 24 as hour_of_day, count(*)
+            from {schema}.{EVENTS_TABLE}
+            group by 1, 2, 3
+        ) as counts""")
+
+    print("dbt build of all 24 hours ...", flush=True)
+    full_seconds, full_server, full_client, full_results = _dbt_build(
+        runner, {**vars, "run_date": run_date.isoformat()}, logs / "full.log")
+    stages = node_stages(json.loads((runner.target_dir / "manifest.json").read_text()))
+
+    scan_seconds, scan_server, _ = _timed_query(env, schema, f"""
+        select count(*) from (
+            select hour_of_day, day_id, count(*) from {schema}.{PCA_INPUT} group by hour_of_day, day_id
+        ) as scan""")
+    floor = group_seconds + scan_seconds
+
+    print("The pandas route ...", flush=True)
+    pandas_seconds, pandas_server, pandas_client, pandas_output = _run_process(
+        [sys.executable, "-m", "orchestrate.pandas_route", "--schema", schema, "--table", EVENTS_TABLE,
+         "--run-date", run_date.isoformat(), "--lookback-days", str(options.days)],
+        env, schema, logs / "pandas.log")
+    pandas_steps: dict[str, float] = json.loads(pandas_output.strip().splitlines()[-1])
+
+    print("Appending a day and running the daily incremental build ...", flush=True)
+    appended = _write_events(env, schema, flow_plan, range(options.days, options.days + 1), append=True)
+    new_day = flow_plan.day_date(options.days)
+    incremental_seconds, incremental_server, incremental_client, incremental_results = _dbt_build(
+        runner, {**vars, "run_date": new_day.isoformat()}, logs / "incremental.log")
+
+    if not options.keep:
+        _execute(env, f"drop schema {schema} cascade")
+    steps = [
+        Timed("floor: group by user, day, hour of the events", group_seconds, group_server, note=f"{cells:,} cells"),
+        Timed("floor: one scan of int_pca_input", scan_seconds, scan_server),
+        Timed("floor", floor),
+        Timed("dbt build, all hours (full)", full_seconds, full_server, full_client,
+              f"dbt start-up and scheduling {full_seconds - full_results['elapsed_time']:.1f} s"),
+        *_stage_rows("  ", full_results, stages),
+        Timed("pandas + scikit-learn route", pandas_seconds, pandas_server, pandas_client,
+              ", ".join(f"{step} {seconds:.1f} s" for step, seconds in pandas_steps.items())),
+        Timed(f"dbt build, one new day (recount_days {options.recount_days})", incremental_seconds,
+              incremental_server, incremental_client, f"{appended:,} events appended for {new_day}"),
+        *_stage_rows("  ", incremental_results, stages),
+    ]
+    print(f"\n{events:,} events of {options.users:,} users over {options.days} days (written in {generated:.0f} s); "
+          f"load average {load[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end ({os.cpu_count()} cores)\n")
+    print(format_report(steps, floor))
+    print()
+    print("\n".join(ratio_lines(full_seconds, floor, pandas_seconds, incremental_seconds)))
+    return 0

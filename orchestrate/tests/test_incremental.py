@@ -1,0 +1,98 @@
+"""The daily incremental run (var recount_days): a new day appended, then built incrementally,
+gives every model the same rows as a full rebuild on the same events."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from orchestrate import flowgen
+from orchestrate.tests.conftest import Database, InProcessDbt, Project, _project
+
+SPEC = flowgen.FlowSpec(users=40, days=16, events=40_000, seed=11, bursts=4)
+LOOKBACK = 12
+
+
+def built_tables(project: Project) -> list[str]:
+    """The models of the project's manifest that are tables (not views), whatever marts exist."""
+    manifest = json.loads((project.target_dir / "manifest.json").read_text())
+    return sorted(
+        node["name"] for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["config"]["materialized"] != "view"
+    )
+
+
+def rows_in_key_order(project: Project, model: str) -> list[tuple[Any, ...]]:
+    """The model's rows ordered by every column that is not a float or an array."""
+    columns = project.db.rows(
+        "select column_name, data_type from information_schema.columns where table_schema = %s and table_name = %s "
+        "order by ordinal_position",
+        (project.schema, model),
+    )
+    keys = [f'"{name}"' for name, data_type in columns if data_type not in ("double precision", "real", "numeric", "ARRAY")]
+    return project.table(model, ", ".join(keys))
+
+
+def assert_same_rows(mine: list[tuple[Any, ...]], reference: list[tuple[Any, ...]], model: str) -> None:
+    """Equal rows; numbers and arrays of numbers within 1e-9 relative (the PCA's float sums)."""
+    assert len(mine) == len(reference), model
+    for got, expected in zip(mine, reference):
+        for a, b in zip(got, expected):
+            if isinstance(a, (float, list)):
+                assert np.allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float), rtol=1e-9, atol=1e-12), model
+            else:
+                assert a == b, model
+
+
+@pytest.fixture
+def full_project(db: Database, server_env: dict[str, str], session_id: str, tmp_path: Path, invoke_dbt: InProcessDbt) -> Any:
+    """A second schema, for the full rebuild the incremental run is compared with."""
+    yield from _project(db, server_env, f"nfpca_test_{session_id}_full", tmp_path / "full", invoke_dbt)
+
+
+def test_a_new_day_built_incrementally_equals_a_full_rebuild(project: Project, full_project: Project) -> None:
+    flow_plan = flowgen.plan(SPEC)
+    last = SPEC.days - 1
+    with project.db.connect() as connection:
+        flowgen.write(connection, project.schema, "events", flow_plan, range(last))
+    events = {"events_schema": project.schema, "events_table": "events", "lookback_days": LOOKBACK}
+    daily = {**events, "recount_days": 1}
+    project.build({**daily, "run_date": flow_plan.day_date(last - 1).isoformat()})
+    counts = f'"{project.schema}".int_hourly_counts'
+    # the days that stay in the window and out of the margin: their rows, where and as written
+    kept_days = (flow_plan.day_date(last) - timedelta(days=LOOKBACK - 1), flow_plan.day_date(last - 2))
+    fingerprint = (
+        f"select count(*), md5(string_agg(ctid::text || xmin::text, ',' order by ctid)) from {counts} "
+        "where day >= %s and day < %s"
+    )
+    old_rows_before = project.db.rows(fingerprint, kept_days)
+
+    # the new day arrives, and a late flow of the day before (within the margin of one day)
+    with project.db.connect() as connection:
+        flowgen.append(connection, project.schema, "events", flow_plan, range(last, SPEC.days))
+    late = flow_plan.day_date(last - 1)
+    project.db.execute(
+        f"""insert into "{project.schema}".events
+            values ('late', extract(epoch from timestamptz %s)::bigint)""",
+        (f"{late.isoformat()} 12:30:00+00",),
+    )
+    run_date = flow_plan.day_date(last).isoformat()
+    project.build({**daily, "run_date": run_date})
+    full_project.build({**events, "run_date": run_date})
+
+    # the days kept were not rewritten: only the margin and the new day were counted
+    assert project.db.rows(fingerprint, kept_days) == old_rows_before
+    assert old_rows_before[0][0] > 0
+    [(first, final, late_flows)] = project.db.rows(
+        f"select min(day), max(day), sum(flow_count) filter (where user_name = 'late') from {counts}"
+    )
+    assert (first, final, late_flows) == (flow_plan.day_date(last) - timedelta(days=LOOKBACK - 1), flow_plan.day_date(last), 1)
+    tables = built_tables(project)
+    assert {"int_hourly_counts", "int_pca_input", "pca_components", "pca_column_means"} <= set(tables)
+    for model in tables:
+        assert_same_rows(rows_in_key_order(project, model), rows_in_key_order(full_project, model), model)
