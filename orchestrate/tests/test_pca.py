@@ -338,6 +338,24 @@ def test_a_role_without_superuser_runs_sql_until_an_administrator_installs_plpyt
         pca.db.execute(f'drop schema if exists "{schema}" cascade; drop owned by "{role}"; drop role if exists "{role}"')
 
 
+def test_a_run_creates_no_functions_schema_only_the_administrator_does(pca: Project, session_id: str) -> None:
+    schema = f"nfpca_test_{session_id}_functions"
+    args = json.dumps({"source_table": "square", "out_table": "fit", "row_id": "r", "col_id": "c", "val_id": "v",
+                       "row_dim": 20, "col_dim": 20, "components_param": 3})
+    try:
+        result = pca.dbt("run-operation", "pca_sparse_train", "--args", args, vars={"pca_functions_schema": schema})
+        assert result.returncode != 0
+        assert f"schema {schema} (the var pca_functions_schema) does not exist; ask an administrator" in result.stdout
+        assert not pca.db.rows("select 1 from pg_namespace where nspname = %s", (schema,))
+
+        installed = pca.dbt("run-operation", "install_pca_functions", vars={"pca_functions_schema": schema})
+        assert installed.returncode == 0, installed.stdout[-3000:]
+        result = pca.dbt("run-operation", "pca_sparse_train", "--args", args, vars={"pca_functions_schema": schema})
+        assert result.returncode == 0, result.stdout[-3000:]
+    finally:
+        pca.db.execute(f'drop schema if exists "{schema}" cascade')
+
+
 def test_signs_are_fixed_and_backends_agree_exactly_on_them(pca: Project) -> None:
     vectors = {}
     for backend in ["sql"] + (["plpython"] if plpython_usable(pca.db) else []):
