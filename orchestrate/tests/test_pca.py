@@ -202,6 +202,23 @@ def test_edge_cases_have_clear_outcomes(pca: Project, backend: str) -> None:
     assert fitted_groups(pca, grouped=False) == {1: ([], [0, 0, 0, 0])}
 
 
+@pytest.mark.parametrize("backend", ["plpython", "sql"])
+def test_counts_in_the_billions_fit_as_numpy(pca: Project, backend: str) -> None:
+    """Flow counts beyond 32 bits (a bigint column, as count(*) gives) lose nothing on the way."""
+    skip_without_plpython(pca, backend)
+    values = np.random.default_rng(7).integers(1, 6_000_000_000, (8, 5))
+    cells = [(r + 1, c + 1, int(values[r, c])) for r in range(8) for c in range(5)]
+    pca.db.execute(f'create table if not exists "{pca.schema}".billions (r integer, c integer, v bigint)')
+    pca.db.execute(f'truncate "{pca.schema}".billions')
+    with pca.db.connect() as connection, connection.cursor() as cursor:
+        psycopg2.extras.execute_values(cursor, f'insert into "{pca.schema}".billions values %s', cells)
+
+    result = train(pca, backend, "billions", 8, 5, 1.0, grouped=False)
+
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert_fit_matches(*fitted_groups(pca, grouped=False)[1], reference_fit(dense(cells, 8, 5), variance=1.0))
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_duplicate_cells_are_refused_and_the_last_output_kept(pca: Project, backend: str) -> None:
     skip_without_plpython(pca, backend)
