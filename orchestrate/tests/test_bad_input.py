@@ -4,12 +4,11 @@ they were, or is handled as the README says. (Null users and times: test_pipelin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
 
-from orchestrate.tests.conftest import Database, InProcessDbt, Project, _project
+from orchestrate.tests.conftest import Project
 from orchestrate.tests.models import HOURLY_MODELS
 
 # (an events table made from the sample's `events`, the vars naming it, the message that stops the build)
@@ -44,17 +43,6 @@ NAMES = {
 }
 # whole days, so that hours of the day keep their flows: the sample's January 2017 becomes 1966
 BEFORE_1970 = 18_519 * 86_400
-
-
-@pytest.fixture(scope="module")
-def last_good(
-    db: Database, server_env: dict[str, str], session_id: str, tmp_path_factory: pytest.TempPathFactory, invoke_dbt: InProcessDbt
-) -> Iterator[Project]:
-    """The pipeline built on the sample events: the last good run the refused inputs must keep."""
-    schema = f"nfpca_test_{session_id}_badinput"
-    for project in _project(db, server_env, schema, tmp_path_factory.mktemp("badinput"), invoke_dbt):
-        project.build(project.load_sample_events())
-        yield project
 
 
 @pytest.mark.parametrize("case", REFUSED)

@@ -11,14 +11,13 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from orchestrate.runner import PROJECT_DIR, dbt_command, dbt_executable
-from orchestrate.tests.conftest import NETFLOW_PCA, Database, InProcessDbt, Project, _project, run_cli
+from orchestrate.tests.conftest import NETFLOW_PCA, Database, Project, run_cli
 from orchestrate.tests.models import HOURLY_MODELS
 
 PCA_MART = "pca_components"
@@ -28,17 +27,6 @@ BLOCKERS = {
     None: "select count(*) from {table}",
     12: "select count(*) from (select * from {table} where hour_of_day = 12 for update) as locked",
 }
-
-
-@pytest.fixture(scope="module")
-def last_good(
-    db: Database, server_env: dict[str, str], session_id: str, tmp_path_factory: pytest.TempPathFactory, invoke_dbt: InProcessDbt
-) -> Iterator[Project]:
-    """The pipeline built on the sample events: the last good run every fault must keep."""
-    schema = f"nfpca_test_{session_id}_faults"
-    for project in _project(db, server_env, schema, tmp_path_factory.mktemp("faults"), invoke_dbt):
-        project.build(project.load_sample_events())
-        yield project
 
 
 def fingerprints(project: Project) -> dict[str, dict[int, str]]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrate.tests.conftest import Database, InProcessDbt, Project, _project, run_cli
+from orchestrate.tests.conftest import Database, InProcessDbt, _project, run_cli
 
 
 @dataclass(frozen=True)
