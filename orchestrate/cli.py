@@ -11,8 +11,9 @@ from typing import NoReturn
 
 import psycopg2
 
-from orchestrate import bench, report
+from orchestrate import bench, flowgen, report
 from orchestrate.database import EmbeddedDatabase, uses_external_server
+from orchestrate.scoring_bench import ScoringBenchOptions, run_scoring_bench
 from orchestrate.runner import (
     PROJECT_DIR,
     STATE_DIR,
@@ -144,20 +145,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     db.add_argument("action", choices=["start", "stop", "status"])
 
+    benches = commands.add_parser(
+        "bench",
+        help="benchmarks: `bench pca` (speed of pca_sparse_train), `bench scoring` (recall and precision)",
+        description="Benchmarks, each on a scratch schema it drops afterwards; see the README.",
+    ).add_subparsers(dest="bench", required=True, metavar="BENCHMARK", parser_class=Parser)
+
     defaults = bench.BenchOptions()
-    bench_parser = commands.add_parser(
-        "bench", help="benchmarks: `bench pca` times pca_sparse_train against its floor and numpy"
+    pca = benches.add_parser(
+        "pca",
+        help="time pca_sparse_train's backends against the floor and numpy",
+        description="Fits random sparse hourly matrices with each backend and prints, in the same run, "
+        "the floor (one scan of the input plus writing the output) and numpy's time.",
     )
-    bench_parser.add_argument("what", choices=["pca"])
-    bench_parser.add_argument("--hours", type=_positive_int, default=defaults.hours, help="matrices (default 24)")
-    bench_parser.add_argument("--days", type=_positive_int, default=defaults.days, help="rows of each (default 90)")
-    bench_parser.add_argument("--users", type=_positive_int, default=defaults.users, help="columns (default 20000)")
-    bench_parser.add_argument("--density", type=_fraction, default=defaults.density, help="non-zero share (default 0.3)")
-    bench_parser.add_argument("--variance", type=_fraction, default=defaults.variance, help="components_param (default 0.99)")
-    bench_parser.add_argument("--backends", type=_backends, default=defaults.backends,
-                              help="comma-separated, of plpython, sql, madlib (default all; those that cannot run are reported)")
-    bench_parser.add_argument("--schema", type=_schema_name, default=defaults.schema, help="scratch schema, dropped after")
-    bench_parser.add_argument("--keep", action="store_true", help="keep the scratch schema")
+    pca.add_argument("--hours", type=_positive_int, default=defaults.hours, help="matrices (default 24)")
+    pca.add_argument("--days", type=_positive_int, default=defaults.days, help="rows of each (default 90)")
+    pca.add_argument("--users", type=_positive_int, default=defaults.users, help="columns (default 20000)")
+    pca.add_argument("--density", type=_fraction, default=defaults.density, help="non-zero share (default 0.3)")
+    pca.add_argument("--variance", type=_fraction, default=defaults.variance, help="components_param (default 0.99)")
+    pca.add_argument("--backends", type=_backends, default=defaults.backends,
+                     help="comma-separated, of plpython, sql, madlib (default all; those that cannot run are reported)")
+    pca.add_argument("--schema", type=_schema_name, default=defaults.schema, help="scratch schema, dropped after")
+    pca.add_argument("--keep", action="store_true", help="keep the scratch schema")
+
+    scoring = benches.add_parser(
+        "scoring",
+        help="recall and precision of both scoring methods on generated data with injected bursts",
+        description="Generates flow events with injected bursts and collective events (default: the "
+        "issue4 preset, 300 users over five weeks), builds the pipeline on them with both scoring "
+        "methods, and prints the recall and precision of anomalous_users' (user, hour) pairs.",
+    )
+    flowgen.add_spec_arguments(scoring)
+    scoring.set_defaults(preset="issue4")
+    scoring.add_argument("--schema", type=_schema_name, default=ScoringBenchOptions.schema,
+                         help="scratch schema for the events and the models, dropped after")
+    scoring.add_argument("--keep", action="store_true", help="keep the scratch schema")
     return parser
 
 
@@ -219,9 +241,15 @@ def _db(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    options = bench.BenchOptions(args.hours, args.days, args.users, args.density, args.variance, args.backends,
-                                 args.schema, args.keep)
     with database_environment() as env:
+        if args.bench == "scoring":
+            try:
+                flow_plan = flowgen.plan(flowgen.spec_from_args(args))
+            except ValueError as error:
+                raise UsageError(f"bad data set: {error}") from None
+            return run_scoring_bench(env, ScoringBenchOptions(flow_plan, args.schema, args.keep))
+        options = bench.BenchOptions(args.hours, args.days, args.users, args.density, args.variance, args.backends,
+                                     args.schema, args.keep)
         return bench.run_bench(env, options)
 
 

@@ -1,10 +1,13 @@
 {#-
-    The pre-hook of the pca_components mart: one pca_sparse_train fit per hour of the day over
-    the PCA input (day_id x name_id, values flow_count, grouped by hour_of_day), for the hours this
-    run builds, into the temporary table hourly_pca_fit_relation() that the model then selects
-    from. It runs inside the model's transaction, so a failure leaves the mart as it was.
+    The pre-hook of a model of principal components (pca_components, int_residual_pca_components):
+    one pca_sparse_train fit per hour of the day over a PCA input (day_id x name_id, values
+    val_id, grouped by hour_of_day), for the hours this run builds, into the temporary table
+    hourly_pca_fit_relation() that the model then selects from. It runs inside the model's
+    transaction, so a failure leaves the model as it was. Without max_components it keeps the
+    var variance_target's share of variance; with it, that many components at most (and at most
+    one fewer than the days).
 -#}
-{% macro hourly_pca_fit(pca_input) %}
+{% macro hourly_pca_fit(pca_input, val_id, max_components=none) %}
     {%- if not execute -%}
         {%- do return('') -%}
     {%- endif -%}
@@ -23,8 +26,10 @@
         {%- do run_query('create or replace temporary view hourly_pca_input as select * from ' ~ pca_input
             ~ ' where ' ~ netflow_pca.hour_filter('hour_of_day')) -%}
     {%- endif -%}
+    {%- set components_param = run.variance_target if max_components is none
+        else [[max_components, row_dim - 1, col_dim] | min, 1] | max -%}
     {%- set args = netflow_pca.pca_arguments(
-        source, fit, 'day_id', 'name_id', 'flow_count', row_dim | int, col_dim | int, run.variance_target, 'hour_of_day') -%}
+        source, fit, 'day_id', 'name_id', val_id, row_dim | int, col_dim | int, components_param, 'hour_of_day') -%}
     {%- do netflow_pca.pca_fit(args, netflow_pca.pca_backend(run.pca_backend), args.out, none, target.schema) -%}
     {%- do return('') -%}
 {% endmacro %}

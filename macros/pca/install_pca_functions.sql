@@ -22,6 +22,12 @@
 {% macro _pca_install_functions(languages, administrator=false) %}
     {%- set schema = netflow_pca.run_vars().pca_functions_schema -%}
     {%- set status = netflow_pca._pca_functions_status(schema) -%}
+    {%- if status.current | length < netflow_pca.pca_function_definitions(schema) | length -%}
+        {#- models fitted side by side must not install the same functions at once: the second
+            waits for the first to commit, then finds them current -#}
+        {%- do run_query("select pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('netflow_pca: install the PCA functions'))") -%}
+        {%- set status = netflow_pca._pca_functions_status(schema) -%}
+    {%- endif -%}
     {%- set result = {} -%}
     {%- for language in languages -%}
         {%- set wanted = netflow_pca.pca_function_definitions(schema) | selectattr('language', 'equalto', language) | list -%}

@@ -9,7 +9,15 @@
         'run_date': netflow_pca._date_var('run_date'),
         'lookback_days': netflow_pca._integer_var('lookback_days', 1, 36600),
         'variance_target': netflow_pca._components_var('variance_target'),
+        'scoring_methods': netflow_pca._scoring_methods_var('scoring_method'),
         'loading_threshold': netflow_pca._number_var('loading_threshold', 0, none),
+        'residual_threshold': netflow_pca._number_var('residual_threshold', 0, none),
+        'residual_max_components': netflow_pca._integer_var('residual_max_components', 1, 1000),
+        'residual_min_active_days': netflow_pca._integer_var('residual_min_active_days', 1, 36600),
+        'residual_damp_at': netflow_pca._number_var('residual_damp_at', 0, none),
+        'residual_collective_share': netflow_pca._number_var('residual_collective_share', 0, 1),
+        'residual_collective_min_users': netflow_pca._integer_var('residual_collective_min_users', 1, 2147483647),
+        'residual_max_extreme_days': netflow_pca._integer_var('residual_max_extreme_days', 0, 36600),
         'pca_backend': netflow_pca._choice_var('pca_backend', ['auto', 'madlib', 'plpython', 'sql']),
         'pca_functions_schema': netflow_pca._identifier_var('pca_functions_schema', target.schema),
         'madlib_schema': netflow_pca._identifier_var('madlib_schema'),
@@ -85,7 +93,8 @@
     {%- set value = var(name) -%}
     {%- set number = netflow_pca._number_or_none(value) -%}
     {%- if number is none or number <= exclusive_minimum or (maximum is not none and number > maximum) -%}
-        {{- netflow_pca._invalid_var(name, value, 'a number greater than ' ~ exclusive_minimum) -}}
+        {{- netflow_pca._invalid_var(name, value, 'a number greater than ' ~ exclusive_minimum
+            ~ (' and at most ' ~ maximum if maximum is not none else '')) -}}
     {%- endif -%}
     {%- do return(number) -%}
 {% endmacro %}
@@ -133,6 +142,13 @@
         {{- netflow_pca._invalid_var(name, value, 'one of ' ~ choices | join(', ')) -}}
     {%- endif -%}
     {%- do return(value) -%}
+{% endmacro %}
+
+
+{#- residual, loading or both: the list of methods to score with -#}
+{% macro _scoring_methods_var(name) %}
+    {%- set value = netflow_pca._choice_var(name, ['residual', 'loading', 'both']) -%}
+    {%- do return(['residual', 'loading'] if value == 'both' else [value]) -%}
 {% endmacro %}
 
 

@@ -1,0 +1,74 @@
+"""The scoring marts on real PostgreSQL: the sample's planted anomaly, and every score equal to
+the numpy reference (orchestrate/scoring_reference.py) on a generated data set."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pytest
+
+from orchestrate import flowgen
+from orchestrate.evaluate import cells_from_plan
+from orchestrate.scoring_reference import ResidualParams, hour_matrices, residual_fit, score_hours
+from orchestrate.tests.conftest import Project
+
+
+def anomalies(project: Project, hour: int) -> list[tuple[Any, ...]]:
+    return project.db.rows(
+        f'select method, anomaly_rank, user_name, evidence_day from "{project.schema}".anomalous_users'
+        " where hour_of_day = %s order by method, anomaly_rank",
+        (hour,),
+    )
+
+
+def test_the_default_method_flags_only_user_a_in_hour_12_on_the_spike_day(built_project: Project) -> None:
+    flagged = built_project.db.rows(
+        f'select hour_of_day, method, anomaly_rank, user_name, evidence_day, flow_count from "{built_project.schema}".anomalous_users'
+    )
+    assert flagged == [(12, "residual", 1, "a", date(2017, 1, 12), 303)]
+
+
+def test_both_methods_rank_user_a_first_in_hour_12(project: Project) -> None:
+    project.build(vars={**project.load_sample_events(), "scoring_method": "both"})
+    top = {method: (user, day) for method, rank, user, day in anomalies(project, 12) if rank == 1}
+    assert top == {"residual": ("a", date(2017, 1, 12)), "loading": ("a", None)}
+
+
+def test_user_outlier_scores_equal_the_reference(project: Project) -> None:
+    flow_plan = flowgen.plan(replace(flowgen.PRESETS["issue4"], users=120, days=28, events=400_000, seed=5))
+    with project.db.connect() as connection:
+        flowgen.write(connection, project.schema, "events", flow_plan)
+    project.build(vars={"events_table": "events", "scoring_method": "both"})
+
+    matrices = hour_matrices(cells_from_plan(flow_plan))
+    # every hour of the generated window has flows on every day, so the reference's per-hour
+    # matrices have the rows the marts' fits have
+    assert {len(hour.days) for hour in matrices} == {28}
+    expected = {(s.hour_of_day, s.user_name, s.method): s for s in score_hours(matrices, ("residual", "loading"), ResidualParams())}
+    by_day: dict[tuple[int, str], dict[date, tuple[float, float]]] = {}
+    for hour in matrices:
+        fit = residual_fit(hour, ResidualParams())
+        evidence = np.where(hour.nonzero, fit.evidence, -np.inf)
+        for j, user in enumerate(hour.users):
+            by_day[(hour.hour, user)] = {day: (evidence[i, j], fit.expected[i, j]) for i, day in enumerate(hour.days)}
+    rows = project.db.rows(
+        f'select hour_of_day, user_name, method, score, is_anomalous, evidence_day, evidence_component, flow_count,'
+        f' expected_flow_count from "{project.schema}".user_outlier_scores'
+    )
+    assert {row[:3] for row in rows} == expected.keys()
+    for hour, user, method, score, is_anomalous, day, component, flow_count, expected_count in rows:
+        reference = expected[(hour, user, method)]
+        key = (hour, user, method)
+        assert score == pytest.approx(reference.score, rel=1e-6, abs=1e-6), key
+        assert is_anomalous == reference.flagged, key
+        if method == "loading":
+            assert component == reference.component, key
+        else:
+            # the day of the best evidence (days tied to rounding may come in either order)
+            day_evidence, day_expected = by_day[(hour, user)][day]
+            assert day_evidence == pytest.approx(reference.score, rel=1e-9, abs=1e-9), key
+            assert expected_count == pytest.approx(day_expected, rel=1e-6, abs=1e-6), key
+    assert any(s.flagged for s in expected.values() if s.method == "residual")

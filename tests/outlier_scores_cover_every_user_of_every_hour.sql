@@ -1,0 +1,63 @@
+-- Each method scores every user of every hour of the PCA input exactly once: the (hour, user,
+-- method) where it does not.
+with
+
+pca_input_users as (
+
+    select distinct
+        hour_of_day,
+        user_name
+
+    from {{ ref('int_pca_input') }}
+
+),
+
+outlier_scores as (
+
+    select * from {{ ref('user_outlier_scores') }}
+
+),
+
+methods as (
+
+    select distinct method from outlier_scores
+
+),
+
+score_counts as (
+
+    select
+        hour_of_day,
+        user_name,
+        method,
+        count(*) as scores
+
+    from outlier_scores
+
+    group by
+        hour_of_day,
+        user_name,
+        method
+
+),
+
+final as (
+
+    select
+        coalesce(expected.hour_of_day, score_counts.hour_of_day) as hour_of_day,
+        coalesce(expected.user_name, score_counts.user_name) as user_name,
+        coalesce(expected.method, score_counts.method) as method,
+        coalesce(score_counts.scores, 0) as scores
+
+    from (select * from pca_input_users cross join methods) as expected
+
+    full outer join score_counts
+        on expected.hour_of_day = score_counts.hour_of_day
+        and expected.user_name = score_counts.user_name
+        and expected.method = score_counts.method
+
+    where score_counts.scores is distinct from 1
+
+)
+
+select * from final
