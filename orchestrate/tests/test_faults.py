@@ -33,8 +33,20 @@ def fingerprints(project: Project) -> dict[str, dict[int, str]]:
     return {model: project.hour_fingerprints(model) for model in HOURLY_MODELS}
 
 
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return float(f"{value:.12g}")
+    return [_rounded(item) for item in value] if isinstance(value, list) else value
+
+
 def contents(project: Project) -> dict[str, list[tuple[Any, ...]]]:
-    return {model: project.db.rows(f'select * from "{project.schema}"."{model}" t order by t::text') for model in HOURLY_MODELS}
+    """Every row of the models, floats to 12 digits: a float sum over one hour and over all 24 can
+    differ in the last bits, as the aggregation order does."""
+    return {
+        model: [tuple(_rounded(value) for value in row)
+                for row in project.db.rows(f'select * from "{project.schema}"."{model}" t order by t::text')]
+        for model in HOURLY_MODELS
+    }
 
 
 def blocked_by(db: Database, holder_pid: int, deadline: float) -> int:

@@ -183,9 +183,11 @@ def test_no_var_runs_sql_of_its_own_or_writes_outside_the_target_schema(hostile_
     events_schema = f"{hostile_target.schema} $1; drop table x; --"
     names = data.draw(st.lists(st.sampled_from(SQL_VARS), min_size=1, max_size=3, unique=True), label="vars")
     drawn = {name: data.draw(st.one_of(any_value, valid_values(name, events_schema)), label=name) for name in names}
+    # on the hostile events unless drawn otherwise, so that every value that passes reaches SQL;
     # as the runner passes them: JSON, dates as their text, without Jinja (refused by the runner,
     # because dbt renders a var's text as a template before the project's validation sees it)
-    vars = json.loads(json.dumps(drawn, default=str))
+    events = {"events_schema": events_schema, "events_table": HOSTILE_TABLE, "user_column": HOSTILE_USER, "time_column": HOSTILE_TIME}
+    vars = json.loads(json.dumps({**events, **drawn}, default=str))
     assume(not any(delimiter in json.dumps(vars) for delimiter in JINJA_DELIMITERS))
     before = ownership(hostile_target.db, hostile_target.schema)
 
