@@ -7,11 +7,12 @@ import os
 import re
 import sys
 from collections.abc import Sequence
+from datetime import date
 from typing import NoReturn
 
 import psycopg2
 
-from orchestrate import bench, flowgen, report
+from orchestrate import bench, export, flowgen, report
 from orchestrate.database import EmbeddedDatabase, uses_external_server
 from orchestrate.scoring_bench import ScoringBenchOptions, run_scoring_bench
 from orchestrate.runner import (
@@ -26,6 +27,7 @@ from orchestrate.runner import (
     parse_run_date,
     parse_var_options,
     project_vars,
+    recorded_run_date,
 )
 
 
@@ -183,18 +185,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _write_run_files(runner: Runner, run_date: date | None) -> export.RunFiles:
+    return export.write_run_files(runner.runs_dir, runner.env, report.Relations.of_build(runner.target_dir), run_date)
+
+
+def _print_paths(files: export.RunFiles) -> None:
+    print(f"\nFlagged users: {files.csv}\n               {files.jsonl}\nReport: {files.report}")
+
+
 def _run(args: argparse.Namespace) -> int:
     hours = parse_hours(args.hours)
     run_date = parse_run_date(args.run_date) if args.run_date else None
     extra = parse_var_options(args.var, args.vars, project_vars(PROJECT_DIR))
     vars = dbt_vars(run_date=run_date, lookback_days=args.lookback_days, extra=extra)
     with database_environment() as env:
-        return Runner(env, options=DbtOptions(args.target, args.threads)).build(hours, vars)
+        runner = Runner(env, options=DbtOptions(args.target, args.threads))
+        code = runner.build(hours, vars)
+        if code == 0:
+            _print_paths(_write_run_files(runner, run_date))
+        return code
 
 
 def _retry(args: argparse.Namespace) -> int:
     with database_environment() as env:
-        return Runner(env, options=DbtOptions(threads=args.threads)).retry()
+        runner = Runner(env, options=DbtOptions(threads=args.threads))
+        code = runner.retry()
+        if code == 0:
+            _print_paths(_write_run_files(runner, recorded_run_date(runner.record.load())))
+        return code
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -202,8 +220,10 @@ def _demo(args: argparse.Namespace) -> int:
         runner = Runner(env, options=DbtOptions(args.target, args.threads))
         code = runner.build(None, {})
         if code == 0:
-            print("\nThe hourly sparse matrices (int_pca_input):\n")
-            print(report.pca_input_summary(runner.target_dir, env))
+            files = _write_run_files(runner, None)
+            print("\nThe top anomalous users of each hour (anomalous_users):\n")
+            print(report.anomaly_table(files.anomalies))
+            _print_paths(files)
         return code
 
 

@@ -189,6 +189,12 @@ def plan_run(hours: Sequence[int] | None, vars: Mapping[str, Any], seeds: bool, 
     return Plan(steps=steps, target=options.target, threads=options.threads)
 
 
+def recorded_run_date(plan: Plan | None) -> date | None:
+    """The run date a recorded run was given (None: the last day in the data)."""
+    text = plan.steps[0].vars.get("run_date") if plan and plan.steps else None
+    return date.fromisoformat(text) if text else None
+
+
 def step_args(step: Step, action: Resume, state_dir: Path, options: DbtOptions) -> list[str]:
     """The dbt arguments of the next attempt of a step."""
     if action is Resume.RETRY:
@@ -292,6 +298,11 @@ class Runner:
     def target_dir(self) -> Path:
         """Where dbt writes its artifacts (manifest, run results) for this environment."""
         return self.project_dir / self.env.get("DBT_TARGET_PATH", "target")
+
+    @property
+    def runs_dir(self) -> Path:
+        """Where the files of each run go, a folder per run date."""
+        return self.project_dir / self.env.get("NETFLOW_PCA_RUNS_PATH", "runs")
 
     @property
     def record(self) -> RunRecord:

@@ -9,25 +9,4 @@
 )) }}
 -- depends_on: {{ ref('int_residual_pca_input') }}
 
-with
-
-fit as (
-
-    select * from {{ netflow_pca.hourly_pca_fit_relation() }}
-
-),
-
-final as (
-
-    select
-        hour_of_day,
-        row_id,
-        principal_components,
-        std_dev,
-        proportion
-
-    from fit
-
-)
-
-select * from final
+{{ netflow_pca.hourly_pca_components_sql() }}

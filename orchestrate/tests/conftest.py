@@ -41,6 +41,17 @@ def server_environment() -> dict[str, str]:
     return env
 
 
+def within_rounding(value: Any) -> Any:
+    """The value with its floats compared up to rounding, for comparing a model's rows across
+    runs: a float sum over rows read in another physical order (a one-hour run rewrites its hour's
+    rows at the end of the table) may differ in the last bit."""
+    if isinstance(value, float):
+        return pytest.approx(value, rel=1e-12, abs=1e-12)
+    if isinstance(value, (list, tuple)):
+        return type(value)(within_rounding(item) for item in value)
+    return value
+
+
 @dataclass
 class Database:
     """A connection to the test server, for arranging data and reading results."""
@@ -108,6 +119,10 @@ class Project:
     def target_dir(self) -> Path:
         return Path(self.env["DBT_TARGET_PATH"])
 
+    @property
+    def runs_dir(self) -> Path:
+        return Path(self.env["NETFLOW_PCA_RUNS_PATH"])
+
     def dbt(self, *command: str, vars: Mapping[str, Any] | None = None) -> DbtResult:
         """Run dbt in this process; the result has its returncode and its log as stdout."""
         return self.invoke(dbt_command(command, vars), self.env)
@@ -174,6 +189,7 @@ def _project(db: Database, server_env: dict[str, str], schema: str, tmp: Path, i
         "DBT_PROFILES_DIR": str(profiles),
         "DBT_TARGET_PATH": str(tmp / "target"),
         "DBT_LOG_PATH": str(tmp / "logs"),
+        "NETFLOW_PCA_RUNS_PATH": str(tmp / "runs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     try:

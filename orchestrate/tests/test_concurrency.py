@@ -6,10 +6,8 @@ import subprocess
 import time
 from typing import Any
 
-import pytest
-
 from orchestrate.runner import PROJECT_DIR, dbt_command, dbt_executable
-from orchestrate.tests.conftest import Project
+from orchestrate.tests.conftest import Project, within_rounding
 from orchestrate.tests.models import HOURLY_MODELS
 
 
@@ -22,16 +20,6 @@ def start_dbt(project: Project, command: list[str], vars: dict[str, Any]) -> sub
         stderr=subprocess.STDOUT,
         text=True,
     )
-
-
-def within_rounding(value: Any) -> Any:
-    """The value with its floats compared up to rounding: a sum over rows read in another order
-    (a one-hour run rewrites its rows in a new physical order) may differ in the last bit."""
-    if isinstance(value, float):
-        return pytest.approx(value, rel=1e-12, abs=1e-12)
-    if isinstance(value, (list, tuple)):
-        return type(value)(within_rounding(item) for item in value)
-    return value
 
 
 def hour_rows(project: Project, model: str, hour: int) -> list[tuple[Any, ...]]:
