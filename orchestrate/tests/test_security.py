@@ -4,7 +4,7 @@ The pipeline runs under a role that may only read the events schema and write it
 schema, with the grants the README shows; an administrator has installed the PCA's functions. Its
 password comes from PGPASSWORD over TCP (the test server trusts any password, which suffices to
 see where the string would land) and must appear in no artifact: dbt's target folder and logs, the
-runner's record of the run, the docs site, the command's output.
+runner's record of the run, the report and export in runs/, the docs site, the command's output.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ def pipeline_role(
                 "NETFLOW_PCA_SCHEMA": name,
                 "DBT_TARGET_PATH": str(tmp / "target"),
                 "DBT_LOG_PATH": str(tmp / "logs"),
+                "NETFLOW_PCA_RUNS_PATH": str(tmp / "runs"),
             }
             vars = ("--var", f"events_schema={events.schema}", "--var", "events_table=events")
             run, docs = run_cli(env, "run", *vars), run_cli(env, "docs", *vars)
@@ -100,8 +101,10 @@ def test_a_full_build_under_the_role_writes_only_its_schema_and_fits_with_plpyth
 
 def test_the_password_lands_in_no_artifact(pipeline_role: PipelineRole) -> None:
     target, logs = Path(pipeline_role.env["DBT_TARGET_PATH"]), Path(pipeline_role.env["DBT_LOG_PATH"])
-    artifacts = [path for folder in (target, logs) for path in folder.rglob("*") if path.is_file()]
+    runs = Path(pipeline_role.env["NETFLOW_PCA_RUNS_PATH"])
+    artifacts = [path for folder in (target, logs, runs) for path in folder.rglob("*") if path.is_file()]
     expected = {target / "static_index.html", target / "netflow_pca" / "plan.json", logs / "dbt.log"}
     assert expected <= set(artifacts)
+    assert any(path.is_relative_to(runs) for path in artifacts), "the run wrote no report or export"
     assert [str(path) for path in artifacts if pipeline_role.password.encode() in path.read_bytes()] == []
     assert pipeline_role.password not in pipeline_role.outputs
