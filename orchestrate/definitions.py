@@ -14,7 +14,6 @@ their own vars, leave the asset graph alone; it is made with `dbt parse` once if
 several partitions at once race in it (dagster issue 33993).
 """
 
-import json
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -39,7 +38,7 @@ from filelock import FileLock
 
 from orchestrate.alerts import SmtpSettings, failure_email, send, smtp_settings
 from orchestrate.partitions import HOURLY_OP, HOURS, HourlyRunConfig, daily_run_request, hours_of_run, partition_vars
-from orchestrate.runner import PROJECT_DIR, dbt_executable, profiles_dir, project_vars
+from orchestrate.runner import PROJECT_DIR, dbt_executable, profiles_dir, project_vars, vars_argument
 
 SEEDS = "resource_type:seed"
 
@@ -83,8 +82,8 @@ def hourly_models(context: AssetExecutionContext, dbt: DbtCliResource, config: H
     # A run of some hours is one build per hour. Dagster takes one output per asset from a run,
     # so only the last build reports; an earlier one that fails stops the run.
     for vars in earlier:
-        dbt.cli(["build", "--vars", json.dumps(vars)], context=context).wait()
-    yield from dbt.cli(["build", "--vars", json.dumps(last)], context=context).stream()
+        dbt.cli(["build", "--vars", vars_argument(vars)], context=context).wait()
+    yield from dbt.cli(["build", "--vars", vars_argument(last)], context=context).stream()
 
 
 hourly_job = define_asset_job("netflow_pca_hourly_job", selection=AssetSelection.assets(hourly_models), partitions_def=HOURS)

@@ -8,7 +8,9 @@ record that lets `retry` resume a run, and shows its progress.
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -34,6 +36,8 @@ ALL_HOURS = tuple(range(24))
 SAMPLE_SEED = "sample_flows"
 # vars the runner sets from its own options, because it splits a run into hours
 OPTION_VARS = {"hour_id": "--hours", "run_date": "--run-date", "lookback_days": "--lookback-days"}
+# dbt renders every string var as Jinja, where {{ run_query(...) }} runs SQL
+JINJA_DELIMITERS = ("{{", "{%", "{#")
 ACTION_WORDS = {Resume.BUILD: "build", Resume.RETRY: "retry", Resume.BUILD_REMAINING: "build of the nodes that did not succeed"}
 
 
@@ -72,6 +76,11 @@ def project_vars(project_dir: Path) -> dict[str, Any]:
 def _scalar(option: str, name: str, value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        raise UsageError(f"{option}: the value of {name} must be a finite number, not {value}")
+    if isinstance(value, str) and any(delimiter in value for delimiter in JINJA_DELIMITERS):
+        # dbt renders a var's value as a template before any macro of the project sees it
+        raise UsageError(f"{option}: the value of {name} holds Jinja ({', '.join(JINJA_DELIMITERS)}), which dbt would run")
     if value is not None and not isinstance(value, (str, int, float, bool)):
         raise UsageError(f"{option}: the value of {name} must be a single value, not {type(value).__name__}")
     return value
@@ -147,11 +156,23 @@ class DbtOptions:
     threads: int | None = None
 
 
+# characters YAML's reader refuses raw, or reads as a line break, inside a JSON string
+_NOT_YAML_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def vars_argument(vars: Mapping[str, Any]) -> str:
+    """The text of dbt's `--vars`, which dbt reads as YAML: JSON (a subset of YAML), with
+    characters outside the basic plane kept as they are, because YAML reads a JSON surrogate
+    pair as two broken characters, and the characters YAML refuses raw escaped as \\uXXXX."""
+    text = json.dumps(dict(vars), sort_keys=True, ensure_ascii=False)
+    return _NOT_YAML_PRINTABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
 def dbt_command(command: Sequence[str], vars: Mapping[str, Any] | None = None, options: DbtOptions = DbtOptions()) -> list[str]:
     """The argument list of one dbt command (without the executable)."""
     args = list(command)
     if vars:
-        args += ["--vars", json.dumps(dict(vars), sort_keys=True)]
+        args += ["--vars", vars_argument(vars)]
     if options.target:
         args += ["--target", options.target]
     if options.threads:

@@ -2,12 +2,14 @@
     Creates the functions of the plpython and sql backends in the schema the var
     pca_functions_schema names (default: the target schema), for an administrator to run once:
     `dbt run-operation install_pca_functions`. PL/Python functions need a superuser (plpython3u is
-    an untrusted language); the PL/pgSQL one needs only CREATE on the schema. What cannot be
-    installed is reported, not failed; the run then uses what is there.
+    an untrusted language); the PL/pgSQL one needs only CREATE on the schema. Only this operation
+    creates the plpython3u extension and the functions schema: a run uses what is there, so no
+    var can make it create a schema or an extension. What cannot be installed is reported, not
+    failed; the run then uses what is there.
 -#}
 {% macro install_pca_functions() %}
     {%- do netflow_pca.pca_operation_transaction('begin') -%}
-    {%- set installed = netflow_pca._pca_install_functions(['plpgsql', 'plpython3u']) -%}
+    {%- set installed = netflow_pca._pca_install_functions(['plpgsql', 'plpython3u'], administrator=true) -%}
     {%- do netflow_pca.pca_operation_transaction('commit') -%}
     {%- do return(installed) -%}
 {% endmacro %}
@@ -15,8 +17,9 @@
 
 {#- Installs the functions of the given languages that are missing or stale, where this role may;
     returns {language: reason it is unusable, or none when ready}. Runs in the caller's transaction
-    and issues only statements that cannot fail on privileges, which it checks first. -#}
-{% macro _pca_install_functions(languages) %}
+    and issues only statements that cannot fail on privileges, which it checks first. Only the
+    administrator's operation (administrator=true) creates the extension and the schema. -#}
+{% macro _pca_install_functions(languages, administrator=false) %}
     {%- set schema = netflow_pca.run_vars().pca_functions_schema -%}
     {%- set status = netflow_pca._pca_functions_status(schema) -%}
     {%- if status.current | length < netflow_pca.pca_function_definitions(schema) | length -%}
@@ -29,13 +32,13 @@
     {%- for language in languages -%}
         {%- set wanted = netflow_pca.pca_function_definitions(schema) | selectattr('language', 'equalto', language) | list -%}
         {%- set stale = wanted | rejectattr('name', 'in', status.current) | list -%}
-        {%- set problem = netflow_pca._pca_install_problem(language, stale, status) -%}
+        {%- set problem = netflow_pca._pca_install_problem(language, stale, status, administrator) -%}
         {%- if problem is none and stale -%}
             {%- if language == 'plpython3u' and not status.has_plpython -%}
                 {%- do run_query('create extension if not exists plpython3u') -%}
             {%- endif -%}
             {%- if not status.schema_exists -%}
-                {%- do run_query('create schema ' ~ netflow_pca.quote_identifier(schema)) -%}
+                {%- do run_query('create schema if not exists ' ~ netflow_pca.quote_identifier(schema)) -%}
             {%- endif -%}
             {%- for definition in stale -%}
                 {%- do run_query(definition.ddl) -%}
@@ -51,10 +54,12 @@
 
 
 {#- Why this role cannot install the stale functions of a language, or none if it can (or none are stale). -#}
-{% macro _pca_install_problem(language, stale, status) %}
+{% macro _pca_install_problem(language, stale, status, administrator) %}
     {%- set how = 'ask an administrator to run `dbt run-operation install_pca_functions`' -%}
     {%- if not stale -%}
         {%- do return(none) -%}
+    {%- elif not status.schema_exists and not administrator -%}
+        {%- do return('missing, and schema ' ~ status.schema ~ ' (the var pca_functions_schema) does not exist; ' ~ how) -%}
     {%- elif not status.may_create_in_schema -%}
         {%- do return('missing or from another version, and this role may not create functions in schema '
             ~ status.schema ~ '; ' ~ how) -%}
@@ -64,6 +69,8 @@
         {%- do return('PL/Python (plpython3u) is not available on this server') -%}
     {%- elif language == 'plpython3u' and not status.is_superuser -%}
         {%- do return('plpython3u is an untrusted language: only a superuser can create its functions; ' ~ how) -%}
+    {%- elif language == 'plpython3u' and not status.has_plpython and not administrator -%}
+        {%- do return('the extension plpython3u is not created in this database; ' ~ how) -%}
     {%- endif -%}
     {%- do return(none) -%}
 {% endmacro %}

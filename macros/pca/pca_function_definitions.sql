@@ -318,7 +318,7 @@ largest = np.argmax(magnitude >= (1 - SIGN_TOLERANCE) * magnitude.max(axis=1, ke
 vectors *= np.where(vectors[np.arange(kept), largest] < 0, -1.0, 1.0)[:, None]
 literals = SD['literals'](vectors) if kept else []
 std_dev = sigma / np.sqrt(n - 1)
-return result + [(k + 1, literals[k], float(std_dev[k]), float(eigenvalues[k] / total)) for k in range(kept)]
+return result + [(k + 1, literals[k], float(std_dev[k]), min(1.0, float(eigenvalues[k] / total))) for k in range(kept)]
 {%- endraw %}
 $pca$
 {% endmacro %}

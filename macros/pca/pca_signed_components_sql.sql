@@ -2,7 +2,9 @@
     A select of MADlib's component layout (row_id, principal_components, std_dev, proportion,
     <grouping columns>) from a relation of the same columns, with each component's sign fixed:
     its largest-magnitude entry (the first within the sign tolerance of the largest) is positive.
-    MADlib's signs are arbitrary; fixed signs make runs reproducible and backends agree.
+    MADlib's signs are arbitrary; fixed signs make runs reproducible and backends agree. A
+    proportion is at most 1: a component holding all the variance can come out a rounding error
+    above it.
 -#}
 {% macro pca_signed_components_sql(components, group_columns) %}
     {%- set tolerance = netflow_pca.pca_numerical_rules().sign_tolerance %}
@@ -15,7 +17,7 @@
             else unsigned.principal_components
         end as principal_components,
         unsigned.std_dev,
-        unsigned.proportion
+        least(unsigned.proportion, 1.0) as proportion
         {%- for group in group_columns %},
         unsigned.{{ group }}
         {%- endfor %}

@@ -209,6 +209,18 @@ def built_project(
         yield project
 
 
+@pytest.fixture(scope="session")
+def last_good(
+    db: Database, server_env: dict[str, str], session_id: str, tmp_path_factory: pytest.TempPathFactory, invoke_dbt: InProcessDbt
+) -> Iterator[Project]:
+    """The pipeline built on a copy of the sample events (`events`): the last good run that bad
+    input and faults must keep. Tests may run it again on the same events, never change them."""
+    tmp = tmp_path_factory.mktemp("last_good")
+    for project in _project(db, server_env, f"nfpca_test_{session_id}_last_good", tmp, invoke_dbt):
+        project.build(project.load_sample_events())
+        yield project
+
+
 @pytest.fixture
 def project(
     db: Database, server_env: dict[str, str], session_id: str, tmp_path: Path, invoke_dbt: InProcessDbt

@@ -202,6 +202,23 @@ def test_edge_cases_have_clear_outcomes(pca: Project, backend: str) -> None:
     assert fitted_groups(pca, grouped=False) == {1: ([], [0, 0, 0, 0])}
 
 
+@pytest.mark.parametrize("backend", ["plpython", "sql"])
+def test_counts_in_the_billions_fit_as_numpy(pca: Project, backend: str) -> None:
+    """Flow counts beyond 32 bits (a bigint column, as count(*) gives) lose nothing on the way."""
+    skip_without_plpython(pca, backend)
+    values = np.random.default_rng(7).integers(1, 6_000_000_000, (8, 5))
+    cells = [(r + 1, c + 1, int(values[r, c])) for r in range(8) for c in range(5)]
+    pca.db.execute(f'create table if not exists "{pca.schema}".billions (r integer, c integer, v bigint)')
+    pca.db.execute(f'truncate "{pca.schema}".billions')
+    with pca.db.connect() as connection, connection.cursor() as cursor:
+        psycopg2.extras.execute_values(cursor, f'insert into "{pca.schema}".billions values %s', cells)
+
+    result = train(pca, backend, "billions", 8, 5, 1.0, grouped=False)
+
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert_fit_matches(*fitted_groups(pca, grouped=False)[1], reference_fit(dense(cells, 8, 5), variance=1.0))
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_duplicate_cells_are_refused_and_the_last_output_kept(pca: Project, backend: str) -> None:
     skip_without_plpython(pca, backend)
@@ -336,6 +353,24 @@ def test_a_role_without_superuser_runs_sql_until_an_administrator_installs_plpyt
         assert "ran on the plpython backend" in result.stdout
     finally:
         pca.db.execute(f'drop schema if exists "{schema}" cascade; drop owned by "{role}"; drop role if exists "{role}"')
+
+
+def test_a_run_creates_no_functions_schema_only_the_administrator_does(pca: Project, session_id: str) -> None:
+    schema = f"nfpca_test_{session_id}_functions"
+    args = json.dumps({"source_table": "square", "out_table": "fit", "row_id": "r", "col_id": "c", "val_id": "v",
+                       "row_dim": 20, "col_dim": 20, "components_param": 3})
+    try:
+        result = pca.dbt("run-operation", "pca_sparse_train", "--args", args, vars={"pca_functions_schema": schema})
+        assert result.returncode != 0
+        assert f"schema {schema} (the var pca_functions_schema) does not exist; ask an administrator" in result.stdout
+        assert not pca.db.rows("select 1 from pg_namespace where nspname = %s", (schema,))
+
+        installed = pca.dbt("run-operation", "install_pca_functions", vars={"pca_functions_schema": schema})
+        assert installed.returncode == 0, installed.stdout[-3000:]
+        result = pca.dbt("run-operation", "pca_sparse_train", "--args", args, vars={"pca_functions_schema": schema})
+        assert result.returncode == 0, result.stdout[-3000:]
+    finally:
+        pca.db.execute(f'drop schema if exists "{schema}" cascade')
 
 
 def test_signs_are_fixed_and_backends_agree_exactly_on_them(pca: Project) -> None:
