@@ -49,25 +49,37 @@ class BenchOptions:
 
 @dataclass(frozen=True)
 class Measurement:
+    """One measured step: wall seconds (None: it did not run) and the peak memory of the server
+    processes and of the client (None: not measured)."""
+
     step: str
     seconds: float | None
     peak_bytes: int | None = None
     note: str = ""
+    client_bytes: int | None = None
+
+
+def _megabytes(size: int | None) -> str:
+    return "" if size is None else f"{size / 2**20:,.0f} MB"
 
 
 def format_report(measurements: Sequence[Measurement], floor_seconds: float) -> str:
-    """The measurements as a table, each time also as a multiple of the floor."""
+    """The measurements as a table, each time also as a multiple of the floor; a column of the
+    client's memory where any measurement has it."""
+    with_client = any(m.client_bytes is not None for m in measurements)
     rows = [
         (
             m.step,
             "" if m.seconds is None else f"{m.seconds:.1f}",
             "" if m.seconds is None else f"{m.seconds / floor_seconds:.2f}",
-            "" if m.peak_bytes is None else f"{m.peak_bytes / 2**20:.0f} MB",
+            _megabytes(m.peak_bytes),
+            *([_megabytes(m.client_bytes)] if with_client else []),
             m.note,
         )
         for m in measurements
     ]
-    return format_table(["step", "seconds", "x floor", "peak server memory", "note"], rows)
+    columns = ["step", "seconds", "x floor", "peak server memory", *(["peak client memory"] if with_client else []), "note"]
+    return format_table(columns, rows)
 
 
 def parse_backends(text: str) -> tuple[str, ...]:

@@ -24,16 +24,14 @@ import time
 from collections.abc import Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import psycopg2
 
 from orchestrate import flowgen
-from orchestrate.bench import ServerMemory, _execute
+from orchestrate.bench import Measurement, ServerMemory, _execute, format_report
 from orchestrate.database import connection_parameters
-from orchestrate.report import format_table
 from orchestrate.runner import PROJECT_DIR, DbtOptions, Runner, dbt_command, dbt_executable
 
 STAGES = ("counts", "sparse input", "PCA", "scoring")
@@ -53,17 +51,6 @@ class E2eOptions:
     threads: int | None = None
     schema: str = "netflow_pca_bench_e2e"
     keep: bool = False
-
-
-@dataclass(frozen=True)
-class Timed:
-    """One measured step: wall seconds, peak server and client memory (None: not measured)."""
-
-    step: str
-    seconds: float
-    server_bytes: int | None = None
-    client_bytes: int | None = None
-    note: str = ""
 
 
 class BenchFailed(RuntimeError):
@@ -131,21 +118,9 @@ def ratio_lines(full: float, floor: float, pandas: float, incremental: float) ->
     ]
 
 
-def format_report(steps: Sequence[Timed], floor_seconds: float) -> str:
-    def megabytes(size: int | None) -> str:
-        return "" if size is None else f"{size / 2**20:,.0f} MB"
-
-    rows = [
-        (step.step, f"{step.seconds:.1f}", f"{step.seconds / floor_seconds:.1f}", megabytes(step.server_bytes),
-         megabytes(step.client_bytes), step.note)
-        for step in steps
-    ]
-    return format_table(["step", "seconds", "x floor", "peak server memory", "peak client memory", "note"], rows)
-
-
-def _stage_rows(prefix: str, run_results: Mapping[str, Any], stages: Mapping[str, str]) -> list[Timed]:
+def _stage_rows(prefix: str, run_results: Mapping[str, Any], stages: Mapping[str, str]) -> list[Measurement]:
     return [
-        Timed(f"{prefix}{stage}", models + tests, note=f"models {models:.1f} s, tests {tests:.1f} s")
+        Measurement(f"{prefix}{stage}", models + tests, note=f"models {models:.1f} s, tests {tests:.1f} s")
         for stage, (models, tests) in stage_times(run_results, stages).items()
     ]
 
@@ -242,16 +217,16 @@ def run_e2e(environ: Mapping[str, str], options: E2eOptions) -> int:
     if not options.keep:
         _execute(env, f"drop schema {schema} cascade")
     steps = [
-        Timed("floor: group by user, day, hour of the events", group_seconds, group_server, note=f"{cells:,} cells"),
-        Timed("floor: one scan of int_pca_input", scan_seconds, scan_server),
-        Timed("floor", floor),
-        Timed("dbt build, all hours (full)", full_seconds, full_server, full_client,
-              f"dbt start-up and scheduling {full_seconds - full_results['elapsed_time']:.1f} s"),
+        Measurement("floor: group by user, day, hour of the events", group_seconds, group_server, f"{cells:,} cells"),
+        Measurement("floor: one scan of int_pca_input", scan_seconds, scan_server),
+        Measurement("floor", floor),
+        Measurement("dbt build, all hours (full)", full_seconds, full_server,
+                    f"dbt start-up and scheduling {full_seconds - full_results['elapsed_time']:.1f} s", full_client),
         *_stage_rows("  ", full_results, stages),
-        Timed("pandas + scikit-learn route", pandas_seconds, pandas_server, pandas_client,
-              ", ".join(f"{step} {seconds:.1f} s" for step, seconds in pandas_steps.items())),
-        Timed(f"dbt build, one new day (recount_days {options.recount_days})", incremental_seconds,
-              incremental_server, incremental_client, f"{appended:,} events appended for {new_day}"),
+        Measurement("pandas + scikit-learn route", pandas_seconds, pandas_server,
+                    ", ".join(f"{step} {seconds:.1f} s" for step, seconds in pandas_steps.items()), pandas_client),
+        Measurement(f"dbt build, one new day (recount_days {options.recount_days})", incremental_seconds,
+                    incremental_server, f"{appended:,} events appended for {new_day}", incremental_client),
         *_stage_rows("  ", incremental_results, stages),
     ]
     print(f"\n{events:,} events of {options.users:,} users over {options.days} days (written in {generated:.0f} s); "

@@ -315,7 +315,7 @@ def test_madlib_backend_calls_madlib_once_with_grouping(pca: Project) -> None:
         assert "ran on the madlib backend (pca_backend auto)" in result.stdout
     calls = pca.db.rows(f'select components, variance, grouping_cols, lanczos_iter from "{pca.schema}_madlib".calls')
     assert calls == [(None, 0.9, '"g"', 12), (6, None, '"g"', 10)]
-    assert pca.db.rows(f'select count(*) from pg_tables where schemaname = %s and tablename like %s', (pca.schema, "pca_work%")) == [(0,)]
+    assert pca.db.rows('select count(*) from pg_tables where schemaname = %s and tablename like %s', (pca.schema, "pca_work%")) == [(0,)]
 
 
 def test_auto_takes_plpython_without_madlib_and_says_why(pca: Project) -> None:
