@@ -173,15 +173,16 @@ def truth_from_table(connection: Any, schema: str, table: str) -> Truth:
         return truth_from_rows(cursor.fetchall())
 
 
-def flags_from_table(connection: Any, relation: str) -> list[Flag]:
+def flags_from_table(connection: Any, relation: str, method_prefix: str = "table:") -> list[Flag]:
     """Flags from a table with hour_of_day, user_name, method and, if it has one, the day of
-    the evidence (`evidence_day`, as in the anomalous_users mart, or `day`)."""
+    the evidence (`evidence_day`, as in the anomalous_users mart, or `day`); each method named
+    with the prefix, to tell them from the reference's."""
     with connection.cursor() as cursor:
         cursor.execute(f"select * from {_relation(relation)} limit 0")
         columns = {column.name for column in cursor.description}
         day = next((name for name in ("evidence_day", "day") if name in columns), "null::date")
         cursor.execute(f"select distinct method, hour_of_day, user_name, {day} from {_relation(relation)}")
-        return [Flag(f"table:{m}", int(h), str(u), d) for m, h, u, d in cursor.fetchall()]
+        return [Flag(f"{method_prefix}{m}", int(h), str(u), d) for m, h, u, d in cursor.fetchall()]
 
 
 # ---- command line --------------------------------------------------------------------------

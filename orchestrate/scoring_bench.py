@@ -15,7 +15,7 @@ import psycopg2
 
 from orchestrate import flowgen
 from orchestrate.database import connection_parameters
-from orchestrate.evaluate import Flag, Metrics, format_metrics, metrics, truth_from_table
+from orchestrate.evaluate import Metrics, flags_from_table, format_metrics, metrics, truth_from_table
 from orchestrate.runner import Runner
 
 EVENTS_TABLE = "events"
@@ -27,14 +27,6 @@ class ScoringBenchOptions:
     flow_plan: flowgen.FlowPlan
     schema: str = "netflow_pca_bench_scoring"
     keep: bool = False
-
-
-def anomaly_flags(connection: psycopg2.extensions.connection, schema: str) -> list[Flag]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"select method, hour_of_day, user_name, evidence_day from {flowgen.qualified(schema, 'anomalous_users')}"
-        )
-        return [Flag(method, hour, user, day) for method, hour, user, day in cursor.fetchall()]
 
 
 def verdict(row: Metrics) -> str:
@@ -61,7 +53,7 @@ def run_scoring_bench(env: Mapping[str, str], options: ScoringBenchOptions) -> i
             return code
         with psycopg2.connect(**parameters) as connection:
             truth = truth_from_table(connection, options.schema, f"{EVENTS_TABLE}_truth")
-            flags = anomaly_flags(connection, options.schema)
+            flags = flags_from_table(connection, f"{options.schema}.anomalous_users", method_prefix="")
         rows = [metrics(method, flags, truth) for method in ("residual", "loading")]
         print("\nFlagged (user, hour) pairs of anomalous_users against the injected bursts:\n")
         print(format_metrics(rows))
