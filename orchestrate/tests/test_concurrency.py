@@ -46,7 +46,8 @@ def test_runs_for_different_hours_proceed_together_and_match_solo_runs(project: 
     runs = [start_dbt(project, ["run"], {**vars, "hour_id": hour}) for hour in (5, 6)]
     outputs = [run.communicate(timeout=300)[0] for run in runs]
 
-    assert [run.returncode for run in runs] == [0, 0], outputs
+    failures = [output[-4000:] for run, output in zip(runs, outputs) if run.returncode != 0]
+    assert [run.returncode for run in runs] == [0, 0], "\n\n".join(failures)
     assert {key: hour_rows(project, *key) for key in solo} == {key: within_rounding(rows) for key, rows in solo.items()}
 
 
