@@ -41,6 +41,8 @@ class Progress:
     keyboard_interrupt: bool = False
     invocation_id: str | None = None
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # dbt's messages about what failed or stopped it, as it gave them
+    errors: list[str] = field(default_factory=list)
 
     def feed(self, event: Mapping[str, Any]) -> list[str]:
         info, data = event.get("info", {}), event.get("data", {})
@@ -55,8 +57,11 @@ class Progress:
         elif name == "EndOfRunSummary":
             self.keyboard_interrupt = bool(data.get("keyboard_interrupt"))
         elif name in DETAIL_EVENTS and _plain(info.get("msg", "")):
+            if name != "RunResultWarning":
+                self.errors.append(_plain(info["msg"]))
             return [f"  {_plain(info['msg'])}"]
         elif name == "MainEncounteredError" and _plain(str(data.get("exc", ""))):
+            self.errors.append(_plain(str(data["exc"])))
             return [f"  dbt: {line}" for line in _plain(str(data["exc"])).splitlines() if line.strip()]
         return []
 
