@@ -176,6 +176,8 @@ class RetryChoice:
     plan: Plan | None
     reason: str
     others: tuple[Plan, ...] = ()
+    # later runs a plain retry passes over, each with why: running, or stopped by a bad var
+    passed_over: tuple[tuple[Plan, str], ...] = ()
 
 
 def choose_retry(plans: Sequence[Plan], running: Iterable[str], named: str | None = None) -> RetryChoice:
@@ -202,7 +204,13 @@ def choose_retry(plans: Sequence[Plan], running: Iterable[str], named: str | Non
             return RetryChoice(None, _nothing_left(chosen), others)
         return RetryChoice(chosen, "", others)
     if candidates:
-        return RetryChoice(candidates[-1], "", tuple(candidates[:-1]))
+        chosen = candidates[-1]
+        passed_over = tuple(
+            (plan, "is still running" if plan.run_id in running else "stopped on a bad var (a retry would replay it)")
+            for plan in marked
+            if plan.started_at > chosen.started_at and (plan.run_id in running or plan.refusal() is not None)
+        )
+        return RetryChoice(chosen, "", tuple(candidates[:-1]), passed_over)
     latest = max(marked, key=lambda plan: plan.started_at)
     if latest.run_id in running:
         return RetryChoice(None, f"the last {latest.describe()} is still running, and no other run is left unfinished")

@@ -371,6 +371,8 @@ class Runner:
         if not plans:
             raise UsageError(f"no run is recorded in {history.directory}: start one with netflow-pca run")
         choice = choose_retry(plans, history.running(plans), run_id)
+        for later, why in choice.passed_over:
+            self._say(f"Passing over the later {later.describe()}, which {why}.")
         for other in choice.others:
             self._say(f"Also unfinished: {other.describe()}; `netflow-pca retry --run {other.run_id}` resumes it.")
         if choice.plan is None:
@@ -417,7 +419,7 @@ class Runner:
         if plan.unfinished():
             log = self.project_dir / self.env.get("DBT_LOG_PATH", "logs") / "dbt.log"
             self._say(f"Failed; the full log is in {log}. Mend the cause, then `netflow-pca retry` "
-                      f"(or `netflow-pca retry --run {plan.run_id}` once later runs are left unfinished too).")
+                      f"(it resumes the latest unfinished run; `--run {plan.run_id}` names this one).")
             return code or 1
         return 0
 

@@ -132,9 +132,12 @@ def test_retry_resumes_the_run_that_failed_although_another_started_since() -> N
 
 def test_retry_resumes_the_latest_of_several_unfinished_runs_and_names_the_others() -> None:
     plans = [run("five", 0, (5, Status.FAILED)), run("six", 1, (6, Status.INCOMPLETE)), run("seven", 2, (7, Status.FAILED))]
-    choice = choose_retry(plans, running=["seven"])
+    choice = choose_retry([*plans, run("eight", 3, (8, Status.REFUSED))], running=["seven"])
     assert choice.plan is not None and choice.plan.run_id == "six"
     assert [plan.run_id for plan in choice.others] == ["five"]
+    assert [(plan.run_id, why) for plan, why in choice.passed_over] == [
+        ("seven", "is still running"), ("eight", "stopped on a bad var (a retry would replay it)"),
+    ]
     named = choose_retry(plans, running=["seven"], named="five")
     assert named.plan is not None and named.plan.run_id == "five"
     assert [plan.run_id for plan in named.others] == ["six"]
