@@ -114,9 +114,9 @@ def run_backend(runner: Runner, options: BenchOptions, backend: str) -> Measurem
         reason = next((line for line in lines if "cannot run here" in line), lines[-1] if lines else "failed")
         return Measurement(f"pca_sparse_train {backend}", None, note=reason[:120])
     timing = json.loads((runner.target_dir / "run_results.json").read_text())["results"][0]["timing"]
-    execute = next(step for step in timing if step["name"] == "execute")
-    seconds = (datetime.fromisoformat(execute["completed_at"].rstrip("Z"))
-               - datetime.fromisoformat(execute["started_at"].rstrip("Z"))).total_seconds()
+    execution = next(step for step in timing if step["name"] == "execute")
+    seconds = (datetime.fromisoformat(execution["completed_at"].rstrip("Z"))
+               - datetime.fromisoformat(execution["started_at"].rstrip("Z"))).total_seconds()
     [(kept, hours)] = execute(runner.env, f"""
         select count(*), count(distinct hour_of_day) from {options.schema}.fit_{backend}""")
     return Measurement(f"pca_sparse_train {backend}", seconds, memory.peak_bytes, f"{kept} components in {hours} hours")
