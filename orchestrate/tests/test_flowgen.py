@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 import numpy as np
 import pytest
 
-from orchestrate.lab.generators import flowgen
 from orchestrate.lab.evaluation.evaluate import cells_from_plan, cells_from_table
+from orchestrate.lab.generators import flowgen
 from orchestrate.tests.conftest import Database
 
 TINY = flowgen.PRESETS["tiny"]

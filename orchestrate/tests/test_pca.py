@@ -11,9 +11,9 @@ import numpy as np
 import psycopg2.extras
 import pytest
 
+from orchestrate.lab.reference.pca import dense, fit_pca
 from orchestrate.tests.conftest import Database, DbtResult, InProcessDbt, Project, _project
 from orchestrate.tests.pca_assertions import assert_fit_matches, largest_entry_is_positive
-from orchestrate.lab.reference.pca import dense, fit_pca
 
 BACKENDS = ["plpython", "sql", "madlib"]
 NEEDS_PLPYTHON = "PL/Python (plpython3u) with numpy is not usable on this server; CI installs it (.ci/run)"

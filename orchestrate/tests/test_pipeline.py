@@ -8,10 +8,10 @@ from datetime import date
 
 import numpy as np
 
+from orchestrate.lab.reference.pca import dense, fit_pca
 from orchestrate.tests.conftest import Project
 from orchestrate.tests.models import HOURLY_MODELS
 from orchestrate.tests.pca_assertions import assert_fit_matches
-from orchestrate.lab.reference.pca import dense, fit_pca
 
 SAMPLE_FLOWS = 18723
 

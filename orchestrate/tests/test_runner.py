@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from orchestrate.database import uses_external_server
-from orchestrate.run.plan import Resume, Status, Step
 from orchestrate.run.options import (
     ALL_HOURS,
     DbtOptions,
@@ -24,6 +23,7 @@ from orchestrate.run.options import (
     parse_var_options,
     project_vars,
 )
+from orchestrate.run.plan import Resume, Status, Step
 from orchestrate.run.runner import PROJECT_DIR, plan_run, profiles_dir, recorded_run_date, step_args, step_label
 
 PROJECT_VARS = project_vars(PROJECT_DIR)

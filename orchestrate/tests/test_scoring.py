@@ -1,5 +1,5 @@
 """The scoring marts on real PostgreSQL: the sample's planted anomaly, and every score equal to
-the numpy reference (orchestrate/scoring_reference.py) on a generated data set."""
+the numpy reference (orchestrate/lab/reference/scoring.py) on a generated data set."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from orchestrate.lab.generators import flowgen
 from orchestrate.lab.evaluation.evaluate import cells_from_plan
+from orchestrate.lab.generators import flowgen
 from orchestrate.lab.reference.scoring import ResidualParams, hour_matrices, residual_fit, score_hours
 from orchestrate.tests.conftest import Project
 

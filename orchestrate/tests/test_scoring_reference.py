@@ -9,8 +9,8 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from orchestrate.lab.generators import flowgen
 from orchestrate.lab.evaluation.evaluate import cells_from_csv, cells_from_plan, flags_from_scores, metrics, truth_from_plan
+from orchestrate.lab.generators import flowgen
 from orchestrate.lab.generators.sample_data import DEFAULT_PATH as SAMPLE_CSV
 from orchestrate.lab.reference.pca import fit_pca
 from orchestrate.lab.reference.scoring import (

@@ -1,13 +1,13 @@
 """`netflow-pca bench e2e`: the whole pipeline on generated flow events, against its floor, against
 the pandas route, and the daily incremental run. Not a test: a measurement.
 
-In a scratch schema it writes `days` days of realistic flow events (orchestrate.lab.generators.flowgen, streamed
-with COPY), then times, in one run on the same server and data:
+In a scratch schema it writes `days` days of realistic flow events (flowgen, streamed with COPY),
+then times, in one run on the same server and data:
 1. the floor: a bare `GROUP BY user, day, hour` of the raw events (UTC, integer arithmetic on the
    epoch seconds) plus one scan of the sparse input (int_pca_input);
 2. `dbt build` of all 24 hours, dbt's start-up included, from an empty schema; and each stage
    (counts, sparse input, PCA, scoring: per-node times from dbt's run_results.json);
-3. the pandas route (orchestrate.lab.bench.pandas_route), in a process of its own;
+3. the pandas route (pandas_route), in a process of its own;
 4. the daily incremental run: one more day of events appended, then `dbt build` with run_date on
    that day and the var recount_days (int_hourly_counts counts only the new day and the margin).
 It prints each as a ratio to the floor, the ratios the issue sets targets for, and the peak
@@ -29,9 +29,9 @@ from typing import Any
 
 import psycopg2
 
-from orchestrate.lab.generators import flowgen
-from orchestrate.lab.bench.measure import Measurement, ServerMemory, execute, format_report
 from orchestrate.database import connection_parameters
+from orchestrate.lab.bench.measure import Measurement, ServerMemory, execute, format_report
+from orchestrate.lab.generators import flowgen
 from orchestrate.run.options import DbtOptions, dbt_command
 from orchestrate.run.runner import PROJECT_DIR, Runner, dbt_executable
 

@@ -4,8 +4,8 @@ Export the events with COPY into pandas, count them per hour of the day, day and
 each hour's days x users matrix (absent = 0), fit scikit-learn's PCA keeping `variance` of the
 variance, score each user by the loading method (the largest |entry| of their column over the
 kept components, flagged above `threshold`) and write the scores back with COPY. Command line:
-`python -m orchestrate.lab.bench.pandas_route --schema S --table T --run-date D --lookback-days N`, the PG*
-variables naming the server; it prints its steps' seconds as JSON. The bench runs it in a process
+`python -m orchestrate.lab.bench.pandas_route --schema S --table T --run-date D --lookback-days N`,
+the PG* variables naming the server; it prints its steps' seconds as JSON. The bench runs it in a process
 of its own, so that its peak memory is its own.
 """
 

@@ -14,8 +14,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from orchestrate.lab.generators import flowgen
 from orchestrate.lab.evaluation.evaluate import Flag, Metrics, cells_from_plan, metrics, truth_from_plan
+from orchestrate.lab.generators import flowgen
 from orchestrate.lab.reference.pca import Pca, fit_pca
 from orchestrate.lab.reference.scoring import (
     HourMatrix,

@@ -1,9 +1,9 @@
 """Recall and precision of flagged (user, hour) pairs against a generator's ground truth.
 
-The flags come from the numpy reference (`scoring_reference`) run on the hourly counts of an
+The flags come from the numpy reference (`reference.scoring`) run on the hourly counts of an
 events table, or from any table of flags with columns `hour_of_day`, `user_name`, `method` and
-optionally `evidence_day` or `day` (the `anomalous_users` mart). The truth is the `<table>_truth` table that
-`orchestrate.lab.generators.flowgen` writes beside the events.
+optionally `evidence_day` or `day` (the `anomalous_users` mart). The truth is the
+`<table>_truth` table that flowgen writes beside the events.
 
     python -m orchestrate.lab.generators.flowgen --preset evaluation --schema eval --table evaluation
     python -m orchestrate.lab.evaluation.evaluate --schema eval --table evaluation
