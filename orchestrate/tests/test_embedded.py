@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from orchestrate.database import PG_VARIABLES, EmbeddedDatabase
-from orchestrate.runner import PROJECT_DIR, STATE_DIR
+from orchestrate.run.runner import PROJECT_DIR, STATE_DIR
 
 
 def test_demo_runs_on_the_embedded_database_and_stops_it(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from orchestrate.runner import dbt_command
+from orchestrate.run.options import dbt_command
 from orchestrate.tests.conftest import Project
 
 GREENPLUM_VERSION = "PostgreSQL 12.12 (Greenplum Database 7.1.0 build commit:0) on x86_64-unknown-linux-gnu"

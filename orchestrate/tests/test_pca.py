@@ -11,8 +11,9 @@ import numpy as np
 import psycopg2.extras
 import pytest
 
+from orchestrate.lab.reference.pca import dense, fit_pca
 from orchestrate.tests.conftest import Database, DbtResult, InProcessDbt, Project, _project
-from orchestrate.tests.pca_reference import assert_fit_matches, dense, largest_entry_is_positive, reference_fit
+from orchestrate.tests.pca_assertions import assert_fit_matches, largest_entry_is_positive
 
 BACKENDS = ["plpython", "sql", "madlib"]
 NEEDS_PLPYTHON = "PL/Python (plpython3u) with numpy is not usable on this server; CI installs it (.ci/run)"
@@ -172,8 +173,7 @@ def test_backend_equals_numpy(pca: Project, backend: str, table: str, components
     expected = matrices(pca, table, n, p, grouped)
     assert fitted.keys() == expected.keys()
     for key, x in expected.items():
-        count, fraction = (components, None) if isinstance(components, int) else (None, components)
-        assert_fit_matches(*fitted[key], reference_fit(x, count, fraction))
+        assert_fit_matches(*fitted[key], fit_pca(x, components))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -186,7 +186,7 @@ def test_edge_cases_have_clear_outcomes(pca: Project, backend: str) -> None:
     assert "g = 2 has no variance" in result.stdout
     fitted = fitted_groups(pca)
     expected = matrices(pca, "edges", 6, 8, grouped=True)
-    assert_fit_matches(*fitted[1], reference_fit(expected[1], variance=0.95))
+    assert_fit_matches(*fitted[1], fit_pca(expected[1], 0.95))
     assert all(abs(vector[2]) < 1e-12 for _, vector, _, _ in fitted[1][0])
     assert fitted[2][0] == [] and fitted[2][1] == [0, 2, 0, 0, 5, 0, 0, 0]
 
@@ -216,7 +216,7 @@ def test_counts_in_the_billions_fit_as_numpy(pca: Project, backend: str) -> None
     result = train(pca, backend, "billions", 8, 5, 1.0, grouped=False)
 
     assert result.returncode == 0, result.stdout[-3000:]
-    assert_fit_matches(*fitted_groups(pca, grouped=False)[1], reference_fit(dense(cells, 8, 5), variance=1.0))
+    assert_fit_matches(*fitted_groups(pca, grouped=False)[1], fit_pca(dense(cells, 8, 5), 1.0))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

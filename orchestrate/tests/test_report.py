@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from orchestrate import export
-from orchestrate.report import ANOMALY_COLUMNS, Component, HourSize, Relations, ReportData, anomaly_table
-from orchestrate.report_html import CHART_LIMIT, TABLE_LIMIT, render_report
+from orchestrate.results import export
+from orchestrate.results.report import ANOMALY_COLUMNS, Component, HourSize, Relations, ReportData, anomaly_table
+from orchestrate.results.report_html import CHART_LIMIT, TABLE_LIMIT, render_report
 from orchestrate.tests.chromium import CHROMIUM, chromium
 from orchestrate.tests.conftest import Project
 

@@ -14,7 +14,7 @@ from datetime import date
 from html import escape
 from typing import Any
 
-from orchestrate.report import Component, ReportData, charted_users
+from orchestrate.results.report import Component, ReportData, charted_users
 
 CHART_LIMIT = 8
 TABLE_LIMIT = 25

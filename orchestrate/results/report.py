@@ -1,5 +1,5 @@
 """What a run produced, read back from the database for people to look at: the anomaly table as
-text, and the data of the static HTML report (drawn by `orchestrate.report_html`)."""
+text, and the data of the static HTML report (drawn by `orchestrate.results.report_html`)."""
 
 from __future__ import annotations
 

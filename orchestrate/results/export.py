@@ -15,8 +15,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from orchestrate.report import ANOMALY_COLUMNS, Relations, anomalies, last_day, report_data
-from orchestrate.report_html import CHART_LIMIT, render_report
+from orchestrate.results.report import ANOMALY_COLUMNS, Relations, anomalies, last_day, report_data
+from orchestrate.results.report_html import CHART_LIMIT, render_report
 
 
 @dataclass(frozen=True)
