@@ -12,6 +12,7 @@ import psycopg2.extras
 import pytest
 
 from orchestrate.tests.conftest import Database, DbtResult, InProcessDbt, Project, _project
+from orchestrate.tests.madlib_standin import install_madlib_standin
 from orchestrate.tests.pca_reference import assert_fit_matches, dense, largest_entry_is_positive, reference_fit
 
 BACKENDS = ["plpython", "sql", "madlib"]
@@ -23,56 +24,6 @@ MATRICES = {
     "tall": (45, 10, [0.05, 0.3, 0.6], "normal"),
     "square": (20, 20, None, "counts"),
 }
-
-# The stand-in for MADlib: MADlib's two 12-argument signatures of pca_sparse_train (components_param
-# an integer or a double precision), its output layout, its rule for a fraction of variance, random
-# signs, and a division by zero on a group without variance. Each call is logged in `calls`.
-MADLIB_STANDIN = """
-create table {schema}.calls (
-    components integer, variance double precision, grouping_cols text, lanczos_iter integer,
-    source_table text, out_table text
-);
-create function {schema}._pca(source_table text, out_table text, row_id text, col_id text, val_id text,
-    row_dim integer, col_dim integer, k integer, variance double precision, grouping_cols text,
-    lanczos_iter integer) returns void language plpython3u as $standin$
-import numpy as np
-plpy.execute(plpy.prepare('insert into {schema}.calls values ($1, $2, $3, $4, $5, $6)',
-    ['integer', 'double precision', 'text', 'integer', 'text', 'text']),
-    [k, variance, grouping_cols, lanczos_iter, source_table, out_table])
-groups = [g.strip() for g in grouping_cols.split(',')] if grouping_cols else []
-types = plpy.execute('select {{}} from {{}} limit 0'.format(', '.join(groups + [row_id]), source_table)).coltypes()
-group_types = [plpy.execute('select format_type({{}}, null) as t'.format(oid))[0]['t'] for oid in types[:-1]]
-extra = ''.join(', {{}} {{}}'.format(g, t) for g, t in zip(groups, group_types))
-plpy.execute('create table {{}} (row_id integer, principal_components double precision[], '
-             'std_dev double precision, proportion double precision{{}})'.format(out_table, extra))
-plpy.execute('create table {{}}_mean (column_mean double precision[]{{}})'.format(out_table, extra))
-keys = plpy.execute('select distinct {{}} from {{}}'.format(', '.join(groups), source_table)) if groups else [{{}}]
-for key in keys:
-    where = ' and '.join('{{}} = {{}}'.format(g, plpy.quote_nullable(str(key[g.strip('"')]))) for g in groups) or 'true'
-    cells = plpy.execute('select {{}} as r, {{}} as c, {{}} as v from {{}} where {{}}'.format(row_id, col_id, val_id, source_table, where))
-    x = np.zeros((row_dim, col_dim))
-    for cell in cells:
-        x[cell['r'] - 1, cell['c'] - 1] = float(cell['v'])
-    centred = x - x.mean(axis=0)
-    total = (centred ** 2).sum()
-    if total == 0:
-        plpy.error('division by zero')
-    _, sigma, vt = np.linalg.svd(centred, full_matrices=False)
-    count = k if k else min(lanczos_iter, 1 + int(np.count_nonzero(np.cumsum(sigma ** 2) / total < variance)))
-    values = ', '.join(plpy.quote_literal(str(key[g.strip('"')])) for g in groups)
-    for i in range(count):
-        plpy.execute('insert into {{}} values ({{}}, {{}}, {{}}, {{}}{{}})'.format(out_table, i + 1,
-            plpy.quote_literal('{{' + ','.join(map(repr, (np.random.choice([-1.0, 1.0]) * vt[i]).tolist())) + '}}'),
-            repr(float(sigma[i] / np.sqrt(row_dim - 1))), repr(float(sigma[i] ** 2 / total)), ', ' + values if values else ''))
-$standin$;
-create function {schema}.pca_sparse_train(text, text, text, text, text, integer, integer, integer, text, integer,
-    boolean, text) returns void language sql as
-$$ select {schema}._pca($1, $2, $3, $4, $5, $6, $7, $8, null, $9, $10) $$;
-create function {schema}.pca_sparse_train(text, text, text, text, text, integer, integer, double precision, text,
-    integer, boolean, text) returns void language sql as
-$$ select {schema}._pca($1, $2, $3, $4, $5, $6, $7, null, $8, $9, $10) $$;
-"""
-
 
 def plpython_usable(db: Database) -> bool:
     try:
@@ -106,7 +57,7 @@ def pca(
         insert(db, schema, "empty", [], grouped=False)
         insert(db, schema, "duplicates", [(1, 1, 1, 1.0), (1, 2, 3, 2.0), (1, 2, 3, 5.0), (1, 3, 2, 1.0)], grouped=False)
         if plpython_usable(db):
-            db.execute(f'create schema "{schema}_madlib"; ' + MADLIB_STANDIN.format(schema=f'"{schema}_madlib"'))
+            install_madlib_standin(db, f"{schema}_madlib")
         try:
             yield project
         finally:
