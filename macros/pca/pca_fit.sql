@@ -2,17 +2,18 @@
     The one place that dispatches to a backend. Creates the output tables with MADlib's layout,
     components (row_id, principal_components, std_dev, proportion, <grouping columns>) and, unless
     none, means (column_mean, <grouping columns>), runs the backend into them (scratch tables go to
-    work_schema), then warns about the groups that got fewer components than asked for. Runs in
-    the caller's transaction.
+    work_schema, the madlib backend's to pg_temp), then warns about the groups that got fewer
+    components than asked for. Runs in the caller's transaction.
 -#}
 {% macro pca_fit(args, backend, components, means, work_schema) %}
     {%- set started = modules.datetime.datetime.now() -%}
-    {%- set work = netflow_pca.quote_identifier(work_schema) ~ '.pca_work_'
-        ~ local_md5(invocation_id ~ components ~ started.isoformat())[:10] ~ '_' -%}
+    {%- set work_name = 'pca_work_' ~ local_md5(invocation_id ~ components ~ started.isoformat())[:10] ~ '_' -%}
+    {%- set work = netflow_pca.quote_identifier(work_schema) ~ '.' ~ work_name -%}
     {%- do netflow_pca._pca_create_outputs(components, means, args.group_columns) -%}
 
     {%- if backend.name == 'madlib' -%}
-        {%- do netflow_pca.pca_fit_madlib(args, components, means, work) -%}
+        {#- temporary tables: MADlib reads their names as plain text, whatever the schema's name -#}
+        {%- do netflow_pca.pca_fit_madlib(args, components, means, work_name) -%}
     {%- elif backend.name == 'plpython' -%}
         {%- do netflow_pca.pca_fit_plpython(args, components, means) -%}
     {%- else -%}
