@@ -11,17 +11,16 @@
     {%- if distributed_by and replicated -%}
         {{- exceptions.raise_compiler_error('netflow_pca: ' ~ relation ~ ' sets both distributed_by and distributed_replicated') -}}
     {%- endif -%}
-    {%- set enforced = config.get('contract').enforced -%}
+    {%- set columns = [] -%}
+    {%- for column in distributed_by or [] -%}
+        {%- do columns.append(netflow_pca.quote_identifier(column)) -%}
+    {%- endfor -%}
+    {%- set clause = netflow_pca.greenplum_distribution(columns, replicated)
+        if (columns or replicated) and not config.get('contract').enforced else '' -%}
     {%- set create_sql = dbt.postgres__create_table_as(temporary, relation, sql) -%}
-    {%- if (distributed_by or replicated) and not enforced and netflow_pca.is_greenplum() -%}
+    {%- if clause -%}
         {{ create_sql | trim | trim(';') }}
-        {% if replicated -%}
-        distributed replicated;
-        {%- else -%}
-        distributed by (
-            {%- for column in distributed_by %}{{ netflow_pca.quote_identifier(column) }}{{ ', ' if not loop.last }}{% endfor -%}
-        );
-        {%- endif %}
+        {{ clause }};
     {%- else -%}
         {{ create_sql }}
     {%- endif -%}

@@ -35,6 +35,7 @@
             sum(cast({{ args.val }} as double precision) ^ 2) as sum_of_squares
         from {{ args.source }}
         group by {{ group_list ~ ', ' if args.groups }}{{ args.col }}
+        {{- netflow_pca.greenplum_distribution(args.groups) }}
     {%- endcall %}
 
     {#- the groups with variance (centred sum of squares, sum x^2 - sum over columns of (column
@@ -52,6 +53,7 @@
         {%- endif %}
         having {{ args.row_dim }} >= 2
             and sum(sum_of_squares) - sum(column_sum ^ 2) / {{ args.row_dim }} > {{ rules.no_variance }} * sum(sum_of_squares)
+        {{- netflow_pca.greenplum_distribution(replicated=true) }}
     {%- endcall %}
 
     {%- if run_query('select count(*) from ' ~ groups).rows[0][0] > 0 -%}
@@ -66,6 +68,7 @@
             {%- if args.groups %}
             inner join {{ groups }} as groups on {{ netflow_pca._pca_same_group(args.groups, 'groups', 'source') }}
             {%- endif %}
+            {{- netflow_pca.greenplum_distribution(['col_num']) }}
         {%- endcall %}
         {%- call statement('pca_madlib_train') %}
             select {{ netflow_pca.quote_identifier(run.madlib_schema) }}.pca_sparse_train(

@@ -177,6 +177,21 @@ def test_every_table_model_is_created_with_its_distribution(greenplum_build: Gre
         assert sent == {expected_distribution(config)}, name
 
 
+def test_every_other_table_a_build_creates_is_distributed_deliberately(greenplum_build: GreenplumBuild) -> None:
+    """The PCA's output and scratch tables too. Only the seed (its first column, user_name, is the
+    key the policy would choose) and the temporary tables of dbt's unit tests keep Greenplum's
+    default."""
+    manifest = greenplum_build.manifest()
+    seeds = {node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "seed"}
+    unit_tests = [test["name"] for test in manifest["unit_tests"].values()]
+    assert any(name.startswith("pca_components__fit") for name in greenplum_build.created)
+    undistributed = sorted(
+        name for name, found in greenplum_build.created.items()
+        if None in found and name not in seeds and not any(test.startswith(name.split("__dbt_tmp")[0]) for test in unit_tests)
+    )
+    assert undistributed == []
+
+
 def test_no_compiled_model_breaks_a_greenplum_rule(greenplum_build: GreenplumBuild, standin: GreenplumStandin) -> None:
     """Every model's select ends up in a CREATE TABLE AS or an INSERT (a view's, inlined in its
     readers'), so each is checked as one."""
@@ -194,4 +209,5 @@ def test_postgresql_gets_no_greenplum_clause(built_project: Project) -> None:
     compiled = sorted((built_project.target_dir / "run").rglob("*.sql"))
     assert compiled
     assert not [path for path in compiled if "distributed" in Path(path).read_text().lower()]
+
 
