@@ -14,12 +14,8 @@ from typing import Any
 import psycopg2
 import pytest
 
-<<<<<<< HEAD
-from orchestrate.run.options import dbt_command
-from orchestrate.tests.conftest import Project
-=======
 from orchestrate.database import connection_parameters
-from orchestrate.runner import dbt_command
+from orchestrate.run.options import dbt_command
 from orchestrate.tests.conftest import Database, DbtResult, InProcessDbt, Project, _project
 from orchestrate.tests.greenplum_standin import (
     LATERAL_AGGREGATE,
@@ -32,7 +28,6 @@ from orchestrate.tests.greenplum_standin import (
 )
 from orchestrate.tests.madlib_standin import install_madlib_standin
 from orchestrate.tests.test_pca import NEEDS_PLPYTHON, plpython_usable
->>>>>>> engines
 
 AGGREGATES = frozenset({"max", "min", "sum", "count", "array_agg"})
 
