@@ -189,12 +189,6 @@ def plan_run(hours: Sequence[int] | None, vars: Mapping[str, Any], seeds: bool, 
     return Plan(steps=steps, target=options.target, threads=options.threads)
 
 
-def recorded_run_date(plan: Plan | None) -> date | None:
-    """The run date a recorded run was given (None: the last day in the data)."""
-    text = plan.steps[0].vars.get("run_date") if plan and plan.steps else None
-    return date.fromisoformat(text) if text else None
-
-
 def step_args(step: Step, action: Resume, state_dir: Path, options: DbtOptions) -> list[str]:
     """The dbt arguments of the next attempt of a step."""
     if action is Resume.RETRY:
