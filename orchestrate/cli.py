@@ -204,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _show_results(runner: Runner) -> None:
-    files = export.write_run_files(runner.runs_dir, runner.env, report.Relations.of_build(runner.target_dir))
+    files = export.write_run_files(export.runs_directory(runner.project_dir, runner.env), runner.env, report.Relations.of_build(runner.target_dir))
     print(f"\n{files.results_text()}")
 
 

@@ -112,6 +112,12 @@ def to_jsonl(rows: Sequence[Mapping[str, Any]]) -> str:
 
 
 LATEST = "latest"
+
+
+def runs_directory(project_dir: Path, environ: Mapping[str, str]) -> Path:
+    """Where the runs' folders go: NETFLOW_PCA_RUNS_PATH (relative to the project), default runs/."""
+    return project_dir / environ.get("NETFLOW_PCA_RUNS_PATH", "runs")
+
 # characters of a table's name kept in a folder's name
 _FOLDER_UNSAFE = re.compile("[^A-Za-z0-9_.-]+")
 
@@ -121,7 +127,7 @@ def folder_name(found: Provenance) -> str:
     of what else makes them distinct (the source, its columns, the time zone, the window's
     length, the methods' settings, the other vars given), so that runs on another table, or
     with other settings, keep their own files; a rerun of the same replaces them."""
-    if found.day is None:
+    if found.day is None or found.latest.window_last_day is None:
         build = found.latest
         window = f"run_date {build.run_date}" if build.run_date else "the last day of the data"
         raise LookupError(

@@ -319,9 +319,14 @@ def ranked(rows: Sequence[Mapping[str, Any]], summaries: Sequence[MethodSummary]
 
 
 def _table_value(column: str, value: Any) -> Any:
+    """A value as the printed table shows it: names made safe, floats to four digits (whole
+    numbers without a decimal point)."""
     if column == "user_name":
         return visible(value, TABLE_NAME_LIMIT)
-    return float(number_text(value)) if isinstance(value, float) else value
+    if not isinstance(value, float):
+        return value
+    shown = float(number_text(value))
+    return int(shown) if shown.is_integer() else shown
 
 
 def anomaly_table(rows: Sequence[Mapping[str, Any]], top: int = 10) -> str:

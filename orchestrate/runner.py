@@ -294,11 +294,6 @@ class Runner:
         return self.project_dir / self.env.get("DBT_TARGET_PATH", "target")
 
     @property
-    def runs_dir(self) -> Path:
-        """Where the files of each run go, a folder per run date."""
-        return self.project_dir / self.env.get("NETFLOW_PCA_RUNS_PATH", "runs")
-
-    @property
     def record(self) -> RunRecord:
         return RunRecord(self.target_dir / "netflow_pca")
 
