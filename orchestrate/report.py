@@ -497,7 +497,8 @@ def results_text(found: Provenance, summaries: Sequence[MethodSummary], rows: Se
     return "\n".join(lines)
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+# what Markdown reads as markup inside a table cell
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|<>~])")
 
 
 def markdown_table(rows: Sequence[Mapping[str, Any]], top: int = 10) -> str:

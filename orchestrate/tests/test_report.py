@@ -371,6 +371,34 @@ def test_a_burst_far_above_the_other_days_does_not_flatten_them() -> None:
     assert ">303</text>" in svg and "median 3</text>" in svg
 
 
+def test_two_runs_on_two_tables_with_the_same_last_day_keep_both_results(project: Project) -> None:
+    """The second table holds the same flows with the user as an inet source address: it is
+    exported as 10.0.0.6, as other logs show it, not 10.0.0.6/32; a network keeps its mask."""
+    project.build(project.load_sample_events())
+    first = export.write_run_files(project.runs_dir, project.env, Relations.of_build(project.target_dir))
+    project.db.execute(f"""
+        create table "{project.schema}".events_inet as
+        select
+            case when user_name = 'b' then inet '10.0.1.0/24' else ('10.0.0.' || (ascii(user_name) - 96))::inet end as src_ip,
+            start_time
+        from "{project.schema}".events
+    """)
+
+    project.build({"events_table": "events_inet", "user_column": "src_ip"})
+    second = export.write_run_files(project.runs_dir, project.env, Relations.of_build(project.target_dir))
+
+    assert first.csv.parent != second.csv.parent
+    assert first.csv.parent.name.startswith("2017-01-14_events_") and second.csv.parent.name.startswith("2017-01-14_events_inet_")
+    assert (project.runs_dir / "latest").resolve() == second.csv.parent
+    for files in (first, second):
+        assert all(path.exists() for path in (files.csv, files.jsonl, files.report))
+    assert [row[3] for row in read_csv(first.csv)] == ["a"]
+    assert [row[3] for row in read_csv(second.csv)] == ["10.0.0.1"]
+    users = {user for (user,) in project.db.rows(f'select distinct user_name from "{project.schema}".int_pca_input')}
+    assert "10.0.0.6" in users and "10.0.1.0/24" in users and not any(user.endswith("/32") for user in users)
+    assert "events_inet" in second.report.read_text(encoding="utf-8") and "events_inet" not in first.report.read_text(encoding="utf-8")
+
+
 def write_tiny_flows(project: Project) -> dict[str, str]:
     """The generator's tiny data set (20 users, two weeks from 2024-01-01) in the test's schema:
     four planted bursts and three collective events (a holiday on 2024-01-09, an outage at
