@@ -367,6 +367,8 @@ class Runner:
         interrupted = signals.received is not None or progress.keyboard_interrupt
         status = step_status(code, interrupted, recorded=results is not None)
         self._say(f"[{label}] {status.value}: {progress.summary()} ({time.monotonic() - started:.1f} s)")
+        if status is not Status.SUCCEEDED and progress.cause:
+            self._say(f"[{label}] stopped by: {progress.cause}")
         return code, status
 
     def _show(self, progress: Progress, line: str) -> None:
