@@ -247,8 +247,8 @@ def _print_connection(env: dict[str, str]) -> None:
         where = f"on the server the PG* variables name (database {env.get('PGDATABASE', '')})"
         connect = "psql"
     else:
-        where = f"in the embedded PostgreSQL, data in {STATE_DIR / 'pgdata'} (stopped again now)"
-        connect = "netflow-pca db start   # prints the export PG... lines; then psql"
+        where = f"in the embedded PostgreSQL, data in {STATE_DIR / 'pgdata'} (the demo stops it again if it started it)"
+        connect = "netflow-pca db start   # starts it and prints the export PG... lines for psql; db stop stops it"
     print(
         f"\nThe tables are in schema {schema} {where}. To query them:\n"
         f"  {connect}\n"

@@ -46,7 +46,7 @@ class RunFiles:
         return (
             f"{results_text(self.provenance, self.summaries, self.anomalies, top)}\n\n"
             f"Flagged users: {self.csv}\n               {self.jsonl}\nReport: {self.report}\n"
-            f"(runs/{LATEST} points at the last run's folder)"
+            f"({self.report.parent.parent / LATEST} points at this folder)"
         )
 
 

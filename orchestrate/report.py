@@ -485,7 +485,7 @@ def results_text(found: Provenance, summaries: Sequence[MethodSummary], rows: Se
     """What a run found, for a terminal: what it describes, each method's count, and the first
     `top` anomalies of the ranked list."""
     listed = ranked(rows, summaries)
-    shown = f"the first {top} of {len(listed)}" if len(listed) > top else f"{len(listed)}"
+    shown = f"the first {top} of {len(listed)}" if len(listed) > top else f"{len(listed)} in all"
     lines = [
         f"Results: {build_line(found.latest)}",
         *(f"  {line}" for line in method_lines(summaries, found.latest.thresholds)),
