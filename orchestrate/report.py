@@ -293,6 +293,7 @@ class MethodSummary:
 def method_summaries(
     rows: Sequence[Mapping[str, Any]], hours: Mapping[int, HourSize], methods: Sequence[str]
 ) -> list[MethodSummary]:
+    """Per method that ran, what it flagged (`hours`: each hour's matrix, for its users)."""
     summaries = []
     for method in methods:
         by_hour = Counter(row["hour_of_day"] for row in rows if row["method"] == method)

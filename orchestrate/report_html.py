@@ -225,7 +225,7 @@ def _head(columns: Mapping[str, str]) -> str:
 
 def _row(row: Mapping[str, Any], columns: Iterable[str], css: str = "") -> str:
     cells = "".join(_user_cell(row[column]) if column == "user_name" else _cell(row[column]) for column in columns)
-    return f'<tr{f" class={css!r}" if css else ""}>{cells}</tr>'
+    return f'<tr class="{css}">{cells}</tr>' if css else f"<tr>{cells}</tr>"
 
 
 def ranked_table(rows: Sequence[Mapping[str, Any]]) -> str:
