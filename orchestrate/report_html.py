@@ -67,6 +67,7 @@ svg text{font:10px system-ui,sans-serif;fill:#444}
 .bar{fill:#4a7fb5}.cum{fill:none;stroke:#e08a00;stroke-width:1.5}.hit{fill:#d7301f}
 .dashed{fill:none;stroke:#222;stroke-dasharray:4 3}.expected{fill:none;stroke:#222;stroke-width:2}
 .axis{fill:none;stroke:#999}.cut{fill:#fff;stroke:#fff;stroke-width:2}
+svg text.halo{paint-order:stroke;stroke:#fff;stroke-width:3px;fill:#222}
 .burst{fill:#d7301f;stroke:#5c0d06;stroke-width:1}
 .legend{font-size:.85em;color:#555}
 """
@@ -167,7 +168,7 @@ def counts_svg(user: str, counts: Sequence[tuple[date, int]], evidence_day: date
     slot, body = _bars([0 if i == hit else value for i, value in enumerate(values)], y_max)
     median_y = _y(median, y_max)
     body.append(f'<path class="dashed" d="M{LEFT} {median_y:.1f}H{WIDTH - RIGHT}"/>')
-    body.append(f'<text x="{WIDTH - RIGHT}" y="{median_y - 3:.1f}" text-anchor="end">median {number_text(median)}</text>')
+    body.append(f'<text class="halo" x="{LEFT + 3}" y="{median_y - 3:.1f}">median {number_text(median)}</text>')
     labels = [(LEFT, days[0].isoformat(), "start"), (WIDTH - RIGHT, days[-1].isoformat(), "end")] if days else []
     if hit is not None:
         _, hit_bar = _bars([value if i == hit else 0 for i, value in enumerate(values)], y_max, "hit")
