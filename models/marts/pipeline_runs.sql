@@ -34,15 +34,34 @@ flagged as (
 
 ),
 
-{#- the window's days, as the PCA input holds them #}
+{#- the window's days, as the PCA input holds them; grouped rather than count(distinct), which
+    sorts every cell #}
+window_days as (
+
+    select day from pca_input group by day
+
+),
+
 analysis_window as (
 
     select
         min(day) as first_day,
         max(day) as last_day,
-        count(distinct day) as days
+        count(*) as days
 
-    from pca_input
+    from window_days
+
+),
+
+window_users as (
+
+    select user_name from pca_input group by user_name
+
+),
+
+user_count as (
+
+    select count(*) as users from window_users
 
 ),
 
@@ -50,7 +69,6 @@ counted as (
 
     select
         coalesce(sum(flow_count), 0) as events,
-        count(distinct user_name) as users,
         count(*) as cells
 
     from pca_input
@@ -91,7 +109,7 @@ final as (
         cast({{ netflow_pca.sql_string_literal(
             netflow_pca.pca_backend(run.pca_backend).name if execute else run.pca_backend) }} as text) as pca_backend,
         cast(counted.events as bigint) as events_counted,
-        cast(counted.users as bigint) as users_counted,
+        cast(user_count.users as bigint) as users_counted,
         cast(counted.cells as bigint) as cells_counted,
         cast(flagged_counts.residual_flagged as bigint) as residual_flagged,
         cast(flagged_counts.loading_flagged as bigint) as loading_flagged,
@@ -100,6 +118,8 @@ final as (
     from analysis_window
 
     cross join counted
+
+    cross join user_count
 
     cross join flagged_counts
 
