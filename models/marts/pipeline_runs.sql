@@ -6,7 +6,7 @@
     incremental_strategy='append',
     full_refresh=false,
     on_schema_change='append_new_columns',
-    distributed_by=['invocation_id'],
+    distributed_replicated=true,
 ) }}
 
 {%- set run = netflow_pca.run_vars() %}

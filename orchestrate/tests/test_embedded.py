@@ -12,9 +12,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from orchestrate.database import PG_VARIABLES, EmbeddedDatabase, connection_parameters
-from orchestrate.run_files_asset import server_environment
-from orchestrate.runner import PROJECT_DIR, STATE_DIR
+from orchestrate.database import PG_VARIABLES, EmbeddedDatabase, connection_parameters, server_environment
+from orchestrate.run.runner import PROJECT_DIR, STATE_DIR
 
 
 def test_demo_runs_on_the_embedded_database_and_stops_it(tmp_path: Path) -> None:
@@ -47,7 +46,7 @@ def test_without_pg_variables_dagster_uses_the_embedded_database(monkeypatch: py
     database = EmbeddedDatabase(STATE_DIR / "pgdata")
     was_running = database.status().running
     try:
-        with server_environment():
+        with server_environment(STATE_DIR / "pgdata"):
             given = {name: os.environ[name] for name in PG_VARIABLES if name in os.environ}
             with psycopg2.connect(**connection_parameters(os.environ)) as connection, connection.cursor() as cursor:
                 cursor.execute("show data_directory")

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from orchestrate import flowgen
+from orchestrate.lab.generators import flowgen
 from orchestrate.tests.conftest import Database, InProcessDbt, Project, _project
 
 SPEC = flowgen.FlowSpec(users=40, days=16, events=40_000, seed=11, bursts=4)

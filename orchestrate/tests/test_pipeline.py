@@ -8,9 +8,10 @@ from datetime import date
 
 import numpy as np
 
+from orchestrate.lab.reference.pca import dense, fit_pca
 from orchestrate.tests.conftest import Project
 from orchestrate.tests.models import HOURLY_MODELS
-from orchestrate.tests.pca_reference import assert_fit_matches, dense, reference_fit
+from orchestrate.tests.pca_assertions import assert_fit_matches
 
 SAMPLE_FLOWS = 18723
 
@@ -169,7 +170,7 @@ def test_pca_marts_equal_numpy_for_every_hour(built_project: Project) -> None:
     means = dict(built_project.db.rows(f'select hour_of_day, column_mean from "{schema}".pca_column_means'))
     assert sorted(means) == sorted(cells) == list(range(24))
     for hour, hour_cells in cells.items():
-        assert_fit_matches(components[hour], means[hour], reference_fit(dense(hour_cells, n, p), variance=0.99))
+        assert_fit_matches(components[hour], means[hour], fit_pca(dense(hour_cells, n, p), 0.99))
 
 
 def test_sql_backend_builds_the_same_marts(built_project: Project, project: Project) -> None:

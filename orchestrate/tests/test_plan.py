@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from orchestrate.plan import Plan, Resume, RunRecord, Status, Step, merge_results, resume_action, step_status
+from orchestrate.run.plan import Plan, Resume, RunRecord, Status, Step, merge_results, resume_action, step_status
 
 
 def results(invocation_id: str, **statuses: str) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrate.progress import Progress
+from orchestrate.run.progress import Progress
 
 
 def event(name: str, level: str = "info", msg: str = "", **data: Any) -> dict[str, Any]:

@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
-from orchestrate import export, flowgen
-from orchestrate.display import NAME_LIMIT, number_text, visible
-from orchestrate.report import (
+from orchestrate.lab.generators import flowgen
+from orchestrate.results import export
+from orchestrate.results.display import NAME_LIMIT, number_text, visible
+from orchestrate.results.report import (
     ANOMALY_COLUMNS,
     Build,
     Component,
@@ -32,7 +33,7 @@ from orchestrate.report import (
     ranked,
     results_text,
 )
-from orchestrate.report_html import CHART_LIMIT, RANKED_LIMIT, TABLE_LIMIT, chart_scale, counts_svg, render_report
+from orchestrate.results.report_html import CHART_LIMIT, RANKED_LIMIT, TABLE_LIMIT, chart_scale, counts_svg, render_report
 from orchestrate.tests.chromium import CHROMIUM, chromium
 from orchestrate.tests.conftest import Project
 

@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 
 from orchestrate.database import uses_external_server
-from orchestrate.plan import Resume, Status, Step
-from orchestrate.runner import (
+from orchestrate.run.options import (
     ALL_HOURS,
-    PROJECT_DIR,
     DbtOptions,
     UsageError,
     builds_seeds,
@@ -23,12 +21,10 @@ from orchestrate.runner import (
     parse_hours,
     parse_run_date,
     parse_var_options,
-    plan_run,
-    profiles_dir,
     project_vars,
-    step_args,
-    step_label,
 )
+from orchestrate.run.plan import Resume, Status, Step
+from orchestrate.run.runner import PROJECT_DIR, plan_run, profiles_dir, step_args, step_label
 
 PROJECT_VARS = project_vars(PROJECT_DIR)
 

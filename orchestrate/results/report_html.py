@@ -20,8 +20,8 @@ from html import escape
 from math import log2
 from typing import Any
 
-from orchestrate.display import clean_number, number_text, visible, visible_parts
-from orchestrate.report import (
+from orchestrate.results.display import clean_number, number_text, visible, visible_parts
+from orchestrate.results.report import (
     PROJECT_DIR,
     Build,
     Component,

@@ -1,5 +1,5 @@
 """What a run produced, read back from the database for people to look at: the anomaly table as
-text, and the data of the static HTML report (drawn by `orchestrate.report_html`)."""
+text, and the data of the static HTML report (drawn by `orchestrate.results.report_html`)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from typing import Any
 import psycopg2
 
 from orchestrate.database import connection_parameters
-from orchestrate.display import number_text, visible
-from orchestrate.runner import PROJECT_DIR, project_vars
+from orchestrate.results.display import number_text, visible
+from orchestrate.run.options import project_vars
+from orchestrate.run.runner import PROJECT_DIR
 
 PROJECT_NAME = "netflow_pca"
 # the columns of anomalous_users, in the order the export and the report show them

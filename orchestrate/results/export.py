@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from orchestrate.report import (
+from orchestrate.results.report import (
     ANOMALY_COLUMNS,
     MethodSummary,
     Provenance,
@@ -27,7 +27,7 @@ from orchestrate.report import (
     report_data,
     results_text,
 )
-from orchestrate.report_html import CHART_LIMIT, render_report
+from orchestrate.results.report_html import CHART_LIMIT, render_report
 
 
 @dataclass(frozen=True)
