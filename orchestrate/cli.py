@@ -9,7 +9,6 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from datetime import date
 from typing import NoReturn
 
 import psycopg2
@@ -25,7 +24,7 @@ from orchestrate.run.options import (
     parse_var_options,
     project_vars,
 )
-from orchestrate.run.runner import PROJECT_DIR, STATE_DIR, Runner, database_environment, recorded_run_date
+from orchestrate.run.runner import PROJECT_DIR, STATE_DIR, Runner, database_environment
 
 
 class Parser(argparse.ArgumentParser):
@@ -133,12 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _write_run_files(runner: Runner, run_date: date | None) -> export.RunFiles:
-    return export.write_run_files(runner.runs_dir, runner.env, report.Relations.of_build(runner.target_dir), run_date)
-
-
-def _print_paths(files: export.RunFiles) -> None:
-    print(f"\nFlagged users: {files.csv}\n               {files.jsonl}\nReport: {files.report}")
+def _show_results(runner: Runner) -> None:
+    files = export.write_run_files(export.runs_directory(runner.project_dir, runner.env), runner.env, report.Relations.of_build(runner.target_dir))
+    print(f"\n{files.results_text()}")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -150,7 +146,7 @@ def _run(args: argparse.Namespace) -> int:
         runner = Runner(env, options=DbtOptions(args.target, args.threads))
         code = runner.build(hours, vars)
         if code == 0:
-            _print_paths(_write_run_files(runner, run_date))
+            _show_results(runner)
         return code
 
 
@@ -159,7 +155,7 @@ def _retry(args: argparse.Namespace) -> int:
         runner = Runner(env, options=DbtOptions(threads=args.threads))
         code = runner.retry()
         if code == 0:
-            _print_paths(_write_run_files(runner, recorded_run_date(runner.record.load())))
+            _show_results(runner)
         return code
 
 
@@ -168,18 +164,34 @@ def _demo(args: argparse.Namespace) -> int:
         runner = Runner(env, options=DbtOptions(args.target, args.threads))
         code = runner.build(None, {})
         if code == 0:
-            files = _write_run_files(runner, None)
-            print("\nThe top anomalous users of each hour (anomalous_users):\n")
-            print(report.anomaly_table(files.anomalies))
-            _print_paths(files)
+            _show_results(runner)
+            _print_connection(env)
         return code
+
+
+def _print_connection(env: dict[str, str]) -> None:
+    """Where the demo's tables are, and how to query them."""
+    schema = env.get("NETFLOW_PCA_SCHEMA", "netflow_pca")
+    if uses_external_server(os.environ):
+        where = f"on the server the PG* variables name (database {env.get('PGDATABASE', '')})"
+        connect = "psql"
+    else:
+        where = f"in the embedded PostgreSQL, data in {STATE_DIR / 'pgdata'} (the demo stops it again if it started it)"
+        connect = "netflow-pca db start   # starts it and prints the export PG... lines for psql; db stop stops it"
+    print(
+        f"\nThe tables are in schema {schema} {where}. To query them:\n"
+        f"  {connect}\n"
+        f"  select * from {schema}.anomalous_users;   -- also {schema}.pipeline_runs, {schema}.user_outlier_scores"
+    )
 
 
 def _docs(args: argparse.Namespace) -> int:
     vars = parse_var_options(args.var, args.vars, project_vars(PROJECT_DIR))
     with database_environment() as env:
         runner = Runner(env, options=DbtOptions(args.target))
-        code = runner.dbt(["docs", "generate", "--static"], vars)
+        # dbt colours its output only for a terminal; elsewhere escape codes are noise
+        colours = [] if sys.stdout.isatty() else ["--no-use-colors"]
+        code = runner.dbt([*colours, "docs", "generate", "--static"], vars)
         if code == 0:
             print(f"\nDocs site: {runner.target_dir / 'static_index.html'}")
         if code == 0 and args.serve:

@@ -7,6 +7,7 @@ a run of one partition is `dbt build` with that `hour_id`, which replaces that h
 The days are not a partition: the tables hold one window of days (up to `run_date`), so
 `run_date` and `lookback_days` are run config, and the daily schedule sets `run_date` to
 yesterday. The sample seed, the demo's events, is an asset of its own outside the partitions.
+The asset `anomaly_report`, in the same job, writes the run's export and report.
 """
 
 import os
@@ -16,12 +17,14 @@ from dagster import AssetSelection, Definitions, RunRequest, ScheduleEvaluationC
 from dagster_dbt import DbtCliResource
 
 from orchestrate.alerts import email_on_failure, smtp_settings
-from orchestrate.assets import hourly_models, sample_data
+from orchestrate.assets import anomaly_report, hourly_models, sample_data
 from orchestrate.partitions import HOURS, daily_run_request
 from orchestrate.project import PROJECT
 from orchestrate.run.runner import dbt_executable
 
-hourly_job = define_asset_job("netflow_pca_hourly_job", selection=AssetSelection.assets(hourly_models), partitions_def=HOURS)
+hourly_job = define_asset_job(
+    "netflow_pca_hourly_job", selection=AssetSelection.assets(hourly_models, anomaly_report), partitions_def=HOURS
+)
 
 
 @schedule(job=hourly_job, cron_schedule="0 1 * * *", execution_timezone="UTC", name="netflow_pca_daily")
@@ -32,7 +35,7 @@ def daily_schedule(context: ScheduleEvaluationContext) -> RunRequest:
 def build_definitions(environ: Mapping[str, str]) -> Definitions:
     settings = smtp_settings(environ)
     return Definitions(
-        assets=[sample_data, hourly_models],
+        assets=[sample_data, hourly_models, anomaly_report],
         jobs=[hourly_job],
         schedules=[daily_schedule],
         sensors=[email_on_failure(settings)] if settings else [],

@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -38,12 +37,6 @@ def plan_run(hours: Sequence[int] | None, vars: Mapping[str, Any], seeds: bool, 
         for index, hour in enumerate(hour_batches(hours))
     )
     return Plan(steps=steps, target=options.target, threads=options.threads)
-
-
-def recorded_run_date(plan: Plan | None) -> date | None:
-    """The run date a recorded run was given (None: the last day in the data)."""
-    text = plan.steps[0].vars.get("run_date") if plan and plan.steps else None
-    return date.fromisoformat(text) if text else None
 
 
 def step_args(step: Step, action: Resume, state_dir: Path, options: DbtOptions) -> list[str]:
@@ -151,11 +144,6 @@ class Runner:
         return self.project_dir / self.env.get("DBT_TARGET_PATH", "target")
 
     @property
-    def runs_dir(self) -> Path:
-        """Where the files of each run go, a folder per run date."""
-        return self.project_dir / self.env.get("NETFLOW_PCA_RUNS_PATH", "runs")
-
-    @property
     def record(self) -> RunRecord:
         return RunRecord(self.target_dir / "netflow_pca")
 
@@ -229,6 +217,8 @@ class Runner:
         interrupted = signals.received is not None or progress.keyboard_interrupt
         status = step_status(code, interrupted, recorded=results is not None)
         self._say(f"[{label}] {status.value}: {progress.summary()} ({time.monotonic() - started:.1f} s)")
+        if status is not Status.SUCCEEDED and progress.cause:
+            self._say(f"[{label}] stopped by: {progress.cause}")
         return code, status
 
     def _show(self, progress: Progress, line: str) -> None:

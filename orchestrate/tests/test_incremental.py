@@ -19,11 +19,13 @@ LOOKBACK = 12
 
 
 def built_tables(project: Project) -> list[str]:
-    """The models of the project's manifest that are tables (not views), whatever marts exist."""
+    """The models of the project's manifest that are tables (not views), whatever marts exist,
+    but for records of the builds themselves (pipeline_runs: appended, never rebuilt)."""
     manifest = json.loads((project.target_dir / "manifest.json").read_text())
     return sorted(
         node["name"] for node in manifest["nodes"].values()
         if node["resource_type"] == "model" and node["config"]["materialized"] != "view"
+        and node["config"].get("full_refresh") is not False
     )
 
 

@@ -24,7 +24,7 @@ from orchestrate.run.options import (
     project_vars,
 )
 from orchestrate.run.plan import Resume, Status, Step
-from orchestrate.run.runner import PROJECT_DIR, plan_run, profiles_dir, recorded_run_date, step_args, step_label
+from orchestrate.run.runner import PROJECT_DIR, plan_run, profiles_dir, step_args, step_label
 
 PROJECT_VARS = project_vars(PROJECT_DIR)
 
@@ -141,13 +141,6 @@ def test_plan_is_one_step_per_hour_and_the_first_loads_the_seed() -> None:
     assert plan.threads == 2
     [whole] = plan_run(ALL_HOURS, {}, seeds=False, options=DbtOptions()).steps
     assert whole.hour is None and whole.vars == {}
-
-
-def test_a_retry_writes_the_files_of_the_recorded_run_date() -> None:
-    dated = plan_run((3, 18), dbt_vars(run_date=date(2024, 3, 31)), seeds=False, options=DbtOptions())
-    assert recorded_run_date(dated) == date(2024, 3, 31)
-    assert recorded_run_date(plan_run(None, {}, seeds=False, options=DbtOptions())) is None
-    assert recorded_run_date(None) is None
 
 
 def test_step_args_build_retry_or_build_what_did_not_succeed(tmp_path: Path) -> None:
