@@ -1,4 +1,5 @@
-"""E-mail on failure: SMTP settings from environment variables, the message, and sending it.
+"""E-mail on failure: SMTP settings from environment variables, the message, sending it, and the
+Dagster sensor that sends it when a run fails.
 
 Alerts are on when NETFLOW_PCA_SMTP_HOST, NETFLOW_PCA_SMTP_SENDER and NETFLOW_PCA_SMTP_RECIPIENTS
 are set, and off when none of them is. Dagster's own `make_email_on_run_failure_sensor` always logs
@@ -13,6 +14,10 @@ import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
+
+from dagster import DefaultSensorStatus, RunFailureSensorContext, SensorDefinition, run_failure_sensor
+
+from orchestrate.partitions import hours_of_run
 
 PREFIX = "NETFLOW_PCA_SMTP_"
 REQUIRED = ("HOST", "SENDER", "RECIPIENTS")
@@ -85,3 +90,22 @@ def send(settings: SmtpSettings, message: EmailMessage) -> None:
         if settings.user and settings.password:
             server.login(settings.user, settings.password)
         server.send_message(message)
+
+
+def email_on_failure(settings: SmtpSettings) -> SensorDefinition:
+    """A sensor that e-mails the recipients when a run of this code location fails."""
+
+    @run_failure_sensor(name="netflow_pca_email_on_failure", default_status=DefaultSensorStatus.RUNNING)
+    def email_on_run_failure(context: RunFailureSensorContext) -> None:
+        run = context.dagster_run
+        errors = []
+        for event in context.get_step_failure_events():
+            error = event.step_failure_data.error
+            # the step's error wraps the one raised in the op (a dbt error, a bad run_date)
+            while error is not None:
+                errors.append(error.message.strip())
+                error = error.cause
+        errors.append(context.failure_event.message or "")
+        send(settings, failure_email(settings, run.job_name, run.run_id, hours_of_run(run.tags), [e for e in errors if e]))
+
+    return email_on_run_failure

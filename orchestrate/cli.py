@@ -1,35 +1,31 @@
-"""The `netflow-pca` command: argument parsing only; the work is in runner, database, report."""
+"""The `netflow-pca` command: argument parsing only; the work is in `run`, `database` and `results`,
+and for `bench` in the lab, which is imported only when a benchmark runs."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import re
 import sys
 from collections.abc import Sequence
-from datetime import date
 from typing import NoReturn
 
 import psycopg2
 
-from orchestrate import bench, bench_e2e, export, flowgen, report
 from orchestrate.database import EmbeddedDatabase, uses_external_server
-from orchestrate.scoring_bench import ScoringBenchOptions, run_scoring_bench
-from orchestrate.runner import (
+from orchestrate.results import export, report
+from orchestrate.run.options import (
     LOOKBACK_DAYS_LIMIT,
-    PROJECT_DIR,
-    STATE_DIR,
     DbtOptions,
-    Runner,
     UsageError,
-    database_environment,
     dbt_vars,
     parse_hours,
     parse_run_date,
     parse_var_options,
     project_vars,
-    recorded_run_date,
 )
+from orchestrate.run.runner import PROJECT_DIR, STATE_DIR, Runner, database_environment
 
 
 class Parser(argparse.ArgumentParser):
@@ -39,14 +35,14 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of at least 1")
     return int(text)
 
 
 def _lookback_days(text: str) -> int:
-    days = _positive_int(text)
+    days = positive_int(text)
     if days > LOOKBACK_DAYS_LIMIT:
         raise argparse.ArgumentTypeError(f"'{text}' is more than {LOOKBACK_DAYS_LIMIT} days")
     return days
@@ -63,35 +59,12 @@ def _add_vars(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vars", help="dbt vars as YAML or JSON, e.g. '{events_table: flow_log, timezone: UTC}'")
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a fraction in (0, 1]")
-    return value
-
-
-def _schema_name(text: str) -> str:
-    if not re.fullmatch("[a-z_][a-z0-9_]{0,62}", text):
-        raise argparse.ArgumentTypeError(f"'{text}' is not a lower-case schema name of letters, digits and _")
-    return text
-
-
-def _backends(text: str) -> tuple[str, ...]:
-    try:
-        return bench.parse_backends(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
 def _add_target(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", help="dbt target in profiles.yml (default: the profile's own)")
 
 
-def _add_threads(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--threads", type=_positive_int, help="dbt threads (default: the profile's)")
+def add_threads(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--threads", type=positive_int, help="dbt threads (default: the profile's)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"days of data up to the run date, at most {LOOKBACK_DAYS_LIMIT} (default 90)")
     _add_vars(run)
     _add_target(run)
-    _add_threads(run)
+    add_threads(run)
 
     retry = commands.add_parser(
         "retry",
@@ -129,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     retry.add_argument("--run", metavar="RUN_ID", help="the run to resume (ids: --list, and the output of run)")
     retry.add_argument("--list", action="store_true", help="list the recorded runs and which one retry resumes")
-    _add_threads(retry)
+    add_threads(retry)
 
     demo = commands.add_parser(
         "demo",
@@ -138,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         "variable set it runs on the embedded PostgreSQL.",
     )
     _add_target(demo)
-    _add_threads(demo)
+    add_threads(demo)
 
     docs = commands.add_parser(
         "docs",
@@ -148,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         "events table the vars name must exist (after `netflow-pca demo`, the sample seed does).",
     )
     docs.add_argument("--serve", action="store_true", help="serve the site after building it")
-    docs.add_argument("--port", type=_positive_int, default=8080, help="port for --serve (default 8080)")
+    docs.add_argument("--port", type=positive_int, default=8080, help="port for --serve (default 8080)")
     _add_vars(docs)
     _add_target(docs)
 
@@ -160,71 +133,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     db.add_argument("action", choices=["start", "stop", "status"])
 
-    benches = commands.add_parser(
+    bench = commands.add_parser(
         "bench",
         help="benchmarks: `bench pca` (speed of pca_sparse_train), `bench scoring` (recall and precision), "
-        "`bench e2e` (the whole pipeline, the pandas route and the daily incremental run)",
-        description="Benchmarks, each on a scratch schema it drops afterwards; see the README.",
-    ).add_subparsers(dest="bench", required=True, metavar="BENCHMARK", parser_class=Parser)
-
-    defaults = bench.BenchOptions()
-    pca = benches.add_parser(
-        "pca",
-        help="time pca_sparse_train's backends against the floor and numpy",
-        description="Fits random sparse hourly matrices with each backend and prints, in the same run, "
-        "the floor (one scan of the input plus writing the output) and numpy's time.",
+        "`bench e2e` (the whole pipeline, the pandas route and the daily incremental run); "
+        "`bench --help` for their options. They need the bench extra.",
+        # the benchmarks' own parser, in the lab, reads the rest of the line (--help included)
+        add_help=False,
     )
-    pca.add_argument("--hours", type=_positive_int, default=defaults.hours, help="matrices (default 24)")
-    pca.add_argument("--days", type=_positive_int, default=defaults.days, help="rows of each (default 90)")
-    pca.add_argument("--users", type=_positive_int, default=defaults.users, help="columns (default 20000)")
-    pca.add_argument("--density", type=_fraction, default=defaults.density, help="non-zero share (default 0.3)")
-    pca.add_argument("--variance", type=_fraction, default=defaults.variance, help="components_param (default 0.99)")
-    pca.add_argument("--backends", type=_backends, default=defaults.backends,
-                     help="comma-separated, of plpython, sql, madlib (default all; those that cannot run are reported)")
-    pca.add_argument("--schema", type=_schema_name, default=defaults.schema, help="scratch schema, dropped after")
-    pca.add_argument("--keep", action="store_true", help="keep the scratch schema")
-
-    scoring = benches.add_parser(
-        "scoring",
-        help="recall and precision of both scoring methods on generated data with injected bursts",
-        description="Generates flow events with injected bursts and collective events (default: the "
-        "issue4 preset, 300 users over five weeks), builds the pipeline on them with both scoring "
-        "methods, and prints the recall and precision of anomalous_users' (user, hour) pairs.",
-    )
-    flowgen.add_spec_arguments(scoring)
-    scoring.set_defaults(preset="issue4")
-    scoring.add_argument("--schema", type=_schema_name, default=ScoringBenchOptions.schema,
-                         help="scratch schema for the events and the models, dropped after")
-    scoring.add_argument("--keep", action="store_true", help="keep the scratch schema")
-
-    e2e_defaults = bench_e2e.E2eOptions()
-    e2e = benches.add_parser(
-        "e2e",
-        help="the whole pipeline against its floor and pandas, and the daily incremental run",
-        description="Writes generated flow events into a scratch schema and times, on the same server and data: "
-        "the floor (a bare group-by of the events and one scan of int_pca_input), `dbt build` of all hours "
-        "(dbt's start-up included) and its stages, the pandas and scikit-learn route, and the daily incremental "
-        "run (one more day, recount_days); prints the ratios and peak memory.",
-    )
-    e2e.add_argument("--events", type=_positive_int, default=e2e_defaults.events, help="flow events (default 10000000)")
-    e2e.add_argument("--users", type=_positive_int, default=e2e_defaults.users, help="users (default 20000)")
-    e2e.add_argument("--days", type=_positive_int, default=e2e_defaults.days, help="days, the lookback window (default 90)")
-    e2e.add_argument("--seed", type=_positive_int, default=e2e_defaults.seed, help="generator seed")
-    e2e.add_argument("--recount-days", type=int, choices=range(0, 31), default=e2e_defaults.recount_days,
-                     metavar="0-30", help="the var recount_days of the incremental run (default 1)")
-    _add_threads(e2e)
-    e2e.add_argument("--schema", type=_schema_name, default=e2e_defaults.schema, help="scratch schema, dropped after")
-    e2e.add_argument("--keep", action="store_true", help="keep the scratch schema")
+    bench.add_argument("argv", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     return parser
 
 
-def _write_run_files(runner: Runner, run_date: date | None) -> export.RunFiles:
+def _show_results(runner: Runner) -> None:
+    # the manifest of the run's own invocations (runs at once each keep their own target folder)
     manifest_dir = runner.last_run.target_dir if runner.last_run else runner.target_dir
-    return export.write_run_files(runner.runs_dir, runner.env, report.Relations.of_build(manifest_dir), run_date)
-
-
-def _print_paths(files: export.RunFiles) -> None:
-    print(f"\nFlagged users: {files.csv}\n               {files.jsonl}\nReport: {files.report}")
+    files = export.write_run_files(export.runs_directory(runner.project_dir, runner.env), runner.env, report.Relations.of_build(manifest_dir))
+    print(f"\n{files.results_text()}")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -236,7 +161,7 @@ def _run(args: argparse.Namespace) -> int:
         runner = Runner(env, options=DbtOptions(args.target, args.threads))
         code = runner.build(hours, vars)
         if code == 0:
-            _print_paths(_write_run_files(runner, run_date))
+            _show_results(runner)
         return code
 
 
@@ -248,7 +173,7 @@ def _retry(args: argparse.Namespace) -> int:
         runner = Runner(env, options=DbtOptions(threads=args.threads))
         code = runner.retry(args.run)
         if code == 0 and runner.last_run is not None:
-            _print_paths(_write_run_files(runner, recorded_run_date(runner.last_run.load())))
+            _show_results(runner)
         return code
 
 
@@ -257,18 +182,34 @@ def _demo(args: argparse.Namespace) -> int:
         runner = Runner(env, options=DbtOptions(args.target, args.threads))
         code = runner.build(None, {})
         if code == 0:
-            files = _write_run_files(runner, None)
-            print("\nThe top anomalous users of each hour (anomalous_users):\n")
-            print(report.anomaly_table(files.anomalies))
-            _print_paths(files)
+            _show_results(runner)
+            _print_connection(env)
         return code
+
+
+def _print_connection(env: dict[str, str]) -> None:
+    """Where the demo's tables are, and how to query them."""
+    schema = env.get("NETFLOW_PCA_SCHEMA", "netflow_pca")
+    if uses_external_server(os.environ):
+        where = f"on the server the PG* variables name (database {env.get('PGDATABASE', '')})"
+        connect = "psql"
+    else:
+        where = f"in the embedded PostgreSQL, data in {STATE_DIR / 'pgdata'} (the demo stops it again if it started it)"
+        connect = "netflow-pca db start   # starts it and prints the export PG... lines for psql; db stop stops it"
+    print(
+        f"\nThe tables are in schema {schema} {where}. To query them:\n"
+        f"  {connect}\n"
+        f"  select * from {schema}.anomalous_users;   -- also {schema}.pipeline_runs, {schema}.user_outlier_scores"
+    )
 
 
 def _docs(args: argparse.Namespace) -> int:
     vars = parse_var_options(args.var, args.vars, project_vars(PROJECT_DIR))
     with database_environment() as env:
         runner = Runner(env, options=DbtOptions(args.target))
-        code = runner.dbt(["docs", "generate", "--static"], vars)
+        # dbt colours its output only for a terminal; elsewhere escape codes are noise
+        colours = [] if sys.stdout.isatty() else ["--no-use-colors"]
+        code = runner.dbt([*colours, "docs", "generate", "--static"], vars)
         if code == 0:
             print(f"\nDocs site: {runner.target_dir / 'static_index.html'}")
         if code == 0 and args.serve:
@@ -297,30 +238,48 @@ def _db(args: argparse.Namespace) -> int:
     return 0
 
 
+def missing_requirements(extra: str) -> list[str]:
+    """The distributions an extra of this package requires that are not installed (none known
+    when the package itself is not installed)."""
+    try:
+        requirements = importlib.metadata.requires("netflow-pca") or []
+    except importlib.metadata.PackageNotFoundError:
+        return []
+    marker = re.compile(rf"""extra\s*==\s*["']{re.escape(extra)}["']""")
+    names = [re.split(r"[\s<>=!~;\[(]", requirement, maxsplit=1)[0] for requirement in requirements if marker.search(requirement)]
+    missing = []
+    for name in names:
+        try:
+            importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(name)
+    return missing
+
+
 def _bench(args: argparse.Namespace) -> int:
+    missing = missing_requirements("bench")
+    if missing:
+        raise UsageError(f"the benchmarks need the bench extra ({', '.join(missing)} missing): pip install -e '.[bench]'")
+    from orchestrate.lab.bench import command  # the lab: loaded for this command only
+
+    bench_args = command.parse_args(args.argv)
     with database_environment() as env:
-        if args.bench == "scoring":
-            try:
-                flow_plan = flowgen.plan(flowgen.spec_from_args(args))
-            except ValueError as error:
-                raise UsageError(f"bad data set: {error}") from None
-            return run_scoring_bench(env, ScoringBenchOptions(flow_plan, args.schema, args.keep))
-        if args.bench == "e2e":
-            return bench_e2e.run_e2e(env, bench_e2e.E2eOptions(
-                args.events, args.users, args.days, args.seed, args.recount_days, args.threads, args.schema, args.keep))
-        options = bench.BenchOptions(args.hours, args.days, args.users, args.density, args.variance, args.backends,
-                                     args.schema, args.keep)
-        return bench.run_bench(env, options)
+        return command.run(bench_args, env)
 
 
 COMMANDS = {"run": _run, "retry": _retry, "demo": _demo, "docs": _docs, "db": _db, "bench": _bench}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "bench":
+        args.argv += rest  # options before the benchmark's name, such as --help
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         return COMMANDS[args.command](args)
-    except (UsageError, LookupError, psycopg2.OperationalError, bench_e2e.BenchFailed) as error:
+    except (UsageError, LookupError, psycopg2.OperationalError) as error:
         message = " ".join(str(error).split())
         print(f"netflow-pca {args.command}: {message}", file=sys.stderr)
         return 2

@@ -103,3 +103,25 @@ class EmbeddedDatabase:
         finally:
             if not was_running:
                 self.stop()
+
+
+@contextmanager
+def server_environment(data_dir: Path) -> Iterator[None]:
+    """With no libpq variable set, point this process, and the programs it starts, at the
+    embedded PostgreSQL in data_dir, started if it is not running and left running (other
+    processes may be using it), for the length of the block. Dagster's assets use it, as dbt
+    reads the variables from the process's environment."""
+    if uses_external_server(os.environ):
+        yield
+        return
+    status = EmbeddedDatabase(data_dir).start()
+    saved = {name: os.environ.get(name) for name in PG_VARIABLES}
+    os.environ.update(status.libpq_environment)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

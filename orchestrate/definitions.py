@@ -1,92 +1,30 @@
-"""Dagster definitions: the dbt project as assets, one partition per hour of the day.
+"""Dagster definitions: the code location `dagster dev -m orchestrate.definitions` loads, assembled
+from the dbt project (project), its assets (assets), the hourly partitions (partitions) and the
+e-mail on failure (alerts).
 
-`dagster dev -m orchestrate.definitions` opens the UI with the asset graph. The models and their
-tests (as asset checks) are partitioned by the hour of the day, "0" to "23"; a run of one partition
-is `dbt build` with that `hour_id`, which replaces that hour's rows only. The days are not a
-partition: the tables hold one window of days (up to `run_date`), so `run_date` and
-`lookback_days` are run config, and the daily schedule sets `run_date` to yesterday. The sample
-seed, the demo's events, is an asset of its own outside the partitions.
-
-The manifest is read from `dagster/` in dbt's target folder (DBT_TARGET_PATH, default `target`),
-a folder of its own so that the runner's invocations, which rewrite target/manifest.json with
-their own vars, leave the asset graph alone; it is made with `dbt parse` once if it is absent.
-`prepare_if_dev()` is not used: under `dagster dev` it parses in every run process, and runs of
-several partitions at once race in it (dagster issue 33993).
+The models and their tests (as asset checks) are partitioned by the hour of the day, "0" to "23";
+a run of one partition is `dbt build` with that `hour_id`, which replaces that hour's rows only.
+The days are not a partition: the tables hold one window of days (up to `run_date`), so
+`run_date` and `lookback_days` are run config, and the daily schedule sets `run_date` to
+yesterday. The sample seed, the demo's events, is an asset of its own outside the partitions.
+The asset `anomaly_report`, in the same job, writes the run's export and report.
 """
 
 import os
-from collections.abc import Iterator, Mapping
-from pathlib import Path
-from typing import Any
+from collections.abc import Mapping
 
-from dagster import (
-    AssetExecutionContext,
-    AssetSelection,
-    BackfillPolicy,
-    DefaultSensorStatus,
-    Definitions,
-    RunFailureSensorContext,
-    RunRequest,
-    ScheduleEvaluationContext,
-    SensorDefinition,
-    define_asset_job,
-    run_failure_sensor,
-    schedule,
+from dagster import AssetSelection, Definitions, RunRequest, ScheduleEvaluationContext, define_asset_job, schedule
+from dagster_dbt import DbtCliResource
+
+from orchestrate.alerts import email_on_failure, smtp_settings
+from orchestrate.assets import anomaly_report, hourly_models, sample_data
+from orchestrate.partitions import HOURS, daily_run_request
+from orchestrate.project import PROJECT
+from orchestrate.run.runner import dbt_executable
+
+hourly_job = define_asset_job(
+    "netflow_pca_hourly_job", selection=AssetSelection.assets(hourly_models, anomaly_report), partitions_def=HOURS
 )
-from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
-from filelock import FileLock
-
-from orchestrate.alerts import SmtpSettings, failure_email, send, smtp_settings
-from orchestrate.partitions import HOURLY_OP, HOURS, HourlyRunConfig, daily_run_request, hours_of_run, partition_vars
-from orchestrate.runner import PROJECT_DIR, dbt_executable, profiles_dir, project_vars, vars_argument
-
-SEEDS = "resource_type:seed"
-
-
-def dbt_project(environ: Mapping[str, str]) -> DbtProject:
-    project = DbtProject(
-        project_dir=PROJECT_DIR,
-        target_path=Path(environ.get("DBT_TARGET_PATH", "target")) / "dagster",
-        profiles_dir=profiles_dir(PROJECT_DIR, environ),
-    )
-    project.manifest_path.parent.mkdir(parents=True, exist_ok=True)
-    # dagster dev starts two code servers at once: the first parses, the second waits and reads
-    with FileLock(project.manifest_path.with_suffix(".lock")):
-        if not project.manifest_path.exists():
-            dbt = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
-            dbt.cli(["parse", "--quiet"], target_path=project.target_path).wait()
-    return project
-
-
-PROJECT = dbt_project(os.environ)
-
-
-@dbt_assets(manifest=PROJECT.manifest_path, project=PROJECT, select=SEEDS, name="netflow_pca_sample_data")
-def sample_data(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    """The sample seed, the events of the demo."""
-    yield from dbt.cli(["seed"], context=context).stream()
-
-
-@dbt_assets(
-    manifest=PROJECT.manifest_path,
-    project=PROJECT,
-    exclude=SEEDS,
-    partitions_def=HOURS,
-    # a backfill of many hours is one run, so that all 24 are one dbt build
-    backfill_policy=BackfillPolicy.single_run(),
-    name=HOURLY_OP,
-)
-def hourly_models(context: AssetExecutionContext, dbt: DbtCliResource, config: HourlyRunConfig) -> Iterator[Any]:
-    """The models and their tests for the hours of the run's partitions."""
-    *earlier, last = partition_vars(context.partition_keys, config, project_vars(PROJECT_DIR))
-    # A run of some hours is one build per hour. Dagster takes one output per asset from a run,
-    # so only the last build reports; an earlier one that fails stops the run.
-    for vars in earlier:
-        dbt.cli(["build", "--vars", vars_argument(vars)], context=context).wait()
-    yield from dbt.cli(["build", "--vars", vars_argument(last)], context=context).stream()
-
-
-hourly_job = define_asset_job("netflow_pca_hourly_job", selection=AssetSelection.assets(hourly_models), partitions_def=HOURS)
 
 
 @schedule(job=hourly_job, cron_schedule="0 1 * * *", execution_timezone="UTC", name="netflow_pca_daily")
@@ -94,29 +32,10 @@ def daily_schedule(context: ScheduleEvaluationContext) -> RunRequest:
     return daily_run_request(context.scheduled_execution_time.date())
 
 
-def email_on_failure(settings: SmtpSettings) -> SensorDefinition:
-    """A sensor that e-mails the recipients when a run of this code location fails."""
-
-    @run_failure_sensor(name="netflow_pca_email_on_failure", default_status=DefaultSensorStatus.RUNNING)
-    def email_on_run_failure(context: RunFailureSensorContext) -> None:
-        run = context.dagster_run
-        errors = []
-        for event in context.get_step_failure_events():
-            error = event.step_failure_data.error
-            # the step's error wraps the one raised in the op (a dbt error, a bad run_date)
-            while error is not None:
-                errors.append(error.message.strip())
-                error = error.cause
-        errors.append(context.failure_event.message or "")
-        send(settings, failure_email(settings, run.job_name, run.run_id, hours_of_run(run.tags), [e for e in errors if e]))
-
-    return email_on_run_failure
-
-
 def build_definitions(environ: Mapping[str, str]) -> Definitions:
     settings = smtp_settings(environ)
     return Definitions(
-        assets=[sample_data, hourly_models],
+        assets=[sample_data, hourly_models, anomaly_report],
         jobs=[hourly_job],
         schedules=[daily_schedule],
         sensors=[email_on_failure(settings)] if settings else [],

@@ -10,7 +10,7 @@ from typing import Any
 
 from dagster import Config, RunRequest, StaticPartitionsDefinition
 
-from orchestrate.runner import UsageError, dbt_vars, hour_batches, parse_run_date, parse_var_options
+from orchestrate.run.options import UsageError, dbt_vars, hour_batches, parse_run_date, parse_var_options
 
 HOURS = StaticPartitionsDefinition([str(hour) for hour in range(24)])
 HOURLY_OP = "netflow_pca_hourly"

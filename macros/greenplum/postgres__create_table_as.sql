@@ -1,17 +1,26 @@
 {#-
-    dbt-postgres' create-table-as, plus Greenplum's DISTRIBUTED BY clause from the model's
-    `distributed_by` config, added only where the server says it is Greenplum: without it a
-    Greenplum table is distributed by its first column, which is rarely the right key.
+    dbt-postgres' create-table-as, plus Greenplum's distribution clause from the model's config,
+    added only where the server says it is Greenplum: `distributed_by` (a list of columns) gives
+    `distributed by (...)`, `distributed_replicated: true` gives `distributed replicated`. Without
+    either a Greenplum table is distributed by its first column, which is rarely the right key, so
+    every table model of this project sets one (docs/greenplum.md; a test checks it).
 -#}
 {% macro postgres__create_table_as(temporary, relation, sql) -%}
     {%- set distributed_by = config.get('distributed_by', none) -%}
-    {%- set enforced = config.get('contract').enforced -%}
+    {%- set replicated = config.get('distributed_replicated', false) -%}
+    {%- if distributed_by and replicated -%}
+        {{- exceptions.raise_compiler_error('netflow_pca: ' ~ relation ~ ' sets both distributed_by and distributed_replicated') -}}
+    {%- endif -%}
+    {%- set columns = [] -%}
+    {%- for column in distributed_by or [] -%}
+        {%- do columns.append(netflow_pca.quote_identifier(column)) -%}
+    {%- endfor -%}
+    {%- set clause = netflow_pca.greenplum_distribution(columns, replicated)
+        if (columns or replicated) and not config.get('contract').enforced else '' -%}
     {%- set create_sql = dbt.postgres__create_table_as(temporary, relation, sql) -%}
-    {%- if distributed_by and not enforced and netflow_pca.is_greenplum() -%}
+    {%- if clause -%}
         {{ create_sql | trim | trim(';') }}
-        distributed by (
-            {%- for column in distributed_by %}{{ netflow_pca.quote_identifier(column) }}{{ ', ' if not loop.last }}{% endfor -%}
-        );
+        {{ clause }};
     {%- else -%}
         {{ create_sql }}
     {%- endif -%}

@@ -2,17 +2,18 @@
     The one place that dispatches to a backend. Creates the output tables with MADlib's layout,
     components (row_id, principal_components, std_dev, proportion, <grouping columns>) and, unless
     none, means (column_mean, <grouping columns>), runs the backend into them (scratch tables go to
-    work_schema), then warns about the groups that got fewer components than asked for. Runs in
-    the caller's transaction.
+    work_schema, the madlib backend's to pg_temp), then warns about the groups that got fewer
+    components than asked for. Runs in the caller's transaction.
 -#}
 {% macro pca_fit(args, backend, components, means, work_schema) %}
     {%- set started = modules.datetime.datetime.now() -%}
-    {%- set work = netflow_pca.quote_identifier(work_schema) ~ '.pca_work_'
-        ~ local_md5(invocation_id ~ components ~ started.isoformat())[:10] ~ '_' -%}
-    {%- do netflow_pca._pca_create_outputs(components, means, args.group_columns) -%}
+    {%- set work_name = 'pca_work_' ~ local_md5(invocation_id ~ components ~ started.isoformat())[:10] ~ '_' -%}
+    {%- set work = netflow_pca.quote_identifier(work_schema) ~ '.' ~ work_name -%}
+    {%- do netflow_pca._pca_create_outputs(components, means, args.group_columns, args.groups) -%}
 
     {%- if backend.name == 'madlib' -%}
-        {%- do netflow_pca.pca_fit_madlib(args, components, means, work) -%}
+        {#- temporary tables: MADlib reads their names as plain text, whatever the schema's name -#}
+        {%- do netflow_pca.pca_fit_madlib(args, components, means, work_name) -%}
     {%- elif backend.name == 'plpython' -%}
         {%- do netflow_pca.pca_fit_plpython(args, components, means) -%}
     {%- else -%}
@@ -26,20 +27,22 @@
 {% endmacro %}
 
 
-{#- Creates the output tables in MADlib's layout, with the grouping columns ("name type") last. -#}
-{% macro _pca_create_outputs(components, means, group_columns) %}
+{#- Creates the output tables in MADlib's layout, with the grouping columns ("name type") last;
+    on Greenplum distributed by the grouping columns (quoted names), the unit every reader takes. -#}
+{% macro _pca_create_outputs(components, means, group_columns, group_keys=none) %}
     {%- set group_definitions -%}
         {%- for column in group_columns %}, {{ column }}{% endfor -%}
     {%- endset -%}
+    {%- set distribution = netflow_pca.greenplum_distribution(group_keys) -%}
     {%- call statement('pca_output_tables') %}
         create table {{ components }} (
             row_id integer,
             principal_components double precision[],
             std_dev double precision,
             proportion double precision{{ group_definitions }}
-        );
+        ){{ distribution }};
         {%- if means is not none %}
-        create table {{ means }} (column_mean double precision[]{{ group_definitions }});
+        create table {{ means }} (column_mean double precision[]{{ group_definitions }}){{ distribution }};
         {%- endif %}
     {%- endcall %}
 {% endmacro %}

@@ -28,6 +28,10 @@
     {%- set functions_schema = netflow_pca.quote_identifier(netflow_pca.run_vars().pca_functions_schema) -%}
     {%- set lines, gram, eigen, kept = work ~ 'lines', work ~ 'gram', work ~ 'eigen', work ~ 'kept' -%}
     {%- set weights, projections, unsigned = work ~ 'weights', work ~ 'projections', work ~ 'unsigned' -%}
+    {#- on Greenplum: the tables of a line (a user, usually) spread by it, the weights on every
+        segment (joined with every line), the rest, a few rows per group, by group -#}
+    {%- set by_line = netflow_pca.greenplum_distribution(['long_id']) -%}
+    {%- set by_group = netflow_pca.greenplum_distribution(groups) -%}
 
     {%- call statement('pca_sql_lines') %}
         create unlogged table {{ lines }} as
@@ -61,6 +65,7 @@
             from {{ args.source }}
         ) as cells
         group by {{ netflow_pca._pca_prefixed(groups, 'cells.') }}, cells.long_id
+        {{- by_line }}
     {%- endcall %}
 
     {%- set duplicates = run_query(
@@ -82,6 +87,7 @@
         from {{ lines }} as lines
         cross join lateral unnest(lines.short_ids, lines.vals) as cells (short_id, v)
         group by {{ netflow_pca._pca_prefixed(groups, 'lines.') }}, cells.short_id
+        {{- by_group }}
     {%- endcall %}
 
     {%- call statement('pca_sql_eigen') %}
@@ -148,6 +154,7 @@
             decomposition.eigenvectors
         from matrices
         cross join lateral {{ functions_schema }}.pca_symmetric_eigen(matrices.matrix) as decomposition
+        {{- by_group }}
     {%- endcall %}
 
     {%- call statement('pca_sql_kept') %}
@@ -178,6 +185,7 @@
             cross join lateral unnest(eigen.eigenvalues) with ordinality as spectrum (eigenvalue, k)
         ) as spectra
         group by {{ groups | join(', ') }}, total, raw_total
+        {{- by_group }}
     {%- endcall %}
 
     {%- set most_kept = run_query('select coalesce(max(kept), 0) from ' ~ kept).rows[0][0] | int -%}
@@ -198,7 +206,8 @@
                 ] as w
             from {{ eigen }} as eigen
             inner join {{ kept }} as kept on {{ netflow_pca._pca_same_group(groups, 'kept', 'eigen') }}
-            cross join generate_series(1, {{ m }}) as short_ids (short_id);
+            cross join generate_series(1, {{ m }}) as short_ids (short_id)
+            {{- netflow_pca.greenplum_distribution(replicated=true) }};
             create index on {{ weights }} ({{ groups | join(', ') }}, short_id);
             analyze {{ weights }}
         {%- endcall %}
@@ -215,6 +224,7 @@
                 on {{ netflow_pca._pca_same_group(groups, 'weights', 'lines') }}
                 and weights.short_id = cells.short_id
             group by {{ netflow_pca._pca_prefixed(groups, 'lines.') }}, lines.long_id
+            {{- by_line }}
         {%- endcall %}
     {%- endif %}
 
@@ -272,6 +282,7 @@
             {{ netflow_pca._pca_prefixed(groups, 'components.') }}
         from components
         inner join {{ eigen }} as eigen on {{ netflow_pca._pca_same_group(groups, 'eigen', 'components') }}
+        {{- by_group }}
     {%- endcall %}
 
     {%- call statement('pca_sql_components') %}

@@ -3,6 +3,7 @@
 {%- set partitioned = netflow_pca.hour_partitioned_config() %}
 {{ config(**dict(
     partitioned,
+    distributed_by=['hour_of_day'],
     pre_hook=partitioned.get('pre_hook', []) + [
         "{{ netflow_pca.hourly_pca_fit(ref('int_residual_pca_input'), 'fit_value', netflow_pca.run_vars().residual_max_components) }}"
     ],

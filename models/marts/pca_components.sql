@@ -4,6 +4,7 @@
 {%- set partitioned = netflow_pca.hour_partitioned_config() %}
 {{ config(**dict(
     partitioned,
+    distributed_by=['hour_of_day'],
     pre_hook=partitioned.get('pre_hook', []) + ["{{ netflow_pca.hourly_pca_fit(ref('int_pca_input'), 'flow_count') }}"],
 )) }}
 -- depends_on: {{ ref('int_pca_input') }}

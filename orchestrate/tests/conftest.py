@@ -22,8 +22,9 @@ import pytest
 from dbt.cli.main import dbtRunner
 
 from orchestrate.database import connection_parameters
-from orchestrate.runner import PROJECT_DIR, dbt_command
-from orchestrate.sample_data import DEFAULT_PATH as SAMPLE_CSV
+from orchestrate.lab.generators.sample_data import DEFAULT_PATH as SAMPLE_CSV
+from orchestrate.run.options import dbt_command
+from orchestrate.run.runner import PROJECT_DIR
 
 SERVER_DEFAULTS = {"PGHOST": "127.0.0.1", "PGPORT": "5432", "PGUSER": "postgres", "PGDATABASE": "test"}
 NETFLOW_PCA = str(Path(sys.executable).parent / "netflow-pca")

@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from orchestrate import bench, bench_e2e
-from orchestrate.cli import build_parser
+from orchestrate.lab.bench import e2e, measure, pca
+from orchestrate.lab.bench.command import build_parser
 from orchestrate.tests.conftest import Database
 
 
 def test_report_gives_each_time_as_a_multiple_of_the_floor() -> None:
-    report = bench.format_report(
-        [bench.Measurement("floor", 2.0), bench.Measurement("pca_sparse_train sql", 5.0, 3 * 2**20, "10 components"),
-         bench.Measurement("pca_sparse_train madlib", None, note="cannot run here")],
+    report = measure.format_report(
+        [measure.Measurement("floor", 2.0), measure.Measurement("pca_sparse_train sql", 5.0, 3 * 2**20, "10 components"),
+         measure.Measurement("pca_sparse_train madlib", None, note="cannot run here")],
         floor_seconds=2.0,
     )
     lines = report.splitlines()
@@ -25,11 +25,11 @@ def test_report_gives_each_time_as_a_multiple_of_the_floor() -> None:
 
 
 def test_bench_options_are_checked() -> None:
-    args = build_parser().parse_args(["bench", "pca", "--hours", "2", "--density", "0.5", "--backends", "sql,plpython"])
+    args = build_parser().parse_args(["pca", "--hours", "2", "--density", "0.5", "--backends", "sql,plpython"])
     assert (args.hours, args.density, args.backends) == (2, 0.5, ("sql", "plpython"))
     for bad in (["--density", "1.5"], ["--backends", "spark"], ["--schema", "x; drop table y"], ["--users", "0"]):
         with pytest.raises(SystemExit):
-            build_parser().parse_args(["bench", "pca", *bad])
+            build_parser().parse_args(["pca", *bad])
 
 
 def test_a_tiny_bench_times_the_floor_numpy_and_a_backend(
@@ -37,9 +37,9 @@ def test_a_tiny_bench_times_the_floor_numpy_and_a_backend(
 ) -> None:
     schema = f"nfpca_test_{session_id}_bench"
     env = {**server_env, "DBT_TARGET_PATH": str(tmp_path / "target"), "DBT_LOG_PATH": str(tmp_path / "logs")}
-    options = bench.BenchOptions(hours=2, days=6, users=40, density=0.5, backends=("sql",), schema=schema)
+    options = pca.BenchOptions(hours=2, days=6, users=40, density=0.5, backends=("sql",), schema=schema)
     try:
-        assert bench.run_bench(env, options) == 0
+        assert pca.run_bench(env, options) == 0
     finally:
         db.execute(f"drop schema if exists {schema} cascade")
     report = capsys.readouterr().out
@@ -70,7 +70,7 @@ def test_e2e_stages_follow_the_lineage_around_the_sparse_input() -> None:
         for parent in node["depends_on"]["nodes"]:
             children[parent].append(uid)
     unit_tests = {"unit_test.netflow_pca.int_hourly_counts.buckets": _node("unit_test", "buckets", [f"{model}int_hourly_counts"])}
-    stages = bench_e2e.node_stages({"nodes": nodes, "child_map": children, "unit_tests": unit_tests})
+    stages = e2e.node_stages({"nodes": nodes, "child_map": children, "unit_tests": unit_tests})
     assert {uid.split(".")[-1]: stage for uid, stage in stages.items()} == {
         "stg_flows__events": "counts", "int_hourly_counts": "counts", "buckets": "counts",
         "int_pca_input": "sparse input", "cells_match": "sparse input",
@@ -83,13 +83,13 @@ def test_e2e_stages_follow_the_lineage_around_the_sparse_input() -> None:
         {"unique_id": "test.netflow_pca.not_null_scores", "execution_time": 1.0},
         {"unique_id": "operation.netflow_pca.netflow_pca-on-run-start-0", "execution_time": 9.0},
     ]}
-    assert bench_e2e.stage_times(results, stages) == {
+    assert e2e.stage_times(results, stages) == {
         "counts": (2.0, 0.5), "sparse input": (0.0, 0.0), "PCA": (0.0, 0.0), "scoring": (0.0, 1.0),
     }
 
 
 def test_e2e_ratios_say_which_targets_are_met() -> None:
-    lines = bench_e2e.ratio_lines(full=30.0, floor=10.0, pandas=90.0, incremental=6.0)
+    lines = e2e.ratio_lines(full=30.0, floor=10.0, pandas=90.0, incremental=6.0)
     assert lines == [
         "dbt build / floor: 3.0 x (target at most 3 x: met)",
         "pandas route / dbt build: 3.00 x (target at least 2 x: met)",
@@ -98,11 +98,11 @@ def test_e2e_ratios_say_which_targets_are_met() -> None:
 
 
 def test_e2e_options_are_checked() -> None:
-    args = build_parser().parse_args(["bench", "e2e", "--events", "1000", "--recount-days", "2", "--threads", "2"])
+    args = build_parser().parse_args(["e2e", "--events", "1000", "--recount-days", "2", "--threads", "2"])
     assert (args.bench, args.events, args.recount_days, args.threads) == ("e2e", 1000, 2, 2)
     for bad in (["--events", "0"], ["--recount-days", "-1"], ["--schema", "Bad"]):
         with pytest.raises(SystemExit):
-            build_parser().parse_args(["bench", "e2e", *bad])
+            build_parser().parse_args(["e2e", *bad])
 
 
 def test_a_tiny_e2e_bench_times_every_route_and_prints_the_ratios(
@@ -110,9 +110,9 @@ def test_a_tiny_e2e_bench_times_every_route_and_prints_the_ratios(
 ) -> None:
     schema = f"nfpca_test_{session_id}_e2e"
     env = {**server_env, "DBT_TARGET_PATH": str(tmp_path / "target"), "DBT_LOG_PATH": str(tmp_path / "logs")}
-    options = bench_e2e.E2eOptions(events=20_000, users=40, days=10, schema=schema)
+    options = e2e.E2eOptions(events=20_000, users=40, days=10, schema=schema)
     try:
-        assert bench_e2e.run_e2e(env, options) == 0
+        assert e2e.run_e2e(env, options) == 0
     finally:
         db.execute(f"drop schema if exists {schema} cascade")
     report = capsys.readouterr().out

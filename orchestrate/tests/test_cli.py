@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+
 import pytest
 
 from orchestrate.cli import COMMANDS, main
@@ -41,6 +43,21 @@ def test_bad_input_is_one_line(argv: list[str], message: str, capsys: pytest.Cap
     assert captured.out == ""
     assert captured.err.startswith(message)
     assert captured.err.count("\n") == 1
+
+
+def test_bench_without_its_extra_names_the_extra(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    installed = importlib.metadata.version
+
+    def version(name: str) -> str:
+        if name == "numpy":
+            raise importlib.metadata.PackageNotFoundError(name)
+        return installed(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", version)
+    assert main(["bench", "pca"]) == 2
+    assert capsys.readouterr().err == (
+        "netflow-pca bench: the benchmarks need the bench extra (numpy missing): pip install -e '.[bench]'\n"
+    )
 
 
 def test_retry_without_a_recorded_run_says_so(server_env: dict[str, str], tmp_path: object) -> None:

@@ -8,8 +8,9 @@ import subprocess
 import time
 from typing import Any
 
-from orchestrate.plan import RunHistory, Status
-from orchestrate.runner import PROJECT_DIR, dbt_command, dbt_executable
+from orchestrate.run.options import dbt_command
+from orchestrate.run.plan import RunHistory, Status
+from orchestrate.run.runner import PROJECT_DIR, dbt_executable
 from orchestrate.tests.conftest import NETFLOW_PCA, Project, within_rounding
 from orchestrate.tests.models import HOURLY_MODELS
 

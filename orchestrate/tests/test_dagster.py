@@ -1,6 +1,6 @@
 """The Dagster definitions on the real dbt project: they load (in Python and with the `dagster`
-command), a partition materialises its hour, and a failed run sends an e-mail to a real SMTP
-server on loopback."""
+command), a partition materialises its hour and the run's export and report with metadata, and a
+failed run sends an e-mail to a real SMTP server on loopback."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def test_partition_12_materialises_hour_12(dagster_project: tuple[Project, Modul
     project, definitions = dagster_project
 
     result = materialize(
-        [definitions.hourly_models],
+        [definitions.hourly_models, definitions.anomaly_report],
         partition_key="12",
         resources=definitions.defs.resources,
         run_config=RunConfig(ops={HOURLY_OP: EVENTS_CONFIG}),
@@ -93,6 +93,20 @@ def test_partition_12_materialises_hour_12(dagster_project: tuple[Project, Modul
     assert rows == within_rounding(built_project.db.rows(
         f'select t.* from "{built_project.schema}"."{HOURLY_RESULT_MODEL}" t where hour_of_day = 12 order by t::text'
     ))
+    # the export and the report of what the marts hold, with what the run found as metadata
+    [report] = result.asset_materializations_for_node("anomaly_report")
+    assert report.partition == "12"
+    metadata = {name: value.value for name, value in report.metadata.items()}
+    flagged = project.db.rows(f'select count(*), count(distinct user_name) from "{project.schema}".anomalous_users')[0]
+    assert (metadata["rows"], metadata["flagged_users"]) == flagged
+    assert "| a | 12 | 2017-01-12 | 303 |" in metadata["top_anomalies"]
+    assert metadata["describes"].startswith(f'"{project.env["PGDATABASE"]}"."{project.schema}"."events", 2017-01-01 to 2017-01-14')
+    report_path = Path(metadata["report"])
+    assert report_path.parent.parent == project.runs_dir and report_path.parent.name.startswith("2017-01-14_events_")
+    assert "<h1>netflow_pca: anomalous users" in report_path.read_text(encoding="utf-8")
+    assert len(Path(metadata["export_csv"]).read_text(encoding="utf-8").splitlines()) == flagged[0] + 1
+    [latest] = project.db.rows(f'select hour_id, invocation_id from "{project.schema}".pipeline_runs order by run_started_at desc limit 1')
+    assert latest == (12, metadata["dbt_invocation"])
 
 
 class Inbox:

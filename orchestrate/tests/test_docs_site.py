@@ -1,4 +1,5 @@
-"""The lineage site: `netflow-pca docs` writes one static file that renders in headless Chromium."""
+"""The lineage site: `netflow-pca docs` writes one static file that renders in headless Chromium,
+opening on the project's overview, and prints no colour codes when its output is not a terminal."""
 
 from __future__ import annotations
 
@@ -33,6 +34,11 @@ def test_lineage_site_renders_the_most_downstream_model(project: Project, tmp_pa
     manifest = json.loads((project.target_dir / "manifest.json").read_text())
     model_parents = {parent for parent in manifest["parent_map"][unique_id] if parent.startswith("model.")}
     assert model_parents and shown_parents == model_parents
+
+    # the site opens on the project's own overview, with the data flow, not dbt's welcome page
+    overview = re.sub(r"<script\b.*?</script>", "", chromium(site.as_uri(), tmp_path / "profile", "--dump-dom"), flags=re.S)
+    assert re.search(r"<h2[^>]*>The data flow</h2>", overview) and "stg_flows__events ─▶ int_hourly_counts" in overview
+    assert "\x1b[" not in built.stdout
 
     screenshot = tmp_path / "lineage.png"
     chromium(f"{page}?g_v=1", tmp_path / "profile", f"--screenshot={screenshot}", "--window-size=1400,900")

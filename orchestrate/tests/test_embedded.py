@@ -1,4 +1,5 @@
-"""The first-run experience: with no PG* variable set, the demo runs on an embedded PostgreSQL."""
+"""The first-run experience: with no PG* variable set, the demo runs on an embedded PostgreSQL,
+and Dagster's assets use the same one."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from orchestrate.database import PG_VARIABLES, EmbeddedDatabase
-from orchestrate.runner import PROJECT_DIR, STATE_DIR
+import psycopg2
+import pytest
+
+from orchestrate.database import PG_VARIABLES, EmbeddedDatabase, connection_parameters, server_environment
+from orchestrate.run.runner import PROJECT_DIR, STATE_DIR
 
 
 def test_demo_runs_on_the_embedded_database_and_stops_it(tmp_path: Path) -> None:
@@ -27,8 +31,29 @@ def test_demo_runs_on_the_embedded_database_and_stops_it(tmp_path: Path) -> None
     )
 
     assert demo.returncode == 0, demo.stdout[-4000:] + demo.stderr[-2000:]
-    # the anomaly table: hour, method, rank, user, score, evidence_day, flow_count, ...
-    assert re.search(r"^ *12  residual +1  a +\S+  2017-01-12 +303 ", demo.stdout, flags=re.M), demo.stdout[-3000:]
-    report = tmp_path / "runs" / "2017-01-14" / "report.html"
+    # the ranked list: user, hour, day, flows, expected, score, threshold, method
+    assert re.search(r"^a +12 +2017-01-12 +303 +\S+ +30\.\d+ +7\S* +residual$", demo.stdout, flags=re.M), demo.stdout[-3000:]
+    report = (tmp_path / "runs" / "latest" / "report.html").resolve()
     assert f"Report: {report}" in demo.stdout and report.exists()
+    assert f"in the embedded PostgreSQL, data in {STATE_DIR / 'pgdata'}" in demo.stdout
+    assert "netflow-pca db start" in demo.stdout
     assert database.status().running == was_running
+
+
+def test_without_pg_variables_dagster_uses_the_embedded_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in PG_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    database = EmbeddedDatabase(STATE_DIR / "pgdata")
+    was_running = database.status().running
+    try:
+        with server_environment(STATE_DIR / "pgdata"):
+            given = {name: os.environ[name] for name in PG_VARIABLES if name in os.environ}
+            with psycopg2.connect(**connection_parameters(os.environ)) as connection, connection.cursor() as cursor:
+                cursor.execute("show data_directory")
+                [(data_directory,)] = cursor.fetchall()
+        assert given == database.status().libpq_environment
+        assert Path(data_directory).resolve() == (STATE_DIR / "pgdata").resolve()
+        assert not any(name in os.environ for name in PG_VARIABLES)
+    finally:
+        if not was_running:
+            database.stop()

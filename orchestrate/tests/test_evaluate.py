@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from orchestrate import evaluate
-from orchestrate.evaluate import Flag, Truth, metrics, truth_from_rows
-from orchestrate.sample_data import DEFAULT_PATH as SAMPLE_CSV
+from orchestrate.lab.evaluation import evaluate
+from orchestrate.lab.evaluation.evaluate import Flag, Truth, metrics, truth_from_rows
+from orchestrate.lab.generators.sample_data import DEFAULT_PATH as SAMPLE_CSV
 from orchestrate.tests.conftest import Database
 
 D1, D2, D3 = date(2024, 1, 1), date(2024, 1, 2), date(2024, 1, 3)

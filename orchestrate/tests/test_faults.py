@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from orchestrate.runner import PROJECT_DIR, dbt_command, dbt_executable
+from orchestrate.run.options import dbt_command
+from orchestrate.run.runner import PROJECT_DIR, dbt_executable
 from orchestrate.tests.conftest import NETFLOW_PCA, Database, Project, run_cli, within_rounding
 from orchestrate.tests.models import HOURLY_MODELS
 

@@ -9,22 +9,22 @@ from datetime import datetime, timezone
 import numpy as np
 import pytest
 
-from orchestrate import flowgen
-from orchestrate.evaluate import cells_from_plan, cells_from_table
+from orchestrate.lab.evaluation.evaluate import cells_from_plan, cells_from_table
+from orchestrate.lab.generators import flowgen
 from orchestrate.tests.conftest import Database
 
 TINY = flowgen.PRESETS["tiny"]
-ISSUE4 = flowgen.PRESETS["issue4"]
+EVALUATION = flowgen.PRESETS[flowgen.EVALUATION_PRESET]
 
 
 @pytest.fixture(scope="module")
-def issue4_plan() -> flowgen.FlowPlan:
-    return flowgen.plan(ISSUE4)
+def evaluation_plan() -> flowgen.FlowPlan:
+    return flowgen.plan(EVALUATION)
 
 
 @pytest.fixture(scope="module")
-def issue4_counts(issue4_plan: flowgen.FlowPlan) -> np.ndarray:
-    return flowgen.count_tensor(issue4_plan)
+def evaluation_counts(evaluation_plan: flowgen.FlowPlan) -> np.ndarray:
+    return flowgen.count_tensor(evaluation_plan)
 
 
 def test_same_seed_same_events_other_seed_other_events() -> None:
@@ -41,53 +41,53 @@ def test_days_come_from_their_own_streams() -> None:
     assert np.array_equal(np.stack(backwards).transpose(2, 0, 1), flowgen.count_tensor(flow_plan))
 
 
-def test_tensor_shape_and_volume(issue4_counts: np.ndarray) -> None:
-    assert issue4_counts.shape == (24, ISSUE4.days, ISSUE4.users)
-    assert 0.9 * ISSUE4.events < issue4_counts.sum() < 1.15 * ISSUE4.events
+def test_tensor_shape_and_volume(evaluation_counts: np.ndarray) -> None:
+    assert evaluation_counts.shape == (24, EVALUATION.days, EVALUATION.users)
+    assert 0.9 * EVALUATION.events < evaluation_counts.sum() < 1.15 * EVALUATION.events
 
 
-def test_users_have_heavy_tailed_volumes_and_days_away(issue4_counts: np.ndarray) -> None:
-    per_user = np.sort(issue4_counts.sum(axis=(0, 1)))[::-1]
-    assert per_user[: ISSUE4.users // 10].sum() > 0.4 * per_user.sum()  # the top 10% make most flows
-    per_user_day = issue4_counts.sum(axis=0)  # days x users
+def test_users_have_heavy_tailed_volumes_and_days_away(evaluation_counts: np.ndarray) -> None:
+    per_user = np.sort(evaluation_counts.sum(axis=(0, 1)))[::-1]
+    assert per_user[: EVALUATION.users // 10].sum() > 0.4 * per_user.sum()  # the top 10% make most flows
+    per_user_day = evaluation_counts.sum(axis=0)  # days x users
     assert (per_user_day == 0).mean() > 0.05  # users absent on some days
     assert (per_user_day > 0).all(axis=0).any()  # and some present every day
 
 
-def test_office_users_are_quiet_at_weekends_and_peak_in_the_day(issue4_plan: flowgen.FlowPlan, issue4_counts: np.ndarray) -> None:
-    office = issue4_plan.users.office
-    weekdays = np.array([issue4_plan.day_date(d).weekday() for d in range(ISSUE4.days)])
-    daily = issue4_counts.sum(axis=0)[:, office].sum(axis=1)
+def test_office_users_are_quiet_at_weekends_and_peak_in_the_day(evaluation_plan: flowgen.FlowPlan, evaluation_counts: np.ndarray) -> None:
+    office = evaluation_plan.users.office
+    weekdays = np.array([evaluation_plan.day_date(d).weekday() for d in range(EVALUATION.days)])
+    daily = evaluation_counts.sum(axis=0)[:, office].sum(axis=1)
     assert daily[weekdays >= 5].mean() < 0.5 * daily[weekdays < 5].mean()
-    hourly = issue4_counts[:, :, office].sum(axis=(1, 2))
+    hourly = evaluation_counts[:, :, office].sum(axis=(1, 2))
     assert hourly[9:17].sum() > 3 * hourly[list(range(0, 6)) + [22, 23]].sum()
 
 
-def test_bursts_are_in_the_counts_on_distinct_users_half_at_night(issue4_plan: flowgen.FlowPlan, issue4_counts: np.ndarray) -> None:
-    bursts = issue4_plan.bursts
+def test_bursts_are_in_the_counts_on_distinct_users_half_at_night(evaluation_plan: flowgen.FlowPlan, evaluation_counts: np.ndarray) -> None:
+    bursts = evaluation_plan.bursts
     assert len(bursts) == 10 and len({b.user for b in bursts}) == 10
     assert sum(b.hour < 6 for b in bursts) >= 5
-    collective = {(event.day, hour) for event in issue4_plan.collective for hour in event.hours}
+    collective = {(event.day, hour) for event in evaluation_plan.collective for hour in event.hours}
     for burst in bursts:
         assert (burst.day, burst.hour) not in collective
-        assert issue4_counts[burst.hour, burst.day, burst.user] >= burst.extra_flows >= 25
+        assert evaluation_counts[burst.hour, burst.day, burst.user] >= burst.extra_flows >= 25
 
 
-def test_collective_events_move_many_users(issue4_plan: flowgen.FlowPlan, issue4_counts: np.ndarray) -> None:
-    events = {event.label: event for event in issue4_plan.collective}
+def test_collective_events_move_many_users(evaluation_plan: flowgen.FlowPlan, evaluation_counts: np.ndarray) -> None:
+    events = {event.label: event for event in evaluation_plan.collective}
     assert set(events) == {"holiday", "outage", "update"}
     assert len({event.day for event in events.values()}) == 3
-    assert all(issue4_plan.day_date(event.day).weekday() < 5 for event in events.values())
+    assert all(evaluation_plan.day_date(event.day).weekday() < 5 for event in events.values())
     update, outage = events["update"], events["outage"]
-    at_ten = issue4_counts[10][:, issue4_plan.users.updated]
+    at_ten = evaluation_counts[10][:, evaluation_plan.users.updated]
     others = np.delete(at_ten, update.day, axis=0)
     assert (at_ten[update.day] > np.median(others, axis=0) + 10).mean() > 0.5
     for hour in outage.hours:
-        assert issue4_counts[hour, outage.day].sum() < 0.1 * np.median(issue4_counts[hour].sum(axis=1))
+        assert evaluation_counts[hour, outage.day].sum() < 0.1 * np.median(evaluation_counts[hour].sum(axis=1))
 
 
-def test_truth_rows_list_bursts_then_collective_events(issue4_plan: flowgen.FlowPlan) -> None:
-    rows = flowgen.truth_rows(issue4_plan)
+def test_truth_rows_list_bursts_then_collective_events(evaluation_plan: flowgen.FlowPlan) -> None:
+    rows = flowgen.truth_rows(evaluation_plan)
     bursts = [row for row in rows if row.kind == "burst"]
     assert len(bursts) == 10 and all(row.user_name and row.hour_of_day is not None for row in bursts)
     holiday = [row for row in rows if row.label == "holiday"]

@@ -23,10 +23,10 @@ from dbt.config.utils import parse_cli_vars
 from hypothesis import strategies as st
 
 from orchestrate.cli import build_parser
-from orchestrate.runner import (
+from orchestrate.lab.bench.command import build_parser as bench_parser
+from orchestrate.run.options import (
     JINJA_DELIMITERS,
     OPTION_VARS,
-    PROJECT_DIR,
     UsageError,
     dbt_command,
     parse_hours,
@@ -34,6 +34,7 @@ from orchestrate.runner import (
     parse_var_options,
     project_vars,
 )
+from orchestrate.run.runner import PROJECT_DIR
 from orchestrate.tests.conftest import Database, InProcessDbt, Project, _project
 
 KNOWN_VARS = project_vars(PROJECT_DIR)
@@ -97,13 +98,13 @@ def test_command_line_options_reaching_sql_are_refused_or_well_formed(hours: str
         assert isinstance(parse_run_date(run_date), date)
     except UsageError as error:
         assert str(error).startswith("--run-date:")
-    for argv, attribute, well_formed in [
-        (["run", "--lookback-days", number], "lookback_days", lambda value: isinstance(value, int) and value >= 1),
-        (["run", "--threads", number], "threads", lambda value: isinstance(value, int) and value >= 1),
-        (["bench", "pca", "--schema", schema], "schema", lambda value: re.fullmatch("[a-z_][a-z0-9_]{0,62}", value)),
+    for parser, argv, attribute, well_formed in [
+        (build_parser, ["run", "--lookback-days", number], "lookback_days", lambda value: isinstance(value, int) and value >= 1),
+        (build_parser, ["run", "--threads", number], "threads", lambda value: isinstance(value, int) and value >= 1),
+        (bench_parser, ["pca", "--schema", schema], "schema", lambda value: re.fullmatch("[a-z_][a-z0-9_]{0,62}", value)),
     ]:
         try:
-            parsed = build_parser().parse_args(argv)
+            parsed = parser().parse_args(argv)
         except SystemExit as stop:
             assert stop.code == 2
             continue

@@ -18,7 +18,8 @@ from orchestrate.partitions import (
     hours_of_run,
     partition_vars,
 )
-from orchestrate.runner import PROJECT_DIR, UsageError, project_vars
+from orchestrate.run.options import UsageError, project_vars
+from orchestrate.run.runner import PROJECT_DIR
 
 PROJECT_VARS = project_vars(PROJECT_DIR)
 

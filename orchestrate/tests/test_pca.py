@@ -11,8 +11,10 @@ import numpy as np
 import psycopg2.extras
 import pytest
 
+from orchestrate.lab.reference.pca import dense, fit_pca
 from orchestrate.tests.conftest import Database, DbtResult, InProcessDbt, Project, _project
-from orchestrate.tests.pca_reference import assert_fit_matches, dense, largest_entry_is_positive, reference_fit
+from orchestrate.tests.madlib_standin import install_madlib_standin
+from orchestrate.tests.pca_assertions import assert_fit_matches, largest_entry_is_positive
 
 BACKENDS = ["plpython", "sql", "madlib"]
 NEEDS_PLPYTHON = "PL/Python (plpython3u) with numpy is not usable on this server; CI installs it (.ci/run)"
@@ -23,56 +25,6 @@ MATRICES = {
     "tall": (45, 10, [0.05, 0.3, 0.6], "normal"),
     "square": (20, 20, None, "counts"),
 }
-
-# The stand-in for MADlib: MADlib's two 12-argument signatures of pca_sparse_train (components_param
-# an integer or a double precision), its output layout, its rule for a fraction of variance, random
-# signs, and a division by zero on a group without variance. Each call is logged in `calls`.
-MADLIB_STANDIN = """
-create table {schema}.calls (
-    components integer, variance double precision, grouping_cols text, lanczos_iter integer,
-    source_table text, out_table text
-);
-create function {schema}._pca(source_table text, out_table text, row_id text, col_id text, val_id text,
-    row_dim integer, col_dim integer, k integer, variance double precision, grouping_cols text,
-    lanczos_iter integer) returns void language plpython3u as $standin$
-import numpy as np
-plpy.execute(plpy.prepare('insert into {schema}.calls values ($1, $2, $3, $4, $5, $6)',
-    ['integer', 'double precision', 'text', 'integer', 'text', 'text']),
-    [k, variance, grouping_cols, lanczos_iter, source_table, out_table])
-groups = [g.strip() for g in grouping_cols.split(',')] if grouping_cols else []
-types = plpy.execute('select {{}} from {{}} limit 0'.format(', '.join(groups + [row_id]), source_table)).coltypes()
-group_types = [plpy.execute('select format_type({{}}, null) as t'.format(oid))[0]['t'] for oid in types[:-1]]
-extra = ''.join(', {{}} {{}}'.format(g, t) for g, t in zip(groups, group_types))
-plpy.execute('create table {{}} (row_id integer, principal_components double precision[], '
-             'std_dev double precision, proportion double precision{{}})'.format(out_table, extra))
-plpy.execute('create table {{}}_mean (column_mean double precision[]{{}})'.format(out_table, extra))
-keys = plpy.execute('select distinct {{}} from {{}}'.format(', '.join(groups), source_table)) if groups else [{{}}]
-for key in keys:
-    where = ' and '.join('{{}} = {{}}'.format(g, plpy.quote_nullable(str(key[g.strip('"')]))) for g in groups) or 'true'
-    cells = plpy.execute('select {{}} as r, {{}} as c, {{}} as v from {{}} where {{}}'.format(row_id, col_id, val_id, source_table, where))
-    x = np.zeros((row_dim, col_dim))
-    for cell in cells:
-        x[cell['r'] - 1, cell['c'] - 1] = float(cell['v'])
-    centred = x - x.mean(axis=0)
-    total = (centred ** 2).sum()
-    if total == 0:
-        plpy.error('division by zero')
-    _, sigma, vt = np.linalg.svd(centred, full_matrices=False)
-    count = k if k else min(lanczos_iter, 1 + int(np.count_nonzero(np.cumsum(sigma ** 2) / total < variance)))
-    values = ', '.join(plpy.quote_literal(str(key[g.strip('"')])) for g in groups)
-    for i in range(count):
-        plpy.execute('insert into {{}} values ({{}}, {{}}, {{}}, {{}}{{}})'.format(out_table, i + 1,
-            plpy.quote_literal('{{' + ','.join(map(repr, (np.random.choice([-1.0, 1.0]) * vt[i]).tolist())) + '}}'),
-            repr(float(sigma[i] / np.sqrt(row_dim - 1))), repr(float(sigma[i] ** 2 / total)), ', ' + values if values else ''))
-$standin$;
-create function {schema}.pca_sparse_train(text, text, text, text, text, integer, integer, integer, text, integer,
-    boolean, text) returns void language sql as
-$$ select {schema}._pca($1, $2, $3, $4, $5, $6, $7, $8, null, $9, $10) $$;
-create function {schema}.pca_sparse_train(text, text, text, text, text, integer, integer, double precision, text,
-    integer, boolean, text) returns void language sql as
-$$ select {schema}._pca($1, $2, $3, $4, $5, $6, $7, null, $8, $9, $10) $$;
-"""
-
 
 def plpython_usable(db: Database) -> bool:
     try:
@@ -106,7 +58,7 @@ def pca(
         insert(db, schema, "empty", [], grouped=False)
         insert(db, schema, "duplicates", [(1, 1, 1, 1.0), (1, 2, 3, 2.0), (1, 2, 3, 5.0), (1, 3, 2, 1.0)], grouped=False)
         if plpython_usable(db):
-            db.execute(f'create schema "{schema}_madlib"; ' + MADLIB_STANDIN.format(schema=f'"{schema}_madlib"'))
+            install_madlib_standin(db, f"{schema}_madlib")
         try:
             yield project
         finally:
@@ -132,13 +84,13 @@ def train(pca: Project, backend: str, table: str, n: int, p: int, components: fl
     )
 
 
-def fitted_groups(pca: Project, out: str = "fit", grouped: bool = True) -> dict[int, tuple[list[tuple[Any, ...]], list[float]]]:
-    """group -> (component rows by row_id, column means); group 1 without grouping."""
-    group = "g" if grouped else "1"
-    means = dict(pca.db.rows(f'select {group}, column_mean from "{pca.schema}".{out}_mean'))
-    result: dict[int, tuple[list[tuple[Any, ...]], list[float]]] = {key: ([], mean) for key, mean in means.items()}
+def fitted_groups(pca: Project, out: str = "fit", grouped: bool = True, group: str = "g") -> dict[Any, tuple[list[tuple[Any, ...]], list[float]]]:
+    """group value -> (component rows by row_id, column means); group 1 without grouping."""
+    group = group if grouped else "1"
+    means = dict(pca.db.rows(f'select {group}, column_mean from "{pca.schema}"."{out}_mean"'))
+    result: dict[Any, tuple[list[tuple[Any, ...]], list[float]]] = {key: ([], mean) for key, mean in means.items()}
     for key, *row in pca.db.rows(
-        f'select {group}, row_id, principal_components, std_dev, proportion from "{pca.schema}".{out} order by 1, 2'
+        f'select {group}, row_id, principal_components, std_dev, proportion from "{pca.schema}"."{out}" order by 1, 2'
     ):
         result[key][0].append(tuple(row))
     return result
@@ -172,8 +124,7 @@ def test_backend_equals_numpy(pca: Project, backend: str, table: str, components
     expected = matrices(pca, table, n, p, grouped)
     assert fitted.keys() == expected.keys()
     for key, x in expected.items():
-        count, fraction = (components, None) if isinstance(components, int) else (None, components)
-        assert_fit_matches(*fitted[key], reference_fit(x, count, fraction))
+        assert_fit_matches(*fitted[key], fit_pca(x, components))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -186,7 +137,7 @@ def test_edge_cases_have_clear_outcomes(pca: Project, backend: str) -> None:
     assert "g = 2 has no variance" in result.stdout
     fitted = fitted_groups(pca)
     expected = matrices(pca, "edges", 6, 8, grouped=True)
-    assert_fit_matches(*fitted[1], reference_fit(expected[1], variance=0.95))
+    assert_fit_matches(*fitted[1], fit_pca(expected[1], 0.95))
     assert all(abs(vector[2]) < 1e-12 for _, vector, _, _ in fitted[1][0])
     assert fitted[2][0] == [] and fitted[2][1] == [0, 2, 0, 0, 5, 0, 0, 0]
 
@@ -216,7 +167,7 @@ def test_counts_in_the_billions_fit_as_numpy(pca: Project, backend: str) -> None
     result = train(pca, backend, "billions", 8, 5, 1.0, grouped=False)
 
     assert result.returncode == 0, result.stdout[-3000:]
-    assert_fit_matches(*fitted_groups(pca, grouped=False)[1], reference_fit(dense(cells, 8, 5), variance=1.0))
+    assert_fit_matches(*fitted_groups(pca, grouped=False)[1], fit_pca(dense(cells, 8, 5), 1.0))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -285,22 +236,41 @@ def test_bad_cells_are_named(pca: Project, bad_cells: str, message: str) -> None
     assert message in result.stdout
 
 
-def test_quoted_names_and_text_ids(pca: Project) -> None:
-    pca.db.execute(f'''create table "{pca.schema}"."Flow Cells" as
-        select g as "Hour", r as "Day", c as "User Id", v as "Count", c::text as name from "{pca.schema}".tall''')
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_any_names_and_group_values(pca: Project, backend: str) -> None:
+    """Quoted, mixed-case names with spaces, and text group values holding quotes, fit as plain
+    ones on every backend (MADlib pastes names and group values into its SQL unquoted)."""
+    skip_without_plpython(pca, backend)
+    pca.db.execute(
+        f'create table if not exists "{pca.schema}"."Flow Cells" as select %s || g || %s as "Hour Name",'
+        f' r as "Day", c as "User Id", v as "Count" from "{pca.schema}".tall',
+        ("hour ", "'s"),
+    )
     args = {"source_table": f'"{pca.schema}"."Flow Cells"', "out_table": '"Flow Fit"', "row_id": "Day",
             "col_id": "User Id", "val_id": "Count", "row_dim": 45, "col_dim": 10, "components_param": 6,
-            "grouping_cols": "Hour"}
-    result = pca.dbt("run-operation", "pca_sparse_train", "--args", json.dumps(args), vars={"pca_backend": "sql"})
-    assert result.returncode == 0, result.stdout[-3000:]
-    assert pca.db.rows(f'select count(distinct "Hour") from "{pca.schema}"."Flow Fit"') == [(3,)]
+            "grouping_cols": "Hour Name"}
 
-    result = pca.dbt("run-operation", "pca_sparse_train", "--args", json.dumps({**args, "col_id": "name"}))
+    result = pca.dbt("run-operation", "pca_sparse_train", "--args", json.dumps(args),
+                     vars={"pca_backend": backend, "madlib_schema": f"{pca.schema}_madlib"})
+
+    assert result.returncode == 0, result.stdout[-3000:]
+    fitted = fitted_groups(pca, out="Flow Fit", group='"Hour Name"')
+    expected = matrices(pca, "tall", 45, 10, grouped=True)
+    assert sorted(fitted) == sorted(f"hour {g}'s" for g in expected)
+    for g, x in expected.items():
+        assert_fit_matches(*fitted[f"hour {g}'s"], fit_pca(x, 6))
+
+
+def test_text_ids_are_refused(pca: Project) -> None:
+    pca.db.execute(f'create table "{pca.schema}".text_ids as select r, c::text as name, v from "{pca.schema}".square')
+    args = {"source_table": "text_ids", "out_table": "fit", "row_id": "r", "col_id": "name", "val_id": "v",
+            "row_dim": 20, "col_dim": 20, "components_param": 2}
+    result = pca.dbt("run-operation", "pca_sparse_train", "--args", json.dumps(args))
     assert result.returncode != 0
     assert "invalid argument col_id: column 'name' has type text; expected an integer type" in result.stdout
 
 
-def test_madlib_backend_calls_madlib_once_with_grouping(pca: Project) -> None:
+def test_madlib_backend_calls_madlib_once_with_plain_names(pca: Project) -> None:
     skip_without_plpython(pca, "madlib")
     pca.db.execute(f'truncate "{pca.schema}_madlib".calls')
     for table, components in [("wide", 0.9), ("tall", 6)]:
@@ -309,22 +279,37 @@ def test_madlib_backend_calls_madlib_once_with_grouping(pca: Project) -> None:
             "run-operation", "pca_sparse_train", "--args",
             json.dumps({"source_table": table, "out_table": "fit", "row_id": "r", "col_id": "c", "val_id": "v",
                         "row_dim": n, "col_dim": p, "components_param": components, "grouping_cols": "g"}),
-            vars={"madlib_schema": f"{pca.schema}_madlib"},
+            vars={"pca_backend": "madlib", "madlib_schema": f"{pca.schema}_madlib"},
         )
         assert result.returncode == 0, result.stdout[-3000:]
-        assert "ran on the madlib backend (pca_backend auto)" in result.stdout
-    calls = pca.db.rows(f'select components, variance, grouping_cols, lanczos_iter from "{pca.schema}_madlib".calls')
-    assert calls == [(None, 0.9, '"g"', 12), (6, None, '"g"', 10)]
-    assert pca.db.rows('select count(*) from pg_tables where schemaname = %s and tablename like %s', (pca.schema, "pca_work%")) == [(0,)]
+        assert "ran on the madlib backend (pca_backend madlib)" in result.stdout
+    calls = pca.db.rows(f'''select source_table ~ '^pg_temp[.]pca_work_[0-9a-f]{{10}}_cells$', row_id, col_id, val_id,
+        components, variance, grouping_cols, lanczos_iter from "{pca.schema}_madlib".calls''')
+    assert calls == [(True, "row_num", "col_num", "val", None, 0.9, "grp", 12), (True, "row_num", "col_num", "val", 6, None, "grp", 10)]
+    assert pca.db.rows("select count(*) from pg_class where relname like 'pca_work%'") == [(0,)]
 
 
-def test_auto_takes_plpython_without_madlib_and_says_why(pca: Project) -> None:
+def test_auto_prefers_plpython_over_madlib(pca: Project) -> None:
+    """MADlib is installed (the stand-in), but auto takes the fastest backend."""
     skip_without_plpython(pca, "plpython")
     args = {"source_table": "square", "out_table": "fit", "row_id": "r", "col_id": "c", "val_id": "v",
             "row_dim": 20, "col_dim": 20, "components_param": 3}
-    result = pca.dbt("run-operation", "pca_sparse_train", "--args", json.dumps(args))
+    result = pca.dbt("run-operation", "pca_sparse_train", "--args", json.dumps(args),
+                     vars={"madlib_schema": f"{pca.schema}_madlib"})
     assert result.returncode == 0, result.stdout[-3000:]
-    assert "ran on the plpython backend (pca_backend auto (madlib: no function pca_sparse_train in schema" in result.stdout
+    assert "ran on the plpython backend (pca_backend auto)" in result.stdout
+
+
+def test_auto_takes_madlib_where_neither_plpython_nor_sql_can_run(pca: Project, session_id: str) -> None:
+    skip_without_plpython(pca, "madlib")
+    args = {"source_table": "square", "out_table": "fit", "row_id": "r", "col_id": "c", "val_id": "v",
+            "row_dim": 20, "col_dim": 20, "components_param": 3}
+    result = pca.dbt("run-operation", "pca_sparse_train", "--args", json.dumps(args), vars={
+        "madlib_schema": f"{pca.schema}_madlib", "pca_functions_schema": f"nfpca_test_{session_id}_no_functions"})
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "ran on the madlib backend (pca_backend auto (plpython: missing, and schema" in result.stdout
+    assert "; sql: missing, and schema" in result.stdout
+    assert_fit_matches(*fitted_groups(pca, grouped=False)[1], fit_pca(matrices(pca, "square", 20, 20, False)[1], 3))
 
 
 def test_a_role_without_superuser_runs_sql_until_an_administrator_installs_plpython(pca: Project, session_id: str) -> None:

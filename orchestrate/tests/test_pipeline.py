@@ -8,9 +8,10 @@ from datetime import date
 
 import numpy as np
 
+from orchestrate.lab.reference.pca import dense, fit_pca
 from orchestrate.tests.conftest import Project
 from orchestrate.tests.models import HOURLY_MODELS
-from orchestrate.tests.pca_reference import assert_fit_matches, dense, reference_fit
+from orchestrate.tests.pca_assertions import assert_fit_matches
 
 SAMPLE_FLOWS = 18723
 
@@ -169,7 +170,7 @@ def test_pca_marts_equal_numpy_for_every_hour(built_project: Project) -> None:
     means = dict(built_project.db.rows(f'select hour_of_day, column_mean from "{schema}".pca_column_means'))
     assert sorted(means) == sorted(cells) == list(range(24))
     for hour, hour_cells in cells.items():
-        assert_fit_matches(components[hour], means[hour], reference_fit(dense(hour_cells, n, p), variance=0.99))
+        assert_fit_matches(components[hour], means[hour], fit_pca(dense(hour_cells, n, p), 0.99))
 
 
 def test_sql_backend_builds_the_same_marts(built_project: Project, project: Project) -> None:
@@ -185,3 +186,27 @@ def test_a_window_without_data_builds_empty_marts(project: Project) -> None:
     project.build({**project.load_sample_events(), "run_date": "2016-12-01", "lookback_days": 7})
     for model in ("int_pca_input", "pca_components", "pca_column_means"):
         assert project.table(model) == []
+
+
+def test_a_user_column_of_any_comparable_type_is_carried_as_its_natural_text(project: Project) -> None:
+    project.db.execute(f"""
+        create schema "{project.schema}";
+        create table "{project.schema}".typed_users as select
+            7::int as u_int, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid as u_uuid, '10.0.0.6'::inet as u_inet,
+            '10.0.1.0/24'::inet as u_network, '2001:db8::1/128'::inet as u_ipv6, '10.0.0.7/32'::cidr as u_cidr,
+            '08:00:2b:01:02:03'::macaddr as u_mac, 'x y'::varchar(10) as u_varchar
+    """)
+    columns = f"adapter.get_columns_in_relation(api.Relation.create(schema='{project.schema}', identifier='typed_users'))"
+    shown = project.dbt("show", "--output", "json", "--inline", (
+        f"{{% set columns = {columns} %}}select "
+        "{% for column in columns %}{{ netflow_pca.event_user_to_text(column) }} as {{ column.name }}"
+        "{{ ',' if not loop.last }} {% endfor %}"
+        f'from "{project.schema}".typed_users'
+    ))
+    assert shown.returncode == 0, shown.stdout[-3000:]
+    [row] = json.loads(shown.stdout[shown.stdout.index('{\n  "show"'):])["show"]
+
+    assert row == {
+        "u_int": "7", "u_uuid": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "u_inet": "10.0.0.6", "u_network": "10.0.1.0/24",
+        "u_ipv6": "2001:db8::1", "u_cidr": "10.0.0.7", "u_mac": "08:00:2b:01:02:03", "u_varchar": "x y",
+    }

@@ -11,16 +11,16 @@ from typing import Any
 
 import pytest
 
-from orchestrate.plan import (
+from orchestrate.run.plan import (
     Plan,
     Resume,
     RunHistory,
     RunRecord,
     Status,
     Step,
-    bad_var_message,
     choose_retry,
     describe_runs,
+    is_bad_var,
     mark_superseded,
     merge_results,
     new_run_id,
@@ -70,14 +70,11 @@ def test_step_status(exit_code: int, interrupted: bool, recorded: bool, refused:
     assert step_status(exit_code, interrupted, recorded, refused) is status
 
 
-def test_a_bad_var_is_found_in_dbts_errors() -> None:
-    errors = [
-        "Encountered an error:\nCompilation Error in model int_pca_input (models/intermediate/int_pca_input.sql)\n"
-        "  Invalid var lookback_days: expected an integer from 1 to 36600, got 100000\n  \n  > in macro _invalid_var",
-    ]
-    assert bad_var_message(errors) == "Invalid var lookback_days: expected an integer from 1 to 36600, got 100000"
-    assert bad_var_message(["Database Error in model x: could not connect to server", "Failure in test y"]) is None
-    assert bad_var_message([]) is None
+def test_a_bad_var_is_told_from_other_causes() -> None:
+    assert is_bad_var("Invalid var lookback_days: expected an integer from 1 to 36600, got 100000")
+    assert not is_bad_var("could not connect to server: Connection refused")
+    assert not is_bad_var("Failure in test not_null_stg_flows__events_user_name (models/staging/flows/_flows__models.yml)")
+    assert not is_bad_var(None)
 
 
 @pytest.mark.parametrize(
@@ -235,7 +232,7 @@ def test_record_round_trip_and_attempts(tmp_path: Path) -> None:
 HOLD_LOCK = """
 import sys, time
 from pathlib import Path
-from orchestrate.plan import RunRecord
+from orchestrate.run.plan import RunRecord
 with RunRecord(Path(sys.argv[1])).lock():
     print("held", flush=True)
     time.sleep(60)

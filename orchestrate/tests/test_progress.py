@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrate.progress import Progress
+from orchestrate.run.progress import Progress
 
 
 def event(name: str, level: str = "info", msg: str = "", **data: Any) -> dict[str, Any]:
@@ -42,6 +42,7 @@ def test_models_are_listed_tests_counted_and_failures_explained() -> None:
     assert progress.invocation_id == "inv-1"
     assert not progress.keyboard_interrupt
     assert progress.summary() == "1 model, 1 test ok; 1 test failed; 1 skipped"
+    assert progress.cause == "Failure in test not_null_user (models/_models.yml)"
 
 
 def test_status_line_shows_the_running_node() -> None:
@@ -61,3 +62,29 @@ def test_keyboard_interrupt_and_dbt_errors_are_noticed() -> None:
     progress.feed(event("EndOfRunSummary", keyboard_interrupt=True))
     assert progress.keyboard_interrupt
     assert progress.summary() == "nothing ran"
+
+
+def test_the_cause_of_a_failure_is_kept_without_dbt_call_stack() -> None:
+    progress = Progress()
+    shown = progress.feed(event("MainEncounteredError", "error", exc=(
+        "Compilation Error in operation netflow_pca-on-run-start-0 (./dbt_project.yml)\n"
+        "  The events table \"test\".\"s\".\"nope\" does not exist: check the vars events_schema and events_table\n"
+        "  \n  > in macro events_column (macros/staging/events_column.sql)\n"
+        "  > called by macro validate_run_vars (macros/vars/validate_run_vars.sql)"
+    )))
+    assert shown == [
+        "  dbt: Compilation Error in operation netflow_pca-on-run-start-0 (./dbt_project.yml)",
+        '  dbt:   The events table "test"."s"."nope" does not exist: check the vars events_schema and events_table',
+    ]
+    assert progress.cause == 'The events table "test"."s"."nope" does not exist: check the vars events_schema and events_table'
+    progress.feed(event("RunResultError", "error", "  Database Error in model int_pca_input (models/intermediate/int_pca_input.sql)\n"
+                        "  the window holds no data\n  compiled code at target/run/x.sql"))
+    assert progress.cause.startswith("The events table")
+    fresh = Progress()
+    assert fresh.feed(event("RunResultError", "error", "Database Error in model int_pca_input (models/x.sql)\n"
+                            "  the window 2024-01-01 to 2024-03-31 holds no data; the data spans 2017-01-01 to 2017-01-14\n"
+                            "  compiled code at target/run/x.sql")) == [
+        "  Database Error in model int_pca_input (models/x.sql)",
+        "    the window 2024-01-01 to 2024-03-31 holds no data; the data spans 2017-01-01 to 2017-01-14",
+    ]
+    assert fresh.cause == "the window 2024-01-01 to 2024-03-31 holds no data; the data spans 2017-01-01 to 2017-01-14"

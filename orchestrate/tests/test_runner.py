@@ -11,10 +11,8 @@ from typing import Any
 import pytest
 
 from orchestrate.database import uses_external_server
-from orchestrate.plan import Plan, Resume, Status, Step
-from orchestrate.runner import (
+from orchestrate.run.options import (
     ALL_HOURS,
-    PROJECT_DIR,
     DbtOptions,
     UsageError,
     builds_seeds,
@@ -24,14 +22,10 @@ from orchestrate.runner import (
     parse_hours,
     parse_run_date,
     parse_var_options,
-    plan_run,
-    profiles_dir,
     project_vars,
-    recorded_run_date,
-    run_destination,
-    step_args,
-    step_label,
 )
+from orchestrate.run.plan import Plan, Resume, Status, Step
+from orchestrate.run.runner import PROJECT_DIR, plan_run, profiles_dir, run_destination, step_args, step_label
 
 PROJECT_VARS = project_vars(PROJECT_DIR)
 STARTED = datetime(2026, 12, 4, 14, 42, 0, 250000, tzinfo=timezone.utc)
@@ -164,13 +158,6 @@ def test_the_destination_names_the_target_and_what_the_profile_reads() -> None:
     assert destination.startswith("target=ci PGHOST=db PGPORT=5432 PGDATABASE=flows NETFLOW_PCA_SCHEMA=nf")
     assert "secret" not in destination
     assert run_destination({**env, "NETFLOW_PCA_SCHEMA": "other"}, "ci") != destination
-
-
-def test_a_retry_writes_the_files_of_the_recorded_run_date() -> None:
-    dated = plan_of((3, 18), dbt_vars(run_date=date(2024, 3, 31)))
-    assert recorded_run_date(dated) == date(2024, 3, 31)
-    assert recorded_run_date(plan_of(None, {})) is None
-    assert recorded_run_date(None) is None
 
 
 def test_step_args_build_retry_or_build_what_did_not_succeed(tmp_path: Path) -> None:

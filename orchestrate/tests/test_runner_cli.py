@@ -5,13 +5,14 @@ sample flows as its events table; `built_project` (the seeds built in-process) i
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import time
 from collections.abc import Sequence
 from typing import Any
 
-from orchestrate.plan import Plan, RunHistory, Status
+from orchestrate.run.plan import Plan, RunHistory, Status
 from orchestrate.tests.conftest import NETFLOW_PCA, Project, run_cli, within_rounding
 from orchestrate.tests.models import HOURLY_MODELS
 
@@ -57,8 +58,10 @@ def test_all_hours_then_one_hour_leaves_the_other_hours_byte_identical(project: 
     assert "[all hours] succeeded" in full.stdout
     assert "int_pca_input success" in full.stdout
     assert_same_rows_as(project, built_project, range(24))
-    report = project.runs_dir / "2017-01-14" / "report.html"
+    report = (project.runs_dir / "latest" / "report.html").resolve()
+    assert report.parent.name.startswith("2017-01-14_events_")
     assert f"Report: {report}" in full.stdout and report.exists()
+    assert re.search(r"^a +12 +2017-01-12 +303 +3\.723 +30\.27 +7(\.0)? +residual$", full.stdout, flags=re.M), full.stdout[-3000:]
 
     before = {model: project.hour_fingerprints(model) for model in HOURLY_MODELS}
     project.db.execute(
@@ -103,7 +106,7 @@ def test_failing_test_exits_non_zero_and_retry_finishes_the_run(project: Project
     assert rerun["model.netflow_pca.int_pca_input"] == "success"
     assert {status for unique_id, status in rerun.items() if "not_null_stg_flows__events_user_name" in unique_id} == {"pass"}
     assert_same_rows_as(project, built_project, [11, 12])
-    assert f"Report: {project.runs_dir / '2017-01-14' / 'report.html'}" in retried.stdout
+    assert f"Report: {(project.runs_dir / 'latest' / 'report.html').resolve()}" in retried.stdout
 
     again = run_cli(project.env, "retry")
     assert again.returncode == 0

@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
-from orchestrate.sample_data import DEFAULT_PATH, write_csv
+from orchestrate.lab.generators.sample_data import DEFAULT_PATH, write_csv
 
 
 def test_committed_seed_is_the_generators_output(tmp_path: Path) -> None:

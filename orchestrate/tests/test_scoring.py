@@ -1,5 +1,5 @@
 """The scoring marts on real PostgreSQL: the sample's planted anomaly, and every score equal to
-the numpy reference (orchestrate/scoring_reference.py) on a generated data set."""
+the numpy reference (orchestrate/lab/reference/scoring.py) on a generated data set."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from orchestrate import flowgen
-from orchestrate.evaluate import cells_from_plan
-from orchestrate.scoring_reference import ResidualParams, hour_matrices, residual_fit, score_hours
+from orchestrate.lab.evaluation.evaluate import cells_from_plan
+from orchestrate.lab.generators import flowgen
+from orchestrate.lab.reference.scoring import ResidualParams, hour_matrices, residual_fit, score_hours
 from orchestrate.tests.conftest import Project
 
 
@@ -38,7 +38,7 @@ def test_both_methods_rank_user_a_first_in_hour_12(project: Project) -> None:
 
 
 def test_user_outlier_scores_equal_the_reference(project: Project) -> None:
-    flow_plan = flowgen.plan(replace(flowgen.PRESETS["issue4"], users=120, days=28, events=400_000, seed=5))
+    flow_plan = flowgen.plan(replace(flowgen.PRESETS[flowgen.EVALUATION_PRESET], users=120, days=28, events=400_000, seed=5))
     with project.db.connect() as connection:
         flowgen.write(connection, project.schema, "events", flow_plan)
     project.build(vars={"events_table": "events", "scoring_method": "both"})

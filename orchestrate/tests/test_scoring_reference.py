@@ -9,15 +9,14 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from orchestrate import flowgen
-from orchestrate.evaluate import cells_from_csv, cells_from_plan, flags_from_scores, metrics, truth_from_plan
-from orchestrate.sample_data import DEFAULT_PATH as SAMPLE_CSV
-from orchestrate.scoring_reference import (
+from orchestrate.lab.evaluation.evaluate import cells_from_csv, cells_from_plan, flags_from_scores, metrics, truth_from_plan
+from orchestrate.lab.generators import flowgen
+from orchestrate.lab.generators.sample_data import DEFAULT_PATH as SAMPLE_CSV
+from orchestrate.lab.reference.pca import fit_pca
+from orchestrate.lab.reference.scoring import (
     HourMatrix,
-    Pca,
     ResidualParams,
     _column_medians,
-    fit_pca,
     hour_matrices,
     inverse_anscombe,
     anscombe,
@@ -43,30 +42,6 @@ def poisson_hour(rng: np.random.Generator, days: int = 28, users: int = 40) -> n
 
 def as_hour(counts: np.ndarray) -> HourMatrix:
     return HourMatrix(12, DAYS[: counts.shape[0]], tuple(f"u{j:02d}" for j in range(counts.shape[1])), counts)
-
-
-# ---- the PCA, as MADlib defines it -------------------------------------------------------------
-
-
-def test_fit_pca_has_madlib_semantics() -> None:
-    rng = np.random.default_rng(1)
-    matrix = rng.poisson(3.0, (12, 30)).astype(float)
-    pca = fit_pca(matrix, 0.9)
-    covariance = np.cov(matrix, rowvar=False)
-    eigenvalues = np.sort(np.linalg.eigvalsh(covariance))[::-1]
-    k = int(np.searchsorted(np.cumsum(eigenvalues) / eigenvalues.sum(), 0.9) + 1)
-    assert pca.std_dev.size == k
-    assert np.allclose(pca.std_dev**2, eigenvalues[:k])
-    assert np.allclose(pca.proportion, eigenvalues[:k] / eigenvalues.sum())
-    assert np.allclose(pca.components @ pca.components.T, np.eye(k))
-    assert np.allclose(pca.column_mean, matrix.mean(axis=0))
-    largest = pca.components[np.arange(k), np.abs(pca.components).argmax(axis=1)]
-    assert (largest > 0).all()
-    assert fit_pca(matrix, 3).std_dev.size == 3
-
-
-def test_fit_pca_of_one_day_has_no_components() -> None:
-    assert fit_pca(np.ones((1, 5)), 0.99).std_dev.size == 0
 
 
 # ---- loading -------------------------------------------------------------------------------
@@ -198,9 +173,9 @@ def test_on_the_sample_residual_flags_nothing_else(sample_scores: list) -> None:
     assert flagged == {("a", 12)}
 
 
-@pytest.mark.parametrize("seed", [flowgen.PRESETS["issue4"].seed, 101])
+@pytest.mark.parametrize("seed", [flowgen.PRESETS[flowgen.EVALUATION_PRESET].seed, 101])
 def test_evaluation_targets_on_generated_data(seed: int) -> None:
-    flow_plan = flowgen.plan(replace(flowgen.PRESETS["issue4"], seed=seed))
+    flow_plan = flowgen.plan(replace(flowgen.PRESETS[flowgen.EVALUATION_PRESET], seed=seed))
     truth = truth_from_plan(flow_plan)
     flags = flags_from_scores(score_hours(hour_matrices(cells_from_plan(flow_plan))))
     residual, loading, zscore = (metrics(method, flags, truth) for method in ("residual", "loading", "zscore"))
@@ -217,8 +192,3 @@ def test_default_params_are_the_documented_ones() -> None:
 def test_unknown_method_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown method"):
         score_hours([as_hour(np.ones((3, 3)))], ["nope"])
-
-
-def test_pca_dataclass_eigenvalues() -> None:
-    pca = Pca(np.eye(2), np.array([2.0, 1.0]), np.array([0.8, 0.2]), np.zeros(2))
-    assert np.allclose(pca.eigenvalues, [4.0, 1.0])

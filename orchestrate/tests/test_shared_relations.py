@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from orchestrate.runner import PROJECT_DIR, dbt_command, dbt_executable
+from orchestrate.run.options import dbt_command
+from orchestrate.run.runner import PROJECT_DIR, dbt_executable
 from orchestrate.tests.conftest import Database, Project
 
 PROJECT_FILES = ("dbt_project.yml", "macros", "models", "seeds", "tests", "analyses")

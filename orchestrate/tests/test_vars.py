@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from orchestrate.runner import LOOKBACK_DAYS_LIMIT
+from orchestrate.run.options import LOOKBACK_DAYS_LIMIT
 from orchestrate.tests.conftest import Database, InProcessDbt, Project, _project
 
 

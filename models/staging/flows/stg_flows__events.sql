@@ -29,7 +29,7 @@ source as (
 renamed as (
 
     select
-        cast({{ netflow_pca.quote_identifier(user_column.name if user_column else 'user_name') }} as text) as user_name,
+        {{ netflow_pca.event_user_to_text(user_column) }} as user_name,
         {{ netflow_pca.event_time_to_timestamptz(time_column) }} as flow_at
 
     from source

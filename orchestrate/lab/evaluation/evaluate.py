@@ -1,15 +1,15 @@
 """Recall and precision of flagged (user, hour) pairs against a generator's ground truth.
 
-The flags come from the numpy reference (`scoring_reference`) run on the hourly counts of an
+The flags come from the numpy reference (`reference.scoring`) run on the hourly counts of an
 events table, or from any table of flags with columns `hour_of_day`, `user_name`, `method` and
-optionally `evidence_day` or `day` (the `anomalous_users` mart). The truth is the `<table>_truth` table that
-`orchestrate.flowgen` writes beside the events.
+optionally `evidence_day` or `day` (the `anomalous_users` mart). The truth is the
+`<table>_truth` table that flowgen writes beside the events.
 
-    python -m orchestrate.flowgen --preset issue4 --schema eval --table issue4
-    python -m orchestrate.evaluate --schema eval --table issue4
-    python -m orchestrate.evaluate --schema eval --table issue4 --flags-table netflow_pca.anomalous_users
-    python -m orchestrate.evaluate --generate --preset issue4   # same data, generated in memory
-    python -m orchestrate.evaluate --csv seeds/sample_flows.csv --hour 12
+    python -m orchestrate.lab.generators.flowgen --preset evaluation --schema eval --table evaluation
+    python -m orchestrate.lab.evaluation.evaluate --schema eval --table evaluation
+    python -m orchestrate.lab.evaluation.evaluate --schema eval --table evaluation --flags-table netflow_pca.anomalous_users
+    python -m orchestrate.lab.evaluation.evaluate --generate --preset evaluation   # same data, generated in memory
+    python -m orchestrate.lab.evaluation.evaluate --csv seeds/sample_flows.csv --hour 12
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from orchestrate import flowgen
-from orchestrate.scoring_reference import METHODS, ResidualParams, Score, hour_matrices, ranked_flags, score_hours
+from orchestrate.lab.generators import flowgen
+from orchestrate.lab.reference.scoring import METHODS, ResidualParams, Score, hour_matrices, ranked_flags, score_hours
 
 Cell = tuple[int, date, str, int]  # hour_of_day, day, user_name, flow_count
 
@@ -190,15 +190,15 @@ def flags_from_table(connection: Any, relation: str, method_prefix: str = "table
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m orchestrate.evaluate",
+        prog="python -m orchestrate.lab.evaluation.evaluate",
         description="Recall and precision of flagged (user, hour) pairs against a generator's ground truth.",
     )
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--table", help="events table written by orchestrate.flowgen (truth in <table>_truth)")
+    source.add_argument("--table", help="events table written by orchestrate.lab.generators.flowgen (truth in <table>_truth)")
     source.add_argument("--generate", action="store_true", help="generate the data set in memory (no database)")
     source.add_argument("--csv", type=Path, help="events CSV (user_name,start_time), no truth: prints the ranking")
     parser.add_argument("--schema", default="flows", help="schema of --table (default flows)")
-    flowgen.add_spec_arguments(parser)  # with --generate: the data set, as for orchestrate.flowgen
+    flowgen.add_spec_arguments(parser)  # with --generate: the data set, as for orchestrate.lab.generators.flowgen
     parser.add_argument("--methods", default=",".join(METHODS), help=f"reference methods to run (default {','.join(METHODS)})")
     parser.add_argument(
         "--flags-table", help="with --table: also evaluate the flags in this table (schema.table: hour_of_day, user_name, method, evidence_day)"

@@ -3,7 +3,8 @@
 The input is what `int_pca_input` holds: for each hour of the day a days x users matrix of flow
 counts (absent = 0). Every step below is written as the SQL will do it: per-cell expressions,
 per-(hour, user) and per-(hour, day) aggregates over the non-zero cells, one PCA fit per hour with
-MADlib's `pca_sparse_train` semantics, and sums of products of cells with component entries.
+MADlib's `pca_sparse_train` semantics (`orchestrate.lab.reference.pca`), and sums of products of
+cells with component entries.
 
 Methods
 - `loading` (the original): a user's score is the largest |entry| of their column across the
@@ -21,6 +22,8 @@ from datetime import date
 
 import numpy as np
 
+from orchestrate.lab.reference.pca import Pca, fit_pca
+
 ANSCOMBE_SHIFT = 0.375
 MAD_TO_SIGMA = 1.4826
 
@@ -37,20 +40,6 @@ class HourMatrix:
     @property
     def nonzero(self) -> np.ndarray:
         return self.counts > 0
-
-
-@dataclass(frozen=True)
-class Pca:
-    """MADlib `pca_sparse_train` output for one group: components are rows, signs fixed."""
-
-    components: np.ndarray  # (k, p)
-    std_dev: np.ndarray  # (k,)
-    proportion: np.ndarray  # (k,)
-    column_mean: np.ndarray  # (p,)
-
-    @property
-    def eigenvalues(self) -> np.ndarray:
-        return self.std_dev**2
 
 
 @dataclass(frozen=True)
@@ -100,28 +89,6 @@ def hour_matrices(cells: Iterable[tuple[int, date, str, int]]) -> list[HourMatri
             counts[day_index[day], user_index[user]] += count
         matrices.append(HourMatrix(hour, days, users, counts))
     return matrices
-
-
-def fit_pca(matrix: np.ndarray, components_param: float) -> Pca:
-    """MADlib `pca_sparse_train` on a dense matrix: centred columns, right singular vectors,
-    std_dev = s / sqrt(n - 1); an integer keeps that many components, a fraction in (0, 1] the
-    fewest whose cumulative proportion reaches it. Each component's largest entry is positive."""
-    n, p = matrix.shape
-    mean = matrix.mean(axis=0)
-    if n < 2:
-        return Pca(np.zeros((0, p)), np.zeros(0), np.zeros(0), mean)
-    _, singular, vt = np.linalg.svd(matrix - mean, full_matrices=False)
-    variance = singular**2 / (n - 1)
-    total = variance.sum()
-    rank = int((singular > singular[0] * max(n, p) * np.finfo(float).eps).sum()) if total > 0 else 0
-    proportion = variance / total if total > 0 else np.zeros_like(variance)
-    if components_param >= 1 and float(components_param).is_integer():
-        keep = min(int(components_param), rank)
-    else:
-        keep = min(int(np.searchsorted(np.cumsum(proportion), components_param - 1e-12) + 1), rank)
-    components = vt[:keep]
-    signs = np.sign(components[np.arange(keep), np.abs(components).argmax(axis=1)])
-    return Pca(components * signs[:, None], np.sqrt(variance[:keep]), proportion[:keep], mean)
 
 
 def anscombe(counts: np.ndarray) -> np.ndarray:

@@ -1,8 +1,8 @@
 """Why each step of the residual method is there: the method with one remedy taken out at a time,
 measured on generated data sets (docs/scoring.md). Research, not part of the pipeline:
 
-    python -m orchestrate.scoring_ablations              # all variants, the default data sets
-    python -m orchestrate.scoring_ablations --variants residual,no-damping --thresholds 6,7,8
+    python -m orchestrate.lab.evaluation.ablations              # all variants, the default data sets
+    python -m orchestrate.lab.evaluation.ablations --variants residual,no-damping --thresholds 6,7,8
 """
 
 from __future__ import annotations
@@ -14,16 +14,15 @@ from dataclasses import replace
 
 import numpy as np
 
-from orchestrate import flowgen
-from orchestrate.evaluate import Flag, Metrics, cells_from_plan, metrics, truth_from_plan
-from orchestrate.scoring_reference import (
+from orchestrate.lab.evaluation.evaluate import Flag, Metrics, cells_from_plan, metrics, truth_from_plan
+from orchestrate.lab.generators import flowgen
+from orchestrate.lab.reference.pca import Pca, fit_pca
+from orchestrate.lab.reference.scoring import (
     HourMatrix,
-    Pca,
     ResidualParams,
     anscombe,
     damped,
     deviations,
-    fit_pca,
     hour_matrices,
     normal_components,
     residual_fit,
@@ -85,9 +84,9 @@ VARIANTS: dict[str, Callable[[HourMatrix], np.ndarray]] = {
     "zscore": lambda hour: deviations(hour, PARAMS.min_active_days)[0],
 }
 
-ISSUE4 = flowgen.PRESETS["issue4"]
+EVALUATION = flowgen.PRESETS[flowgen.EVALUATION_PRESET]
 DATA_SETS: dict[str, flowgen.FlowSpec] = {
-    **{f"issue4 seed {seed}": replace(ISSUE4, seed=seed) for seed in (ISSUE4.seed, 1, 2, 3, 4)},
+    **{f"evaluation seed {seed}": replace(EVALUATION, seed=seed) for seed in (EVALUATION.seed, 1, 2, 3, 4)},
     "100 users x 21 days": flowgen.FlowSpec(users=100, days=21, events=200_000, seed=13, bursts=6),
     "500 users x 28 days": flowgen.FlowSpec(users=500, days=28, events=1_000_000, seed=201, bursts=12),
     "1000 users x 42 days": flowgen.FlowSpec(users=1000, days=42, events=3_000_000, seed=11, bursts=20),
@@ -106,7 +105,7 @@ def evaluate_variant(variant: str, flow_plan: flowgen.FlowPlan, thresholds: Sequ
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m orchestrate.scoring_ablations", description="The residual method with one step swapped out at a time.")
+    parser = argparse.ArgumentParser(prog="python -m orchestrate.lab.evaluation.ablations", description="The residual method with one step swapped out at a time.")
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, of {', '.join(VARIANTS)}")
     parser.add_argument("--thresholds", default="5,7,9", help="evidence thresholds (default 5,7,9)")
     parser.add_argument("--data-sets", default=",".join(DATA_SETS), help="comma-separated names (default all)")

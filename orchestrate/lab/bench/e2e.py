@@ -1,13 +1,13 @@
 """`netflow-pca bench e2e`: the whole pipeline on generated flow events, against its floor, against
 the pandas route, and the daily incremental run. Not a test: a measurement.
 
-In a scratch schema it writes `days` days of realistic flow events (orchestrate.flowgen, streamed
-with COPY), then times, in one run on the same server and data:
+In a scratch schema it writes `days` days of realistic flow events (flowgen, streamed with COPY),
+then times, in one run on the same server and data:
 1. the floor: a bare `GROUP BY user, day, hour` of the raw events (UTC, integer arithmetic on the
    epoch seconds) plus one scan of the sparse input (int_pca_input);
 2. `dbt build` of all 24 hours, dbt's start-up included, from an empty schema; and each stage
    (counts, sparse input, PCA, scoring: per-node times from dbt's run_results.json);
-3. the pandas route (orchestrate.pandas_route), in a process of its own;
+3. the pandas route (pandas_route), in a process of its own;
 4. the daily incremental run: one more day of events appended, then `dbt build` with run_date on
    that day and the var recount_days (int_hourly_counts counts only the new day and the margin).
 It prints each as a ratio to the floor, the ratios the issue sets targets for, and the peak
@@ -29,10 +29,11 @@ from typing import Any
 
 import psycopg2
 
-from orchestrate import flowgen
-from orchestrate.bench import Measurement, ServerMemory, _execute, format_report
 from orchestrate.database import connection_parameters
-from orchestrate.runner import PROJECT_DIR, DbtOptions, Runner, dbt_command, dbt_executable
+from orchestrate.lab.bench.measure import Measurement, ServerMemory, execute, format_report
+from orchestrate.lab.generators import flowgen
+from orchestrate.run.options import DbtOptions, dbt_command
+from orchestrate.run.runner import PROJECT_DIR, Runner, dbt_executable
 
 STAGES = ("counts", "sparse input", "PCA", "scoring")
 PCA_INPUT = "int_pca_input"
@@ -128,7 +129,7 @@ def _stage_rows(prefix: str, run_results: Mapping[str, Any], stages: Mapping[str
 def _timed_query(env: Mapping[str, str], marker: str, sql: str) -> tuple[float, int | None, Any]:
     with ServerMemory(env, marker) as memory:
         started = time.perf_counter()
-        [(value,)] = _execute(env, sql)
+        [(value,)] = execute(env, sql)
         seconds = time.perf_counter() - started
     return seconds, memory.peak_bytes, value
 
@@ -173,11 +174,11 @@ def run_e2e(environ: Mapping[str, str], options: E2eOptions) -> int:
     flow_plan = flowgen.plan(spec)
     print(f"Writing {options.days} days of about {options.events:,} flow events of {options.users:,} users "
           f"into {schema}.{EVENTS_TABLE} ...", flush=True)
-    _execute(env, f"drop schema if exists {schema} cascade")
+    execute(env, f"drop schema if exists {schema} cascade")
     started = time.perf_counter()
     events = _write_events(env, schema, flow_plan, range(options.days), append=False)
     generated = time.perf_counter() - started
-    _execute(env, f"analyze {schema}.{EVENTS_TABLE}")
+    execute(env, f"analyze {schema}.{EVENTS_TABLE}")
     run_date = flow_plan.day_date(options.days - 1)
     vars = {"events_schema": schema, "events_table": EVENTS_TABLE, "lookback_days": options.days,
             "recount_days": options.recount_days}
@@ -203,7 +204,7 @@ def run_e2e(environ: Mapping[str, str], options: E2eOptions) -> int:
 
     print("The pandas route ...", flush=True)
     pandas_seconds, pandas_server, pandas_client, pandas_output = _run_process(
-        [sys.executable, "-m", "orchestrate.pandas_route", "--schema", schema, "--table", EVENTS_TABLE,
+        [sys.executable, "-m", "orchestrate.lab.bench.pandas_route", "--schema", schema, "--table", EVENTS_TABLE,
          "--run-date", run_date.isoformat(), "--lookback-days", str(options.days)],
         env, schema, logs / "pandas.log")
     pandas_steps: dict[str, float] = json.loads(pandas_output.strip().splitlines()[-1])
@@ -215,7 +216,7 @@ def run_e2e(environ: Mapping[str, str], options: E2eOptions) -> int:
         runner, {**vars, "run_date": new_day.isoformat()}, logs / "incremental.log")
 
     if not options.keep:
-        _execute(env, f"drop schema {schema} cascade")
+        execute(env, f"drop schema {schema} cascade")
     steps = [
         Measurement("floor: group by user, day, hour of the events", group_seconds, group_server, f"{cells:,} cells"),
         Measurement("floor: one scan of int_pca_input", scan_seconds, scan_server),

@@ -138,14 +138,10 @@ def step_status(exit_code: int, interrupted: bool, recorded: bool, refused: bool
     return Status.FAILED
 
 
-def bad_var_message(errors: Iterable[str]) -> str | None:
-    """The line of dbt's errors that names a bad var, if any: the project's var validation raises
-    those before anything runs, and a retry would replay the same vars."""
-    for error in errors:
-        for line in error.splitlines():
-            if line.strip().startswith(BAD_VAR_PREFIX):
-                return line.strip()
-    return None
+def is_bad_var(cause: str | None) -> bool:
+    """Whether what stopped dbt is a bad var: the project's var validation raises those before
+    anything runs, and a retry would replay the same vars."""
+    return cause is not None and cause.strip().startswith(BAD_VAR_PREFIX)
 
 
 def resume_action(step: Step, has_results: bool) -> Resume:

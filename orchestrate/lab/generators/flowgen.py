@@ -15,8 +15,8 @@ Poisson counts per hour. With anomalies on, the generator also injects
 The events go into PostgreSQL with COPY from a stream that is generated one day and one hour at a
 time, so memory does not grow with the number of events; the same seed always gives the same
 events. The ground truth goes into a table beside them, `<table>_truth`. Command line:
-`python -m orchestrate.flowgen --schema S --table T --users N --days D [--events E] [--seed S]`,
-or `--preset issue4` for the scoring evaluation data set.
+`python -m orchestrate.lab.generators.flowgen --schema S --table T --users N --days D [--events E] [--seed S]`,
+or `--preset evaluation` for the scoring's evaluation data set.
 """
 
 from __future__ import annotations
@@ -77,9 +77,10 @@ class FlowSpec:
         return self.bursts if self.bursts is not None else int(np.clip(self.users // 40, 4, 50))
 
 
+EVALUATION_PRESET = "evaluation"
 PRESETS: dict[str, FlowSpec] = {
-    # issue 4's evaluation data: a few hundred users, five weeks, a handful of bursts, collective events
-    "issue4": FlowSpec(users=300, days=35, events=1_000_000, seed=20240101, start=date(2024, 1, 1), bursts=10),
+    # the scoring's evaluation data: a few hundred users, five weeks, a handful of bursts, collective events
+    EVALUATION_PRESET: FlowSpec(users=300, days=35, events=1_000_000, seed=20240101, start=date(2024, 1, 1), bursts=10),
     "tiny": FlowSpec(users=20, days=14, events=20_000, seed=7, bursts=4),
 }
 
@@ -450,7 +451,7 @@ def format_truth(rows: Iterable[TruthRow]) -> str:
 
 
 def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options that describe a data set, shared with `orchestrate.evaluate`."""
+    """The options that describe a data set, shared with `orchestrate.lab.evaluation.evaluate`."""
     parser.add_argument("--preset", choices=sorted(PRESETS), help="start from a named data set; other options override it")
     parser.add_argument("--users", type=int)
     parser.add_argument("--days", type=int)
@@ -472,7 +473,7 @@ def spec_from_args(args: argparse.Namespace) -> FlowSpec:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m orchestrate.flowgen",
+        prog="python -m orchestrate.lab.generators.flowgen",
         description="Write realistic flow events (and their ground truth) into PostgreSQL; the PG* variables name the server.",
     )
     parser.add_argument("--schema", default="flows", help="schema of the events table (default flows)")

@@ -21,6 +21,14 @@ OK_STATUSES = frozenset({"success", "pass", "no-op"})
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error", "partial success"})
 NOUNS = {"model": "model", "seed": "seed", "snapshot": "snapshot", "test": "test", "unit_test": "test"}
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# a line of dbt's errors that names where it went wrong, not what
+ERROR_HEADING = re.compile(r"(\w+ )*(Error|Failure|Warning)( in \S+ \S+ \(.*\))?:?$|Encountered an error:?$")
+# the Jinja call stack and the path of the compiled SQL, which follow dbt's messages
+_TRACE = re.compile(r"\s*(> (in|called by) |compiled code at )")
+
+
+def _is_trace(line: str) -> bool:
+    return bool(_TRACE.match(line))
 
 
 def _plain(text: str) -> str:
@@ -40,9 +48,10 @@ class Progress:
     running: str = ""
     keyboard_interrupt: bool = False
     invocation_id: str | None = None
+    # what first went wrong, in dbt's words
+    cause: str | None = None
+    _heading: str | None = None
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
-    # dbt's messages about what failed or stopped it, as it gave them
-    errors: list[str] = field(default_factory=list)
 
     def feed(self, event: Mapping[str, Any]) -> list[str]:
         info, data = event.get("info", {}), event.get("data", {})
@@ -57,13 +66,27 @@ class Progress:
         elif name == "EndOfRunSummary":
             self.keyboard_interrupt = bool(data.get("keyboard_interrupt"))
         elif name in DETAIL_EVENTS and _plain(info.get("msg", "")):
-            if name != "RunResultWarning":
-                self.errors.append(_plain(info["msg"]))
-            return [f"  {_plain(info['msg'])}"]
+            lines = [line for line in _plain(info["msg"]).splitlines() if not _is_trace(line)]
+            self._note_cause(lines)
+            return [f"  {line}" for line in lines]
         elif name == "MainEncounteredError" and _plain(str(data.get("exc", ""))):
-            self.errors.append(_plain(str(data["exc"])))
-            return [f"  dbt: {line}" for line in _plain(str(data["exc"])).splitlines() if line.strip()]
+            lines = [line for line in _plain(str(data["exc"])).splitlines() if line.strip() and not _is_trace(line)]
+            self._note_cause(lines)
+            return [f"  dbt: {line}" for line in lines]
         return []
+
+    def _note_cause(self, lines: list[str]) -> None:
+        """Keep what first went wrong: a failed test's heading, or the first line of an error's
+        message after its heading (which names only the node)."""
+        for line in (line.strip() for line in lines if line.strip()):
+            if self.cause is not None:
+                return
+            if ERROR_HEADING.match(line):
+                self._heading = line
+                if line.startswith("Failure in "):
+                    self.cause = line
+            elif self._heading is not None and "Error" in self._heading:
+                self.cause = line
 
     def _finished(self, name: str, data: Mapping[str, Any], node: Mapping[str, Any]) -> list[str]:
         resource_type = node.get("resource_type") or data.get("resource_type", "")

@@ -1,8 +1,8 @@
 """`netflow-pca bench scoring`: recall and precision of the scoring marts on a generated data set.
 
-Writes a data set with injected bursts and collective events (orchestrate.flowgen) into a scratch
-schema, builds the whole pipeline on it with both scoring methods, and compares the flagged
-(user, hour) pairs of `anomalous_users` with the generator's ground truth.
+Writes a data set with injected bursts and collective events (flowgen) into a scratch schema,
+builds the whole pipeline on it with both scoring methods, and compares the flagged (user, hour)
+pairs of `anomalous_users` with the generator's ground truth.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import psycopg2
 
-from orchestrate import flowgen
 from orchestrate.database import connection_parameters
-from orchestrate.evaluate import Metrics, flags_from_table, format_metrics, metrics, truth_from_table
-from orchestrate.runner import Runner
+from orchestrate.lab.evaluation.evaluate import Metrics, flags_from_table, format_metrics, metrics, truth_from_table
+from orchestrate.lab.generators import flowgen
+from orchestrate.run.runner import Runner
 
 EVENTS_TABLE = "events"
 TARGET_RECALL = TARGET_PRECISION = 0.9

@@ -4,8 +4,8 @@ Export the events with COPY into pandas, count them per hour of the day, day and
 each hour's days x users matrix (absent = 0), fit scikit-learn's PCA keeping `variance` of the
 variance, score each user by the loading method (the largest |entry| of their column over the
 kept components, flagged above `threshold`) and write the scores back with COPY. Command line:
-`python -m orchestrate.pandas_route --schema S --table T --run-date D --lookback-days N`, the PG*
-variables naming the server; it prints its steps' seconds as JSON. The bench runs it in a process
+`python -m orchestrate.lab.bench.pandas_route --schema S --table T --run-date D --lookback-days N`,
+the PG* variables naming the server; it prints its steps' seconds as JSON. The bench runs it in a process
 of its own, so that its peak memory is its own.
 """
 
@@ -24,7 +24,7 @@ import pandas as pd
 import psycopg2
 from sklearn.decomposition import PCA
 
-from orchestrate.flowgen import qualified
+from orchestrate.lab.generators.flowgen import qualified
 
 SCORES_TABLE = "pandas_user_scores"
 # the project's defaults: vars variance_target and loading_threshold
@@ -110,7 +110,7 @@ def run(connection: Any, schema: str, table: str, run_date: date, lookback_days:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m orchestrate.pandas_route", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m orchestrate.lab.bench.pandas_route", description=__doc__.splitlines()[0])
     parser.add_argument("--schema", required=True)
     parser.add_argument("--table", required=True)
     parser.add_argument("--run-date", type=date.fromisoformat, required=True)

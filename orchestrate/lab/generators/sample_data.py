@@ -4,7 +4,7 @@ It reproduces the data of the original Luigi/MADlib demo: 13 users `a`..`m`, eac
 800-2400 flows at uniform random times between 2017-01-01 and 2017-01-15 UTC, plus 300 extra
 flows for user `a` between 12:00 and 13:00 UTC on 2017-01-12. Python's `random.Random` is used
 because its stream is stable across Python versions, so the committed CSV can be regenerated
-byte for byte: `python -m orchestrate.sample_data`.
+byte for byte: `python -m orchestrate.lab.generators.sample_data`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
+from orchestrate.run.runner import PROJECT_DIR
+
 SEED = 20170101
 USERS = tuple("abcdefghijklm")
 FLOWS_PER_USER = (800, 2400)
@@ -23,7 +25,7 @@ PERIOD = ("2017-01-01", "2017-01-15")
 SPIKE_USER = "a"
 SPIKE_FLOWS = 300
 SPIKE_WINDOW = ("2017-01-12T12:00:00", "2017-01-12T13:00:00")
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "seeds" / "sample_flows.csv"
+DEFAULT_PATH = PROJECT_DIR / "seeds" / "sample_flows.csv"
 
 
 def _epoch(iso: str) -> int:

@@ -17,20 +17,20 @@ import io
 import json
 import os
 import subprocess
-import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 import psycopg2
 
 from orchestrate.database import connection_parameters
-from orchestrate.report import format_table
-from orchestrate.runner import Runner, dbt_command, dbt_executable
+from orchestrate.lab.bench.measure import Measurement, ServerMemory, execute, format_report
+from orchestrate.lab.reference.pca import fit_pca
+from orchestrate.run.options import dbt_command
+from orchestrate.run.runner import Runner, dbt_executable
 
 BACKENDS = ("plpython", "sql", "madlib")
 
@@ -47,100 +47,12 @@ class BenchOptions:
     keep: bool = False
 
 
-@dataclass(frozen=True)
-class Measurement:
-    """One measured step: wall seconds (None: it did not run) and the peak memory of the server
-    processes and of the client (None: not measured)."""
-
-    step: str
-    seconds: float | None
-    peak_bytes: int | None = None
-    note: str = ""
-    client_bytes: int | None = None
-
-
-def _megabytes(size: int | None) -> str:
-    return "" if size is None else f"{size / 2**20:,.0f} MB"
-
-
-def format_report(measurements: Sequence[Measurement], floor_seconds: float) -> str:
-    """The measurements as a table, each time also as a multiple of the floor; a column of the
-    client's memory where any measurement has it."""
-    with_client = any(m.client_bytes is not None for m in measurements)
-    rows = [
-        (
-            m.step,
-            "" if m.seconds is None else f"{m.seconds:.1f}",
-            "" if m.seconds is None else f"{m.seconds / floor_seconds:.2f}",
-            _megabytes(m.peak_bytes),
-            *([_megabytes(m.client_bytes)] if with_client else []),
-            m.note,
-        )
-        for m in measurements
-    ]
-    columns = ["step", "seconds", "x floor", "peak server memory", *(["peak client memory"] if with_client else []), "note"]
-    return format_table(columns, rows)
-
-
 def parse_backends(text: str) -> tuple[str, ...]:
     backends = tuple(name.strip() for name in text.split(",") if name.strip())
     unknown = [name for name in backends if name not in BACKENDS]
     if unknown or not backends:
         raise ValueError(f"--backends: expected some of {', '.join(BACKENDS)}, got '{text}'")
     return backends
-
-
-def _execute(environ: Mapping[str, str], sql: str) -> list[tuple[object, ...]]:
-    with closing(psycopg2.connect(**connection_parameters(environ))) as connection, connection, connection.cursor() as cursor:
-        cursor.execute(sql)
-        return cursor.fetchall() if cursor.description else []
-
-
-class ServerMemory:
-    """Samples every 0.1 s the private memory (RssAnon in /proc) of the server processes whose
-    current or last query mentions `marker` (a backend and its parallel workers), summed, and
-    keeps the peak. peak_bytes stays None where the server's /proc is not readable here."""
-
-    def __init__(self, environ: Mapping[str, str], marker: str) -> None:
-        self.environ, self.marker = environ, marker
-        self.peak_bytes: int | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def __enter__(self) -> ServerMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _sample(self) -> None:
-        pids: set[int] = set()
-        # not `with connection`, which opens a transaction, in which pg_stat_activity stays as it was
-        with closing(psycopg2.connect(**connection_parameters(self.environ))) as connection:
-            connection.autocommit = True
-            with connection.cursor() as cursor:
-                while not self._stop.wait(0.1):
-                    cursor.execute(
-                        "select pid from pg_stat_activity where pid <> pg_backend_pid() and query like %s",
-                        (f"%{self.marker}%",),
-                    )
-                    pids.update(pid for (pid,) in cursor.fetchall())
-                    sizes = [size for size in map(_private_bytes, pids) if size is not None]
-                    if sizes:
-                        self.peak_bytes = max(self.peak_bytes or 0, sum(sizes))
-
-
-def _private_bytes(pid: int) -> int | None:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    for line in status.splitlines():
-        if line.startswith("RssAnon:"):
-            return int(line.split()[1]) * 1024
-    return None
 
 
 @contextmanager
@@ -153,7 +65,7 @@ def _timed() -> Iterator[list[float]]:
 
 def create_input(environ: Mapping[str, str], options: BenchOptions) -> None:
     schema = options.schema
-    _execute(environ, f"""
+    execute(environ, f"""
         drop schema if exists {schema} cascade;
         create schema {schema};
         select setseed(0.42);
@@ -168,20 +80,14 @@ def create_input(environ: Mapping[str, str], options: BenchOptions) -> None:
 
 
 def numpy_fit(cells: np.ndarray, options: BenchOptions) -> list[np.ndarray]:
-    """The PCA of every hour in numpy, by the Gram route: each hour's kept components."""
+    """The PCA of every hour by the numpy reference's Gram route, the PL/Python fit's: each hour's
+    kept components."""
     components = []
-    n, p = options.days, options.users
     for hour in range(options.hours):
         hour_cells = cells[cells[:, 0] == hour]
-        x = np.zeros((n, p))
+        x = np.zeros((options.days, options.users))
         x[hour_cells[:, 1] - 1, hour_cells[:, 2] - 1] = hour_cells[:, 3]
-        centred = x - x.mean(axis=0)
-        total = float(np.einsum("ij,ij->", centred, centred))
-        eigenvalues, u = np.linalg.eigh(centred @ centred.T)
-        eigenvalues, u = eigenvalues[::-1], u[:, ::-1]
-        kept = min(int(np.count_nonzero(eigenvalues > 1e-10 * total)),
-                   1 + int(np.count_nonzero(np.cumsum(eigenvalues) < options.variance * total)))
-        components.append(((centred.T @ u[:, :kept]) / np.sqrt(eigenvalues[:kept])).T)
+        components.append(fit_pca(x, options.variance, route="gram").components)
     return components
 
 
@@ -208,10 +114,10 @@ def run_backend(runner: Runner, options: BenchOptions, backend: str) -> Measurem
         reason = next((line for line in lines if "cannot run here" in line), lines[-1] if lines else "failed")
         return Measurement(f"pca_sparse_train {backend}", None, note=reason[:120])
     timing = json.loads((runner.target_dir / "run_results.json").read_text())["results"][0]["timing"]
-    execute = next(step for step in timing if step["name"] == "execute")
-    seconds = (datetime.fromisoformat(execute["completed_at"].rstrip("Z"))
-               - datetime.fromisoformat(execute["started_at"].rstrip("Z"))).total_seconds()
-    [(kept, hours)] = _execute(runner.env, f"""
+    execution = next(step for step in timing if step["name"] == "execute")
+    seconds = (datetime.fromisoformat(execution["completed_at"].rstrip("Z"))
+               - datetime.fromisoformat(execution["started_at"].rstrip("Z"))).total_seconds()
+    [(kept, hours)] = execute(runner.env, f"""
         select count(*), count(distinct hour_of_day) from {options.schema}.fit_{backend}""")
     return Measurement(f"pca_sparse_train {backend}", seconds, memory.peak_bytes, f"{kept} components in {hours} hours")
 
@@ -223,11 +129,11 @@ def run_bench(environ: Mapping[str, str], options: BenchOptions) -> int:
     print(f"Creating {options.hours} matrices of {options.days} x {options.users} at density {options.density} "
           f"in schema {options.schema} ...", flush=True)
     create_input(env, options)
-    [(cells,)] = _execute(env, f"select count(*) from {options.schema}.pca_input")
+    [(cells,)] = execute(env, f"select count(*) from {options.schema}.pca_input")
     measurements = []
 
     with ServerMemory(env, options.schema) as memory, _timed() as scan:
-        _execute(env, f"select hour_of_day, day_id, count(*) from {options.schema}.pca_input group by hour_of_day, day_id")
+        execute(env, f"select hour_of_day, day_id, count(*) from {options.schema}.pca_input group by hour_of_day, day_id")
     measurements.append(Measurement("floor: one group-by pass", scan[0], memory.peak_bytes))
 
     matrices = _fetch_cells(env, options.schema)
@@ -235,7 +141,7 @@ def run_bench(environ: Mapping[str, str], options: BenchOptions) -> int:
         components = numpy_fit(matrices, options)
     output_rows = sum(len(hour) for hour in components)
     with ServerMemory(env, options.schema) as memory, _timed() as write:
-        _execute(env, f"""
+        execute(env, f"""
             create table {options.schema}.floor_output as
             with vector as materialized (
                 select array_agg(random()) as v from generate_series(1, {options.users})
@@ -254,7 +160,7 @@ def run_bench(environ: Mapping[str, str], options: BenchOptions) -> int:
         measurements.append(run_backend(runner, options, backend))
 
     if not options.keep:
-        _execute(env, f"drop schema {options.schema} cascade")
+        execute(env, f"drop schema {options.schema} cascade")
     print(f"\n{cells} non-zero cells; load average {load[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end "
           f"({os.cpu_count()} cores)\n")
     print(format_report(measurements, floor))

@@ -1,0 +1,128 @@
+{#- One row per dbt build that reached this model, appended: a record that a normal run never
+    rebuilds, not even with --full-refresh (drop the table by hand to start it afresh). The
+    report, the command line and Dagster all read a run's provenance from here. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    full_refresh=false,
+    on_schema_change='append_new_columns',
+    distributed_replicated=true,
+) }}
+
+{%- set run = netflow_pca.run_vars() %}
+{%- set given_vars = invocation_args_dict.get('vars') or {} %}
+{%- if given_vars is string %}
+    {%- set given_vars = fromyaml(given_vars) or {} %}
+{%- endif %}
+{%- set shown_vars = {} %}
+{%- for name, value in given_vars.items() if name != 'hour_id' %}
+    {#- YAML reads an unquoted date as a date: keep its ISO text #}
+    {%- do shown_vars.update({name: value.isoformat() if value.isoformat is defined else value}) %}
+{%- endfor %}
+
+with
+
+pca_input as (
+
+    select * from {{ ref('int_pca_input') }}
+
+),
+
+flagged as (
+
+    select * from {{ ref('anomalous_users') }}
+
+),
+
+{#- the window's days, as the PCA input holds them; grouped rather than count(distinct), which
+    sorts every cell #}
+window_days as (
+
+    select day from pca_input group by day
+
+),
+
+analysis_window as (
+
+    select
+        min(day) as first_day,
+        max(day) as last_day,
+        count(*) as days
+
+    from window_days
+
+),
+
+window_users as (
+
+    select user_name from pca_input group by user_name
+
+),
+
+user_count as (
+
+    select count(*) as users from window_users
+
+),
+
+counted as (
+
+    select
+        coalesce(sum(flow_count), 0) as events,
+        count(*) as cells
+
+    from pca_input
+
+),
+
+flagged_counts as (
+
+    select
+        count(*) filter (where method = 'residual') as residual_flagged,
+        count(*) filter (where method = 'loading') as loading_flagged
+
+    from flagged
+
+),
+
+final as (
+
+    select
+        cast({{ netflow_pca.sql_string_literal(invocation_id) }} as text) as invocation_id,
+        cast({{ netflow_pca.sql_string_literal(run_started_at.isoformat()) }} as timestamptz) as run_started_at,
+        cast({{ run.hour_id if run.hour_id is not none else 'null' }} as integer) as hour_id,
+        cast({{ netflow_pca.sql_string_literal(run.run_date) if run.run_date else 'null' }} as date) as run_date,
+        cast({{ run.lookback_days }} as integer) as lookback_days,
+        analysis_window.first_day as window_first_day,
+        analysis_window.last_day as window_last_day,
+        cast(analysis_window.days as integer) as window_days,
+        cast({{ netflow_pca.sql_string_literal(run.timezone) }} as text) as timezone,
+        cast({{ netflow_pca.sql_string_literal(netflow_pca.events_relation() | string) }} as text) as source_relation,
+        cast({{ netflow_pca.sql_string_literal(run.user_column) }} as text) as user_column,
+        cast({{ netflow_pca.sql_string_literal(run.time_column) }} as text) as time_column,
+        cast({{ netflow_pca.sql_string_literal(run.scoring_methods | join(',')) }} as text) as scoring_methods,
+        cast({{ run.residual_threshold if 'residual' in run.scoring_methods else 'null' }} as double precision)
+            as residual_threshold,
+        cast({{ run.loading_threshold if 'loading' in run.scoring_methods else 'null' }} as double precision)
+            as loading_threshold,
+        cast({{ netflow_pca.sql_string_literal(run.variance_target | string) }} as text) as variance_target,
+        cast({{ netflow_pca.sql_string_literal(
+            netflow_pca.pca_backend(run.pca_backend).name if execute else run.pca_backend) }} as text) as pca_backend,
+        cast(counted.events as bigint) as events_counted,
+        cast(user_count.users as bigint) as users_counted,
+        cast(counted.cells as bigint) as cells_counted,
+        cast(flagged_counts.residual_flagged as bigint) as residual_flagged,
+        cast(flagged_counts.loading_flagged as bigint) as loading_flagged,
+        cast({{ netflow_pca.sql_string_literal(tojson(shown_vars, sort_keys=true)) }} as jsonb) as given_vars
+
+    from analysis_window
+
+    cross join counted
+
+    cross join user_count
+
+    cross join flagged_counts
+
+)
+
+select * from final

@@ -1,0 +1,2 @@
+"""Recall and precision of flagged users against the injected truth (evaluate), and ablations
+of the residual method (ablations)."""
