@@ -103,6 +103,10 @@ class Plan:
     def resumable(self) -> bool:
         return bool(self.unfinished()) and self.refusal() is None
 
+    def taken_over_by(self) -> list[str]:
+        """The ids of the later runs that took over steps of this one."""
+        return sorted({step.reason for step in self.steps if step.status is Status.SUPERSEDED and step.reason})
+
     def with_step(self, index: int, step: Step) -> Plan:
         return replace(self, steps=(*self.steps[:index], step, *self.steps[index + 1 :]))
 
@@ -197,7 +201,7 @@ def choose_retry(plans: Sequence[Plan], running: Iterable[str], named: str | Non
                               f"{chosen.refusal()}; start a new run with a corrected value")
         others = tuple(plan for plan in candidates if plan.run_id != named)
         if not chosen.unfinished():
-            return RetryChoice(None, _nothing_left(chosen), others)
+            return RetryChoice(None, _nothing_left(chosen, ""), others)
         return RetryChoice(chosen, "", others)
     if candidates:
         chosen = candidates[-1]
@@ -213,14 +217,13 @@ def choose_retry(plans: Sequence[Plan], running: Iterable[str], named: str | Non
     if latest.refusal() is not None:
         return RetryChoice(None, f"the last {latest.describe()} stopped on a bad var, which a retry would replay "
                                  f"({latest.refusal()}): start a new run with a corrected value")
-    return RetryChoice(None, _nothing_left(latest))
+    return RetryChoice(None, _nothing_left(latest, "the last "))
 
 
-def _nothing_left(plan: Plan) -> str:
-    superseded = sorted({step.reason for step in plan.steps if step.status is Status.SUPERSEDED and step.reason})
-    if superseded:
-        return f"what {plan.describe()} left unfinished was built since by run {', '.join(superseded)}"
-    return f"the last {plan.describe()} finished"
+def _nothing_left(plan: Plan, which: str) -> str:
+    if plan.taken_over_by():
+        return f"what {plan.describe()} left unfinished was built since by run {', '.join(plan.taken_over_by())}"
+    return f"{which}{plan.describe()} finished"
 
 
 def runs_to_prune(plans: Sequence[Plan], running: Iterable[str], keep: int = KEPT_RUNS) -> list[str]:
@@ -255,10 +258,9 @@ def _state(plan: Plan, running: set[str]) -> str:
     if plan.refusal() is not None:
         return f"refused ({plan.refusal()})"
     unfinished = plan.unfinished()
-    superseded = sorted({step.reason for step in plan.steps if step.status is Status.SUPERSEDED and step.reason})
-    taken_over = f"; taken over by run {', '.join(superseded)}" if superseded else ""
+    taken_over = f"; taken over by run {', '.join(plan.taken_over_by())}" if plan.taken_over_by() else ""
     if not unfinished:
-        return ("succeeded" if not superseded else "done") + taken_over
+        return ("done" if taken_over else "succeeded") + taken_over
     step = plan.steps[unfinished[0]]
     where = "all hours" if step.hour is None else f"hour {step.hour}"
     state = "stopped before" if step.status is Status.PENDING else f"{step.status.value} at"
