@@ -181,11 +181,6 @@ class Runner:
         return self.project_dir / self.env.get("DBT_TARGET_PATH", "target")
 
     @property
-    def runs_dir(self) -> Path:
-        """Where the files of each run go, a folder per run date."""
-        return self.project_dir / self.env.get("NETFLOW_PCA_RUNS_PATH", "runs")
-
-    @property
     def history(self) -> RunHistory:
         """The record of the runs made with this target folder, which `retry` resumes."""
         return RunHistory(self.target_dir / "netflow_pca")
