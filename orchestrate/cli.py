@@ -16,6 +16,7 @@ import psycopg2
 from orchestrate.database import EmbeddedDatabase, uses_external_server
 from orchestrate.results import export, report
 from orchestrate.run.options import (
+    LOOKBACK_DAYS_LIMIT,
     DbtOptions,
     UsageError,
     dbt_vars,
@@ -38,6 +39,13 @@ def positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of at least 1")
     return int(text)
+
+
+def _lookback_days(text: str) -> int:
+    days = positive_int(text)
+    if days > LOOKBACK_DAYS_LIMIT:
+        raise argparse.ArgumentTypeError(f"'{text}' is more than {LOOKBACK_DAYS_LIMIT} days")
+    return days
 
 
 def _add_vars(parser: argparse.ArgumentParser) -> None:
@@ -77,18 +85,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--hours", default="all", help="hours of the day: 12, 0-5,18 or all (default)")
     run.add_argument("--run-date", help="last day of data to use, YYYY-MM-DD (default: the last in the data)")
-    run.add_argument("--lookback-days", type=positive_int, help="days of data up to the run date (default 90)")
+    run.add_argument("--lookback-days", type=_lookback_days,
+                     help=f"days of data up to the run date, at most {LOOKBACK_DAYS_LIMIT} (default 90)")
     _add_vars(run)
     _add_target(run)
     add_threads(run)
 
     retry = commands.add_parser(
         "retry",
-        help="resume the last failed or interrupted run from the point of failure",
-        description="Resumes the last `run` or `demo`: `dbt retry` for the invocation that failed "
-        "(or, if it was interrupted, a build of its nodes that did not succeed), then the hours "
-        "that never ran. Nothing that succeeded runs again.",
+        help="resume a failed or interrupted run from the point of failure",
+        description="Resumes a `run` or `demo` that did not finish: by default the latest started that "
+        "has steps left, is not running in another process and was not stopped by a bad var (which a "
+        "retry would replay); steps whose hours a later run has built are not resumed. It runs `dbt "
+        "retry` for the invocation that failed (or, if it was interrupted, a build of its nodes that "
+        "did not succeed), then the hours that never ran. Nothing that succeeded runs again.",
     )
+    retry.add_argument("--run", metavar="RUN_ID", help="the run to resume (ids: --list, and the output of run)")
+    retry.add_argument("--list", action="store_true", help="list the recorded runs and which one retry resumes")
     add_threads(retry)
 
     demo = commands.add_parser(
@@ -133,7 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _show_results(runner: Runner) -> None:
-    files = export.write_run_files(export.runs_directory(runner.project_dir, runner.env), runner.env, report.Relations.of_build(runner.target_dir))
+    # the manifest of the run's own invocations (runs at once each keep their own target folder)
+    manifest_dir = runner.last_run.target_dir if runner.last_run else runner.target_dir
+    files = export.write_run_files(export.runs_directory(runner.project_dir, runner.env), runner.env, report.Relations.of_build(manifest_dir))
     print(f"\n{files.results_text()}")
 
 
@@ -151,10 +166,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _retry(args: argparse.Namespace) -> int:
+    if args.list:
+        print(Runner(dict(os.environ)).list_runs())
+        return 0
     with database_environment() as env:
         runner = Runner(env, options=DbtOptions(threads=args.threads))
-        code = runner.retry()
-        if code == 0:
+        code = runner.retry(args.run)
+        if code == 0 and runner.last_run is not None:
             _show_results(runner)
         return code
 

@@ -1,5 +1,6 @@
 -- Each method scores every user of every hour of the PCA input exactly once: the (hour, user,
--- method) where it does not.
+-- method) where it does not. Only the hours this run builds: a run of other hours at the same
+-- time commits its models one by one, so across two models its hours may be half rewritten.
 with
 
 pca_input_users as (
@@ -10,11 +11,15 @@ pca_input_users as (
 
     from {{ ref('int_pca_input') }}
 
+    where {{ netflow_pca.hour_filter('hour_of_day') }}
+
 ),
 
 outlier_scores as (
 
     select * from {{ ref('user_outlier_scores') }}
+
+    where {{ netflow_pca.hour_filter('hour_of_day') }}
 
 ),
 

@@ -1,15 +1,21 @@
 -- Every cell of the PCA input is an hourly count, unchanged: the rows where the two disagree.
+-- Only the hours this run builds: a run of other hours at the same time commits its models one
+-- by one, so across two models its hours may be half rewritten.
 with
 
 pca_input as (
 
     select * from {{ ref('int_pca_input') }}
 
+    where {{ netflow_pca.hour_filter('hour_of_day') }}
+
 ),
 
 hourly_counts as (
 
     select * from {{ ref('int_hourly_counts') }}
+
+    where {{ netflow_pca.hour_filter('hour_of_day') }}
 
 ),
 

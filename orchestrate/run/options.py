@@ -18,6 +18,8 @@ ALL_HOURS = tuple(range(24))
 SAMPLE_SEED = "sample_flows"
 # vars the runner sets from its own options, because it splits a run into hours
 OPTION_VARS = {"hour_id": "--hours", "run_date": "--run-date", "lookback_days": "--lookback-days"}
+# the largest lookback_days the project's var validation accepts (macros/vars/run_vars.sql)
+LOOKBACK_DAYS_LIMIT = 36600
 # dbt renders every string var as Jinja, where {{ run_query(...) }} runs SQL
 JINJA_DELIMITERS = ("{{", "{%", "{#")
 

@@ -16,27 +16,62 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from filelock import Timeout
+
 from orchestrate.database import EmbeddedDatabase, uses_external_server
 from orchestrate.run.options import DbtOptions, UsageError, builds_seeds, dbt_command, dbt_vars, hour_batches, project_vars
-from orchestrate.run.plan import DONE_STATUSES, RESULTS_FILE, Plan, Resume, RunRecord, Status, Step, resume_action, step_status
+from orchestrate.run.plan import (
+    DONE_STATUSES,
+    RESULTS_FILE,
+    Plan,
+    Resume,
+    RunHistory,
+    RunRecord,
+    Status,
+    Step,
+    choose_retry,
+    describe_runs,
+    is_bad_var,
+    new_run_id,
+    resume_action,
+    step_status,
+)
 from orchestrate.run.progress import Progress
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 STATE_DIR = PROJECT_DIR / ".netflow_pca"
+# the environment that says where a run writes: the profile reads the server and schema from it
+DESTINATION_VARIABLES = ("PGHOST", "PGPORT", "PGDATABASE", "NETFLOW_PCA_SCHEMA", "DBT_PROFILES_DIR")
 ACTION_WORDS = {Resume.BUILD: "build", Resume.RETRY: "retry", Resume.BUILD_REMAINING: "build of the nodes that did not succeed"}
 
 
-def plan_run(hours: Sequence[int] | None, vars: Mapping[str, Any], seeds: bool, options: DbtOptions) -> Plan:
+def run_destination(env: Mapping[str, str], target: str | None) -> str:
+    """Where a run writes, as far as the runner can tell: the dbt target and the environment the
+    profile reads. Only runs to the same destination can take over each other's hours."""
+    return " ".join([f"target={target or ''}", *(f"{name}={env.get(name, '')}" for name in DESTINATION_VARIABLES)])
+
+
+def plan_run(
+    hours: Sequence[int] | None, vars: Mapping[str, Any], seeds: bool, options: DbtOptions, destination: str, started: datetime
+) -> Plan:
     """The steps of a run: one build per hour (or one for all), the seed loaded by the first only."""
     steps = tuple(
         Step(hour=hour, vars=dbt_vars(hour, extra=vars), seeds=seeds and index == 0)
         for index, hour in enumerate(hour_batches(hours))
     )
-    return Plan(steps=steps, target=options.target, threads=options.threads)
+    return Plan(
+        run_id=new_run_id(started),
+        started_at=started.astimezone(timezone.utc).isoformat(timespec="microseconds"),
+        destination=destination,
+        steps=steps,
+        target=options.target,
+        threads=options.threads,
+    )
 
 
 def step_args(step: Step, action: Resume, state_dir: Path, options: DbtOptions) -> list[str]:
@@ -134,6 +169,8 @@ class Runner:
     project_dir: Path = PROJECT_DIR
     options: DbtOptions = field(default_factory=DbtOptions)
     output: TextIO = field(default_factory=lambda: sys.stdout)
+    # the record of the run that build or retry ran last
+    last_run: RunRecord | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.env = {**self.env, "DBT_PROFILES_DIR": str(profiles_dir(self.project_dir, self.env))}
@@ -144,8 +181,9 @@ class Runner:
         return self.project_dir / self.env.get("DBT_TARGET_PATH", "target")
 
     @property
-    def record(self) -> RunRecord:
-        return RunRecord(self.target_dir / "netflow_pca")
+    def history(self) -> RunHistory:
+        """The record of the runs made with this target folder, which `retry` resumes."""
+        return RunHistory(self.target_dir / "netflow_pca")
 
     def dbt(self, command: Sequence[str], vars: Mapping[str, Any] | None = None) -> int:
         """Run one dbt command, its output going to ours; returns dbt's exit code."""
@@ -154,53 +192,89 @@ class Runner:
 
     def build(self, hours: Sequence[int] | None, vars: Mapping[str, Any]) -> int:
         """`dbt build` for the given hours, one invocation per hour, recorded for `retry`."""
-        plan = plan_run(hours, vars, builds_seeds(vars, project_vars(self.project_dir)), self.options)
-        self.record.start(plan)
-        return self._run(plan)
+        seeds = builds_seeds(vars, project_vars(self.project_dir))
+        destination = run_destination(self.env, self.options.target)
+        plan = plan_run(hours, vars, seeds, self.options, destination, datetime.now(timezone.utc))
+        record = self.history.record(plan.run_id)
+        record.directory.mkdir(parents=True)
+        with record.lock():
+            record.save(plan)
+            self.history.prune()
+            return self._run(record, plan)
 
-    def retry(self) -> int:
-        """Resume the last run from the point of failure; what succeeded is not run again."""
-        plan = self.record.load()
-        if plan is None:
-            raise UsageError(f"no run is recorded in {self.record.directory}: start one with netflow-pca run")
-        if not plan.unfinished():
-            self._say("The last run finished: nothing to retry.")
+    def retry(self, run_id: str | None = None) -> int:
+        """Resume a run from the point of failure (the one named, else the latest started that
+        has steps left and is not running); what succeeded is not run again."""
+        history = self.history
+        plans = history.plans()
+        if not plans:
+            raise UsageError(f"no run is recorded in {history.directory}: start one with netflow-pca run")
+        choice = choose_retry(plans, history.running(plans), run_id)
+        for later, why in choice.passed_over:
+            self._say(f"Passing over the later {later.describe()}, which {why}.")
+        for other in choice.others:
+            self._say(f"Also unfinished: {other.describe()}; `netflow-pca retry --run {other.run_id}` resumes it.")
+        if choice.plan is None:
+            self._say(f"{choice.reason[0].upper()}{choice.reason[1:]}: nothing to retry.")
             return 0
-        return self._run(replace(plan, threads=self.options.threads or plan.threads))
+        record = history.record(choice.plan.run_id)
+        try:
+            with record.lock().acquire(timeout=0):
+                self._say(f"Resuming {choice.plan.describe()}.")
+                for index, step in enumerate(choice.plan.steps):
+                    if step.status is Status.SUPERSEDED:
+                        self._say(f"[{step_label(choice.plan.steps, index)}] taken over by the later run {step.reason}: not resumed")
+                return self._run(record, replace(choice.plan, threads=self.options.threads or choice.plan.threads))
+        except Timeout:
+            raise UsageError(f"{choice.plan.describe()} has just been resumed by another process") from None
 
-    def _run(self, plan: Plan) -> int:
+    def list_runs(self) -> str:
+        """The recorded runs, one a line, saying which one `retry` would resume."""
+        plans = self.history.plans()
+        return describe_runs(plans, self.history.running(plans)) if plans else f"No run is recorded in {self.history.directory}."
+
+    def _run(self, record: RunRecord, plan: Plan) -> int:
         options = DbtOptions(plan.target, plan.threads)
+        self.last_run = record
+        record.save(plan)
         code = 0
         with SignalForwarder() as signals:
             for index in plan.unfinished():
                 if signals.received is not None:
                     break
                 step = plan.steps[index]
-                code, status = self._attempt(plan, index, options, signals)
-                plan = plan.with_step(index, replace(step, status=status, attempts=step.attempts + 1))
-                self.record.save(plan)
+                code, status, reason = self._attempt(record, plan, index, options, signals)
+                plan = plan.with_step(index, replace(step, status=status, attempts=step.attempts + 1, reason=reason))
+                record.save(plan)
                 if status is not Status.SUCCEEDED:
                     break
         if signals.received is not None:
-            self._say("Interrupted; `netflow-pca retry` resumes the run where it stopped.")
+            self._say(f"Interrupted; `netflow-pca retry` resumes the run ({plan.run_id}) where it stopped.")
             return 128 + signals.received
+        if plan.refusal() is not None:
+            self._say(f"Stopped by a bad var or option ({plan.refusal()}); a retry would replay it: "
+                      "start a new run with a corrected value.")
+            return code or 2
         if plan.unfinished():
             log = self.project_dir / self.env.get("DBT_LOG_PATH", "logs") / "dbt.log"
-            self._say(f"Failed; the full log is in {log}. Mend the cause, then `netflow-pca retry`.")
+            self._say(f"Failed; the full log is in {log}. Mend the cause, then `netflow-pca retry` "
+                      f"(it resumes the latest unfinished run; `--run {plan.run_id}` names this one).")
             return code or 1
         return 0
 
-    def _attempt(self, plan: Plan, index: int, options: DbtOptions, signals: SignalForwarder) -> tuple[int, Status]:
+    def _attempt(
+        self, record: RunRecord, plan: Plan, index: int, options: DbtOptions, signals: SignalForwarder
+    ) -> tuple[int, Status, str | None]:
         """Run the next attempt of a step, showing its progress and recording its results."""
         step, label = plan.steps[index], step_label(plan.steps, index)
-        action = resume_action(step, self.record.has_results(index))
+        action = resume_action(step, record.has_results(index))
         self._say(f"[{label}] dbt {ACTION_WORDS[action]}")
         started = time.monotonic()
         progress = Progress()
         process = subprocess.Popen(
-            [dbt_executable(), *step_args(step, action, self.record.step_dir(index), options)],
+            [dbt_executable(), *step_args(step, action, record.step_dir(index), options)],
             cwd=self.project_dir,
-            env={**self.env, "DBT_LOG_FORMAT": "json"},
+            env={**self.env, "DBT_LOG_FORMAT": "json", "DBT_TARGET_PATH": str(record.target_dir)},
             stdout=subprocess.PIPE,
             text=True,
             start_new_session=True,
@@ -211,15 +285,15 @@ class Runner:
             self._show(progress, line)
         code = process.wait()
         signals.attach(None)
-        results = self._results_of(progress.invocation_id)
+        results = self._results_of(record.target_dir, progress.invocation_id)
         if results is not None:
-            self.record.record_attempt(index, step.attempts + 1, results)
+            record.record_attempt(index, step.attempts + 1, results)
         interrupted = signals.received is not None or progress.keyboard_interrupt
-        status = step_status(code, interrupted, recorded=results is not None)
+        status = step_status(code, interrupted, recorded=results is not None, refused=is_bad_var(progress.cause))
         self._say(f"[{label}] {status.value}: {progress.summary()} ({time.monotonic() - started:.1f} s)")
         if status is not Status.SUCCEEDED and progress.cause:
             self._say(f"[{label}] stopped by: {progress.cause}")
-        return code, status
+        return code, status, progress.cause if status is Status.REFUSED else None
 
     def _show(self, progress: Progress, line: str) -> None:
         try:
@@ -233,9 +307,9 @@ class Runner:
             self.output.write(f"\r\x1b[K{progress.status_line()}")
             self.output.flush()
 
-    def _results_of(self, invocation_id: str | None) -> dict[str, Any] | None:
+    def _results_of(self, target_dir: Path, invocation_id: str | None) -> dict[str, Any] | None:
         """dbt's run results, if the invocation wrote them (an interrupted parse writes none)."""
-        path = self.target_dir / RESULTS_FILE
+        path = target_dir / RESULTS_FILE
         if invocation_id is None or not path.exists():
             return None
         results = json.loads(path.read_text())

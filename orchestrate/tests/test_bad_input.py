@@ -28,6 +28,27 @@ REFUSED = {
         {"events_table": "no_such_table"},
         "does not exist: check the vars events_schema",
     ),
+    "times at infinity": (
+        """create table {schema}.infinite_times as
+           select user_name, to_timestamp(start_time) as start_time from {schema}.events
+           union all values ('x', timestamptz 'infinity'), ('x', timestamptz '-infinity'), ('y', timestamptz 'infinity')""",
+        {"events_table": "infinite_times"},
+        "holds times that cannot be placed on a day: infinity (2 events), -infinity (1 event)",
+    ),
+    "epoch seconds that are no time": (
+        """create table {schema}.unplaceable_seconds as
+           select user_name, cast(start_time as double precision) as start_time from {schema}.events
+           union all values ('x', 'NaN'), ('x', 1.7e15), ('x', '-Infinity')""",
+        {"events_table": "unplaceable_seconds"},
+        "holds times that cannot be placed on a day: -Infinity (1 event), 1.7e+15 (1 event), NaN (1 event)",
+    ),
+    "a date at infinity": (
+        """create table {schema}.infinite_dates as
+           select user_name, cast(to_timestamp(start_time) as date) as start_time from {schema}.events
+           union all values ('x', date 'infinity')""",
+        {"events_table": "infinite_dates"},
+        "holds times that cannot be placed on a day: infinity (1 event)",
+    ),
     "source column not there": (
         None,
         {"events_table": "events", "user_column": "src_ip"},

@@ -24,6 +24,7 @@ def test_every_subcommand_has_help(command: str, capsys: pytest.CaptureFixture[s
         (["run", "--hours", "25"], "netflow-pca run: --hours: '25' is outside 0-23 or runs backwards"),
         (["run", "--run-date", "2017-02-30"], "netflow-pca run: --run-date: '2017-02-30' is not a date as YYYY-MM-DD"),
         (["run", "--threads", "0"], "netflow-pca run: argument --threads: '0' is not a whole number of at least 1"),
+        (["run", "--lookback-days", "100000"], "netflow-pca run: argument --lookback-days: '100000' is more than 36600 days"),
         (["run", "--var", "src_ip=1"], "netflow-pca run: --var: the project has no var 'src_ip'"),
         (["run", "--vars", "[1]"], "netflow-pca run: --vars: expected a mapping"),
         (["db", "restart"], "netflow-pca db: argument action: invalid choice: 'restart'"),

@@ -1,14 +1,17 @@
-"""Runs at the same time: different hours proceed side by side, the same hour takes turns."""
+"""Runs at the same time: different hours proceed side by side, taking turns only on the staging
+view when both must rebuild it; the same hour takes turns."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from typing import Any
 
 from orchestrate.run.options import dbt_command
+from orchestrate.run.plan import RunHistory, Status
 from orchestrate.run.runner import PROJECT_DIR, dbt_executable
-from orchestrate.tests.conftest import Project, within_rounding
+from orchestrate.tests.conftest import NETFLOW_PCA, Project, within_rounding
 from orchestrate.tests.models import HOURLY_MODELS
 
 
@@ -37,19 +40,55 @@ def waiting_hour_locks(project: Project, relation: str, hour: int) -> int:
     )[0][0])
 
 
-def test_runs_for_different_hours_proceed_together_and_match_solo_runs(project: Project) -> None:
+def waiting_view_locks(project: Project, relation: str) -> int:
+    """Runs waiting for the lock that shared_view takes on a view (one bigint key: hashtext of its name)."""
+    return int(project.db.rows(
+        """select count(*) from pg_locks
+           where locktype = 'advisory' and not granted and objsubid = 1
+             and classid::bigint = (hashtext(%(relation)s)::bigint >> 32) & 4294967295
+             and objid::bigint = hashtext(%(relation)s)::bigint & 4294967295""",
+        {"relation": relation},
+    )[0][0])
+
+
+def test_runs_for_different_hours_at_once_take_turns_on_the_staging_view_and_match_solo_runs(project: Project) -> None:
     vars = project.load_sample_events()
     project.build(vars)
     solo = {(model, hour): hour_rows(project, model, hour) for model in HOURLY_MODELS for hour in (5, 6)}
-    project.db.execute(f'delete from "{project.schema}".int_pca_input where hour_of_day in (5, 6)')
-    project.db.execute(f'delete from "{project.schema}".int_hourly_counts where hour_of_day in (5, 6)')
+    for model in HOURLY_MODELS:
+        project.db.execute(f'delete from "{project.schema}"."{model}" where hour_of_day in (5, 6)')
+    view = f'"{project.schema}"."stg_flows__events"'
+    [(built_definition,)] = project.db.rows("select pg_get_viewdef(%s::regclass)", (view,))
+    # a view of another definition, as after a change of the vars: both runs must rebuild it
+    project.db.execute(f"create or replace view {view} as select * from ({built_definition.rstrip(';')}) as stale")
+    relation = f'"{project.db.env["PGDATABASE"]}".{view}'
 
-    runs = [start_dbt(project, ["run"], {**vars, "hour_id": hour}) for hour in (5, 6)]
-    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    with project.db.connect() as holder, holder.cursor() as cursor:
+        # stands in for a run half way through rebuilding the view: both runs meet it there
+        cursor.execute("select pg_advisory_xact_lock(hashtext(%s))", (relation,))
+        runs = [
+            subprocess.Popen([NETFLOW_PCA, "run", "--hours", str(hour), "--var", "events_table=events"],
+                             env=project.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for hour in (5, 6)
+        ]
+        deadline = time.monotonic() + 300
+        while waiting_view_locks(project, relation) < 2 and all(run.poll() is None for run in runs) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert waiting_view_locks(project, relation) == 2, "\n\n".join(run.communicate()[0][-4000:] for run in runs)
+    outputs = [run.communicate(timeout=600)[0] for run in runs]
 
     failures = [output[-4000:] for run, output in zip(runs, outputs) if run.returncode != 0]
     assert [run.returncode for run in runs] == [0, 0], "\n\n".join(failures)
+    assert project.db.rows("select pg_get_viewdef(%s::regclass)", (view,)) == [(built_definition,)]
     assert {key: hour_rows(project, *key) for key in solo} == {key: within_rounding(rows) for key, rows in solo.items()}
+    # each run kept its own record, with the results of its own invocation
+    plans = RunHistory(project.target_dir / "netflow_pca").plans()
+    assert sorted(plan.steps[0].hour for plan in plans) == [5, 6]
+    for plan in plans:
+        assert [step.status for step in plan.steps] == [Status.SUCCEEDED]
+        results = json.loads((RunHistory(project.target_dir / "netflow_pca").record(plan.run_id).step_dir(0) / "attempt-1.json").read_text())
+        assert {result["unique_id"]: result["status"] for result in results["results"]}["model.netflow_pca.int_pca_input"] == "success"
+        assert results["args"]["vars"]["hour_id"] == plan.steps[0].hour
 
 
 def test_a_second_run_for_the_same_hour_waits_for_the_first(project: Project) -> None:

@@ -106,7 +106,7 @@ def test_null_user_or_time_stops_the_build_and_keeps_the_last_good_tables(projec
     good = {model: project.table(model, "1, 2, 3") for model in ("int_hourly_counts", "int_pca_input")}
     bad_rows = {
         "(null, 1483500000)": {"not_null_stg_flows__events_user_name"},
-        "('a', null)": {"not_null_stg_flows__events_flow_at", "not_null_stg_flows__events_flow_local_at"},
+        "('a', null)": {"event_times_placeable_stg_flows__events_flow_at"},
     }
     for bad_row, failing_tests in bad_rows.items():
         project.db.execute(f'insert into "{project.schema}".events values {bad_row}')

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,10 +24,11 @@ from orchestrate.run.options import (
     parse_var_options,
     project_vars,
 )
-from orchestrate.run.plan import Resume, Status, Step
-from orchestrate.run.runner import PROJECT_DIR, plan_run, profiles_dir, step_args, step_label
+from orchestrate.run.plan import Plan, Resume, Status, Step
+from orchestrate.run.runner import PROJECT_DIR, plan_run, profiles_dir, run_destination, step_args, step_label
 
 PROJECT_VARS = project_vars(PROJECT_DIR)
+STARTED = datetime(2026, 12, 4, 14, 42, 0, 250000, tzinfo=timezone.utc)
 
 
 @pytest.mark.parametrize(
@@ -132,15 +134,30 @@ def test_seeds_are_built_only_when_the_events_are_the_sample_seed() -> None:
     assert not builds_seeds({"events_schema": "raw"}, PROJECT_VARS)
 
 
+def plan_of(hours: tuple[int, ...] | None, vars: dict[str, Any], seeds: bool = False, options: DbtOptions = DbtOptions()) -> Plan:
+    return plan_run(hours, vars, seeds, options, "target= PGHOST=db", STARTED)
+
+
 def test_plan_is_one_step_per_hour_and_the_first_loads_the_seed() -> None:
-    plan = plan_run((3, 18), {"timezone": "UTC"}, seeds=True, options=DbtOptions(threads=2))
+    plan = plan_of((3, 18), {"timezone": "UTC"}, seeds=True, options=DbtOptions(threads=2))
     assert [(step.hour, step.vars, step.seeds, step.status) for step in plan.steps] == [
         (3, {"timezone": "UTC", "hour_id": 3}, True, Status.PENDING),
         (18, {"timezone": "UTC", "hour_id": 18}, False, Status.PENDING),
     ]
     assert plan.threads == 2
-    [whole] = plan_run(ALL_HOURS, {}, seeds=False, options=DbtOptions()).steps
+    assert re.fullmatch("20261204T144200Z-[0-9a-f]{6}", plan.run_id)
+    assert plan.started_at == "2026-12-04T14:42:00.250000+00:00" and plan.destination == "target= PGHOST=db"
+    assert plan_of((3,), {}).run_id != plan_of((3,), {}).run_id
+    [whole] = plan_of(ALL_HOURS, {}).steps
     assert whole.hour is None and whole.vars == {}
+
+
+def test_the_destination_names_the_target_and_what_the_profile_reads() -> None:
+    env = {"PGHOST": "db", "PGPORT": "5432", "PGDATABASE": "flows", "NETFLOW_PCA_SCHEMA": "nf", "PGPASSWORD": "secret"}
+    destination = run_destination(env, "ci")
+    assert destination.startswith("target=ci PGHOST=db PGPORT=5432 PGDATABASE=flows NETFLOW_PCA_SCHEMA=nf")
+    assert "secret" not in destination
+    assert run_destination({**env, "NETFLOW_PCA_SCHEMA": "other"}, "ci") != destination
 
 
 def test_step_args_build_retry_or_build_what_did_not_succeed(tmp_path: Path) -> None:

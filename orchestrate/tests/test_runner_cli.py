@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from orchestrate.run.plan import Plan, RunHistory, Status
 from orchestrate.tests.conftest import NETFLOW_PCA, Project, run_cli, within_rounding
 from orchestrate.tests.models import HOURLY_MODELS
 
@@ -29,8 +30,16 @@ def hours_present(project: Project, model: str) -> set[int]:
     return {hour for (hour,) in project.db.rows(f'select distinct hour_of_day from "{project.schema}"."{model}"')}
 
 
-def attempt_statuses(project: Project, step: int, attempt: int) -> dict[str, str]:
-    path = project.target_dir / "netflow_pca" / f"step-{step:02d}" / f"attempt-{attempt}.json"
+def recorded_runs(project: Project) -> list[Plan]:
+    return RunHistory(project.target_dir / "netflow_pca").plans()
+
+
+def attempt_statuses(project: Project, step: int, attempt: int, run_id: str | None = None) -> dict[str, str]:
+    """The node statuses of one attempt of a step of a run (by default the only recorded one)."""
+    if run_id is None:
+        [only] = recorded_runs(project)
+        run_id = only.run_id
+    path = RunHistory(project.target_dir / "netflow_pca").record(run_id).step_dir(step) / f"attempt-{attempt}.json"
     return {result["unique_id"]: result["status"] for result in json.loads(path.read_text())["results"]}
 
 
@@ -168,3 +177,59 @@ def test_sigterm_half_way_then_retry_gives_the_tables_of_an_uninterrupted_run(pr
     assert after["int_hourly_counts"][1] == before["int_hourly_counts"][1]
     assert after["int_pca_input"][0] == before["int_pca_input"][0]
     assert_same_rows_as(project, built_project, [0, 1])
+
+
+def test_retry_resumes_the_run_that_failed_although_a_run_of_another_hour_started_with_it(
+    project: Project, built_project: Project
+) -> None:
+    project.load_sample_events()
+    counts = f'"{project.db.env["PGDATABASE"]}"."{project.schema}"."int_hourly_counts"'
+    with project.db.connect() as holder, holder.cursor() as cursor:
+        # another run writing hour 5 (it holds that hour's lock): the hour-5 run gives up waiting
+        cursor.execute("select pg_advisory_xact_lock(hashtext(%s), 5)", (counts,))
+        hour_5 = subprocess.Popen(
+            [NETFLOW_PCA, "run", "--hours", "5", *EVENTS],
+            env={**project.env, "PGOPTIONS": "-c lock_timeout=3000"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        hour_6 = subprocess.Popen(
+            [NETFLOW_PCA, "run", "--hours", "6", *EVENTS], env=project.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        failed, passed = hour_5.communicate(timeout=600)[0], hour_6.communicate(timeout=600)[0]
+
+    assert hour_5.returncode == 1, failed[-4000:]
+    assert "canceling statement due to lock timeout" in failed
+    assert "Mend the cause, then `netflow-pca retry`" in failed
+    assert hour_6.returncode == 0, passed[-4000:]
+    five, six = sorted(recorded_runs(project), key=lambda plan: plan.steps[0].hour or 0)
+    assert [step.status for step in five.steps] == [Status.FAILED] and [step.status for step in six.steps] == [Status.SUCCEEDED]
+    listed = run_cli(project.env, "retry", "--list")
+    assert f"{five.run_id}  {five.started_text()}  hour 5: failed at hour 5  <- `netflow-pca retry` resumes this" in listed.stdout
+    assert f"{six.run_id}  {six.started_text()}  hour 6: succeeded" in listed.stdout
+
+    retried = run_cli(project.env, "retry")
+
+    assert retried.returncode == 0, retried.stdout[-4000:] + retried.stderr[-2000:]
+    assert f"Resuming {five.describe()}." in retried.stdout
+    assert "[hour 5] dbt retry" in retried.stdout
+    assert "[hour 6]" not in retried.stdout
+    assert_same_rows_as(project, built_project, [5, 6])
+    assert "nothing to retry" in run_cli(project.env, "retry").stdout
+
+
+def test_a_bad_var_stops_the_run_and_no_retry_is_advised(project: Project) -> None:
+    project.load_sample_events()
+
+    refused = run_cli(project.env, "run", "--hours", "3", *EVENTS, "--var", "residual_collective_share=2")
+
+    assert refused.returncode == 2, refused.stdout[-4000:] + refused.stderr[-2000:]
+    assert "Invalid var residual_collective_share: expected a number greater than 0 and at most 1, got 2" in refused.stdout
+    assert "a retry would replay it: start a new run with a corrected value" in refused.stdout
+    assert "Mend the cause" not in refused.stdout
+    [plan] = recorded_runs(project)
+    assert plan.steps[0].status is Status.REFUSED
+    retried = run_cli(project.env, "retry")
+    assert retried.returncode == 0
+    assert "stopped on a bad var, which a retry would replay" in retried.stdout and "nothing to retry" in retried.stdout
+    named = run_cli(project.env, "retry", "--run", plan.run_id)
+    assert named.returncode == 2
+    assert named.stderr.startswith(f"netflow-pca retry: {plan.describe()} stopped on a bad var, which a retry would replay")

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from orchestrate.run.options import LOOKBACK_DAYS_LIMIT
 from orchestrate.tests.conftest import Database, InProcessDbt, Project, _project
 
 
@@ -74,6 +75,12 @@ def test_bad_var_stops_the_run_naming_it_and_writes_nothing(guarded: Project, na
     assert f"var {name}" in result.stdout
     assert schema_fingerprint(guarded.db, guarded.schema) == before
     assert guarded.db.relation_exists(guarded.schema, "x")
+
+
+def test_the_command_line_refuses_the_lookback_days_that_dbt_refuses(guarded: Project) -> None:
+    result = guarded.dbt("parse", vars={"lookback_days": LOOKBACK_DAYS_LIMIT + 1})
+    assert result.returncode != 0
+    assert f"Invalid var lookback_days: expected an integer from 1 to {LOOKBACK_DAYS_LIMIT}," in result.stdout
 
 
 def test_absent_columns_and_tables_are_named(guarded: Project) -> None:

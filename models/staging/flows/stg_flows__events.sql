@@ -1,6 +1,11 @@
 {%- set run = netflow_pca.run_vars() -%}
 {%- set user_column = netflow_pca.events_column('user_column') -%}
 {%- set time_column = netflow_pca.events_column('time_column') -%}
+{#- only the columns the vars name are read: a role may hold grants on these alone #}
+{%- set read_columns = [] -%}
+{%- for column in [user_column, time_column] if column is not none and column.name not in read_columns -%}
+    {%- do read_columns.append(column.name) -%}
+{%- endfor -%}
 {#- With the default vars the source is the sample seed: build it first. #}
 {%- if run.events_table == 'sample_flows' and run.events_schema == target.schema %}
 -- depends_on: {{ ref('sample_flows') }}
@@ -10,7 +15,14 @@ with
 
 source as (
 
-    select * from {{ source('flows', 'events') }}
+    select
+    {%- for name in read_columns %}
+        {{ netflow_pca.quote_identifier(name) }}{{ ',' if not loop.last }}
+    {%- else %}
+        *
+    {%- endfor %}
+
+    from {{ source('flows', 'events') }}
 
 ),
 
