@@ -1,8 +1,9 @@
 """The dbt project as Dagster reads it: its manifest, in a target folder of its own.
 
 The manifest is read from `dagster/` in dbt's target folder (DBT_TARGET_PATH, default `target`),
-a folder of its own so that the runner's invocations, which rewrite target/manifest.json with
-their own vars, leave the asset graph alone; it is made with `dbt parse` once if it is absent.
+a folder of its own so that dbt invoked by hand, which rewrites target/manifest.json with its own
+vars, leaves the asset graph alone (the runner's invocations write to their run's record instead);
+it is made with `dbt parse` once if it is absent.
 `prepare_if_dev()` is not used: under `dagster dev` it parses in every run process, and runs of
 several partitions at once race in it (dagster issue 33993).
 """
