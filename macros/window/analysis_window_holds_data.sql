@@ -30,11 +30,12 @@
 {% macro _raise_empty_window(window, events) %}
     {%- set run = netflow_pca.run_vars() -%}
     {%- set span = run_query(
-        "select min(cast(flow_local_at as date)), max(cast(flow_local_at as date)), count(*) from " ~ events
+        "select cast(min(cast(flow_local_at as date)) as text), cast(max(cast(flow_local_at as date)) as text), count(*)"
+        ~ " from " ~ events
     ).rows[0] -%}
     {%- set spanned = "the events of " ~ netflow_pca.events_relation() ~ " span " ~ span[0] ~ " to " ~ span[1]
         ~ " (" ~ span[2] ~ " events, days in time zone " ~ run.timezone ~ ")" -%}
-    {%- set kept = ". Nothing was written: the tables keep the last good run's rows" -%}
+    {%- set kept = ". Nothing of the window was written: the counts, the PCA input and the marts keep the last good run's rows" -%}
     {%- if run.run_date -%}
         {{- exceptions.raise_compiler_error(
             "Invalid var run_date: the window of " ~ run.lookback_days ~ " days up to " ~ run.run_date

@@ -1,31 +1,35 @@
 {#-
     A whole number of components (the var variance_target read as MADlib's components_param) is
-    at most each hour's row_dim and col_dim (int_pca_dimensions), the range MADlib accepts. It
-    fails with the hours whose matrix is smaller, and, when it runs, stops with an error naming
-    the var, before any model of the window is written.
+    at most the rows (days) and columns (users) of every hour's matrix, the range MADlib accepts.
+    It fails with the rows of the model whose days or users are fewer, and, when it runs, stops
+    with an error naming the var. On int_analysis_window (days only) it stops the run before
+    anything of the window is counted; on int_pca_dimensions it checks each hour's matrix.
 -#}
-{% test components_fit_the_window(model) %}
+{% test components_fit_the_window(model, days_column, users_column=none) %}
     {%- set run = netflow_pca.run_vars() -%}
     {%- set components = run.variance_target if run.variance_target is integer else 0 -%}
     {%- set failing_rows -%}
         select
-            hour_of_day,
-            row_dim,
-            col_dim
+            {{ days_column }} as days,
+            {{ users_column or 'cast(null as integer)' }} as users
 
         from {{ model }}
 
-        where row_dim < {{ components }}
-            or col_dim < {{ components }}
+        where {{ days_column }} < {{ components }}
+        {%- if users_column %}
+            or {{ users_column }} < {{ components }}
+        {%- endif %}
     {%- endset -%}
     {%- if execute and flags.WHICH in ('build', 'test') -%}
-        {%- set found = run_query(failing_rows ~ " order by least(row_dim, col_dim), hour_of_day limit 1") -%}
+        {%- set found = run_query("select * from (" ~ failing_rows ~ ") as failing order by least(days, users) limit 1") -%}
         {%- if found.rows -%}
-            {%- set hour, days, users = found.rows[0] -%}
+            {%- set days, users = found.rows[0] -%}
+            {%- set most = [days, users] | reject('none') | min -%}
             {{- exceptions.raise_compiler_error(
-                "Invalid var variance_target: " ~ components ~ " components, but the window's matrix of hour "
-                ~ hour ~ " has " ~ days ~ " days and " ~ users ~ " users, and at most " ~ [days, users] | min
-                ~ " components can be asked for (a fraction such as 0.99 keeps a share of the variance instead)") -}}
+                "Invalid var variance_target: " ~ components ~ " components, but the window's matrices have "
+                ~ days ~ " days" ~ (" and " ~ users ~ " users" if users is not none else "")
+                ~ ", so at most " ~ most ~ " components can be asked for (a fraction such as 0.99 keeps a"
+                ~ " share of the variance instead)") -}}
         {%- endif -%}
     {%- endif -%}
     {{ failing_rows }}
