@@ -117,7 +117,9 @@ def test_a_one_hour_run_on_a_fresh_schema_equals_that_hour_of_an_all_hours_run(p
         f'select count(distinct day_id), count(distinct name_id) from "{project.schema}".int_pca_input')
     [(row_dim, col_dim)] = project.db.rows(
         f'select row_dim, col_dim from "{project.schema}".int_pca_dimensions where hour_of_day = 2')
-    assert (days, users) == (row_dim - 1, col_dim - 1)
+    # New York's window runs from 2016-12-31 (the evening of the first UTC day) to 2017-01-14:
+    # hour 2 lacks 2016-12-31 and 2017-01-05 of its 15 days, and user a of the 13
+    assert (days, users, row_dim, col_dim) == (13, 12, 15, 13)
     for model in HOURLY_MODELS:
         one_hour = rows_in_key_order(project, model)
         hour_column = columns_of(full_project, model).index("hour_of_day")
