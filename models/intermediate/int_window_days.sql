@@ -1,5 +1,5 @@
 {#- The rows of every hour's matrix, the same whatever hours a run builds (shared_table). #}
-{{ config(materialized='shared_table', distributed_by=['hour_of_day']) }}
+{{ config(materialized='shared_table', distributed_replicated=true) }}
 
 {%- set run = netflow_pca.run_vars() %}
 {%- set timezone = netflow_pca.sql_string_literal(run.timezone) %}
