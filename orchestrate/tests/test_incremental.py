@@ -42,11 +42,12 @@ def rows_in_key_order(project: Project, model: str) -> list[tuple[Any, ...]]:
 
 
 def assert_same_rows(mine: list[tuple[Any, ...]], reference: list[tuple[Any, ...]], model: str) -> None:
-    """Equal rows; numbers and arrays of numbers within 1e-9 relative (the PCA's float sums)."""
+    """Equal rows; numbers and arrays of numbers within 1e-9 relative (the PCA's float sums), the
+    rest (arrays of days too) exactly."""
     assert len(mine) == len(reference), model
     for got, expected in zip(mine, reference):
         for a, b in zip(got, expected):
-            if isinstance(a, (float, list)):
+            if isinstance(a, float) or (isinstance(a, list) and all(isinstance(x, (int, float)) for x in a)):
                 assert np.allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float), rtol=1e-9, atol=1e-12), model
             else:
                 assert a == b, model
