@@ -115,7 +115,7 @@ def test_a_second_run_for_the_same_hour_waits_for_the_first(project: Project) ->
 
 
 def waiting_creation_locks(project: Project, relation: str) -> int:
-    """Runs waiting for the lock create_hour_partitioned_table_sql takes on creating a table."""
+    """Runs waiting for the lock create_incremental_table_sql takes on creating a table."""
     return waiting_view_locks(project, f"create {relation}")
 
 
