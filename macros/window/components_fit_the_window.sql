@@ -3,7 +3,8 @@
     at most the rows (days) and columns (users) of every hour's matrix, the range MADlib accepts.
     It fails with the rows of the model whose days or users are fewer, and, when it runs, stops
     with an error naming the var. On int_analysis_window (days only) it stops the run before
-    anything of the window is counted; on int_pca_dimensions it checks each hour's matrix.
+    anything of the window is counted; on int_pca_dimensions it checks each hour's matrix, before
+    the PCA is fitted.
 -#}
 {% test components_fit_the_window(model, days_column, users_column=none) %}
     {%- set run = netflow_pca.run_vars() -%}

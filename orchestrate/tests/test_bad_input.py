@@ -106,19 +106,20 @@ def test_refused_input_is_named_and_keeps_the_last_good_tables(last_good: Projec
     assert {model: last_good.hour_fingerprints(model) for model in HOURLY_MODELS} == before
 
 
-def test_a_variance_target_above_the_users_stops_before_the_pca_input(last_good: Project) -> None:
-    """The users are known once counted: the counts are written again (the same rows), nothing after them."""
-    before = {model: last_good.hour_fingerprints(model) for model in HOURLY_MODELS}
-    counts = last_good.table("int_hourly_counts", "1, 2, 3")
+def test_a_variance_target_above_the_users_stops_before_the_pca(last_good: Project) -> None:
+    """The users are known once counted: the counts and the PCA input are written again (the same
+    rows), nothing from the PCA on."""
+    counted = ("int_hourly_counts", "int_pca_input")
+    before = {model: last_good.hour_fingerprints(model) for model in HOURLY_MODELS if model not in counted}
+    rows = {model: last_good.table(model, "1, 2, 3") for model in counted}
 
     result = last_good.dbt("build", vars={"events_table": "events", "variance_target": 14})
 
     assert result.returncode != 0
     assert ("Invalid var variance_target: 14 components, but the window's matrices have 14 days and 13 users, "
             "so at most 13 components can be asked for") in result.stdout
-    assert last_good.table("int_hourly_counts", "1, 2, 3") == counts
-    assert {model: last_good.hour_fingerprints(model) for model in HOURLY_MODELS if model != "int_hourly_counts"} == \
-        {model: fingerprints for model, fingerprints in before.items() if model != "int_hourly_counts"}
+    assert {model: last_good.table(model, "1, 2, 3") for model in counted} == rows
+    assert {model: last_good.hour_fingerprints(model) for model in before} == before
 
 
 def test_one_user_only_gives_one_component_holding_all_variance(project: Project) -> None:
