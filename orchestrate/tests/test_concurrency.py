@@ -144,4 +144,5 @@ def test_the_first_runs_of_different_hours_on_a_new_schema_both_create_the_table
     for model in HOURLY_MODELS:
         for hour in (5, 6):
             assert hour_rows(project, model, hour) == within_rounding(hour_rows(built_project, model, hour)), (model, hour)
-        assert project.db.rows(f'select distinct hour_of_day from "{project.schema}"."{model}" order by 1') == [(5,), (6,)]
+        assert {hour for (hour,) in project.db.rows(f'select distinct hour_of_day from "{project.schema}"."{model}"')} <= {5, 6}
+    assert len(project.table("pipeline_runs")) == 2
