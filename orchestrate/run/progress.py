@@ -73,6 +73,9 @@ class Progress:
             lines = [line for line in _plain(info["msg"]).splitlines() if not _is_trace(line)]
             self._note_cause(lines)
             return [f"  {line}" for line in lines]
+        elif name == "JinjaLogWarning" and _plain(info.get("msg", "")):
+            # the project's own warnings: events left out of the window, an hour without variance
+            return [f"  warning: {line}" for line in _plain(info["msg"]).splitlines() if line.strip()]
         elif name == "MainEncounteredError" and _plain(str(data.get("exc", ""))):
             lines = [line for line in _plain(str(data["exc"])).splitlines() if line.strip() and not _is_trace(line)]
             self._note_cause(lines)

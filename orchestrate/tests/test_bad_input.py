@@ -177,8 +177,10 @@ def test_late_and_stray_rows_do_not_move_the_window(built_project: Project, proj
         ('late', extract(epoch from timestamptz '2030-01-01 12:00+00')),
         ('stray', extract(epoch from timestamptz '2020-06-01 12:00+00'))""")
 
-    project.build(vars)
+    result = project.build(vars)
 
+    assert ("2 events after the window's last day, from 2020-06-01 to 2030-01-01, are left out as late or bad data"
+            in result.stdout)
     [(first, last, late, first_late, last_late)] = project.db.rows(
         f'select window_first_day, window_last_day, late_events, first_late_day, last_late_day from "{project.schema}".pipeline_runs')
     assert (first, last) == (date(2017, 1, 1), date(2017, 1, 14))

@@ -110,3 +110,10 @@ def test_a_data_test_that_finds_a_var_wrong_is_a_bad_var() -> None:
     failed_first.feed(event("RunResultFailure", "error", "Failure in test analysis_window_holds_data_x (models/x.yml)"))
     failed_first.feed(event("RunResultError", "error", "  Invalid var run_date: a later test's message"))
     assert failed_first.cause == "Failure in test not_null_x_y (models/x.yml)"
+
+
+def test_the_project_warnings_are_shown() -> None:
+    progress = Progress()
+    shown = progress.feed(event("JinjaLogWarning", "warn", "netflow_pca: 2 events after the window's last day, from 2020-06-01 to 2030-01-01, are left out"))
+    assert shown == ["  warning: netflow_pca: 2 events after the window's last day, from 2020-06-01 to 2030-01-01, are left out"]
+    assert progress.cause is None
