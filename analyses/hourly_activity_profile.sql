@@ -12,11 +12,9 @@ days_per_hour as (
 
     select
         hour_of_day,
-        max(day_id) as days
+        row_dim as days
 
-    from pca_input
-
-    group by hour_of_day
+    from {{ ref('int_pca_dimensions') }}
 
 ),
 

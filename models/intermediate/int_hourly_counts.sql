@@ -11,22 +11,32 @@ events as (
 
 ),
 
+analysis_window as (
+
+    select * from {{ ref('int_analysis_window') }}
+
+),
+
+{#- the window's days: up to its last day, which leaves out late or bad events (after the last
+    complete day); with run_date, from its first day too #}
 bucketed as (
 
     select
-        user_name,
-        cast(flow_local_at as date) as day,
-        cast(extract(hour from flow_local_at) as integer) as hour_of_day
+        events.user_name,
+        cast(events.flow_local_at as date) as day,
+        cast(extract(hour from events.flow_local_at) as integer) as hour_of_day
 
     from events
 
-    where {{ netflow_pca.hour_filter('extract(hour from flow_local_at)') }}
+    cross join analysis_window
+
+    where {{ netflow_pca.hour_filter('extract(hour from events.flow_local_at)') }}
+        and events.flow_local_at < analysis_window.last_day + 1
     {%- if run.run_date %}
-        and flow_local_at < date {{ netflow_pca.sql_string_literal(run.run_date) }} + 1
-        and flow_local_at >= date {{ netflow_pca.sql_string_literal(run.run_date) }} - {{ run.lookback_days - 1 }}
+        and events.flow_local_at >= analysis_window.first_day
     {%- endif %}
     {%- if recounting %}
-        and not (cast(flow_local_at as date) <@ {{ netflow_pca.kept_days_range(this) }})
+        and not (cast(events.flow_local_at as date) <@ {{ netflow_pca.kept_days_range(this) }})
     {%- endif %}
 
 ),

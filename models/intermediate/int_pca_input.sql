@@ -1,7 +1,5 @@
 {{ config(distributed_by=['user_name'], **netflow_pca.hour_partitioned_config()) }}
 
-{%- set run = netflow_pca.run_vars() %}
-
 with
 
 hourly_counts as (
@@ -10,34 +8,26 @@ hourly_counts as (
 
 ),
 
-analysis_window as (
+window_days as (
 
-    {%- if run.run_date %}
-    select date {{ netflow_pca.sql_string_literal(run.run_date) }} as last_day
-    {%- else %}
-    {#- a clock gone wrong must not move the window into the future and empty it #}
-    select
-        least(
-            max(day),
-            cast(now() at time zone {{ netflow_pca.sql_string_literal(run.timezone) }} as date)
-        ) as last_day
-
-    from hourly_counts
-    {%- endif %}
+    select * from {{ ref('int_window_days') }}
 
 ),
 
+{#- the window's days on which the hour exists; a day without the hour's flows is a row of zeros #}
 windowed_counts as (
 
-    select hourly_counts.*
+    select
+        hourly_counts.*,
+        window_days.day_id
 
     from hourly_counts
 
-    cross join analysis_window
+    inner join window_days
+        on hourly_counts.hour_of_day = window_days.hour_of_day
+        and hourly_counts.day = window_days.day
 
     where {{ netflow_pca.hour_filter('hourly_counts.hour_of_day') }}
-        and hourly_counts.day <= analysis_window.last_day
-        and hourly_counts.day > analysis_window.last_day - {{ run.lookback_days }}
 
 ),
 
@@ -45,7 +35,7 @@ final as (
 
     select
         hour_of_day,
-        cast(dense_rank() over (partition by hour_of_day order by day) as integer) as day_id,
+        day_id,
         cast(dense_rank() over (partition by hour_of_day order by user_name collate "C") as integer) as name_id,
         user_name,
         day,

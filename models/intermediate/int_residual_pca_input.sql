@@ -14,6 +14,12 @@ pca_input as (
 
 ),
 
+dimensions as (
+
+    select * from {{ ref('int_pca_dimensions') }}
+
+),
+
 cells as (
 
     select
@@ -176,8 +182,8 @@ final as (
         extremes.is_extreme,
         collective_days.is_collective,
         recurring_users.is_recurring,
-        -- the rows of every hour's fit: the largest day_id over all hours, the PCA's row_dim
-        (select max(day_id) from pca_input) as n_days,
+        -- the rows of the hour's fit, the PCA's row_dim
+        dimensions.row_dim as n_days,
         hour_users.n_users,
         case
             when extremes.is_extreme and not collective_days.is_collective and not recurring_users.is_recurring then 0
@@ -188,6 +194,9 @@ final as (
 
     inner join hour_users
         on extremes.hour_of_day = hour_users.hour_of_day
+
+    inner join dimensions
+        on extremes.hour_of_day = dimensions.hour_of_day
 
     inner join collective_days
         on extremes.hour_of_day = collective_days.hour_of_day

@@ -5,8 +5,8 @@
 {{ config(**dict(
     partitioned,
     distributed_by=['hour_of_day'],
-    pre_hook=partitioned.get('pre_hook', []) + ["{{ netflow_pca.hourly_pca_fit(ref('int_pca_input'), 'flow_count') }}"],
+    pre_hook=partitioned.get('pre_hook', []) + ["{{ netflow_pca.hourly_pca_fit(ref('int_pca_input'), 'flow_count', ref('int_pca_dimensions')) }}"],
 )) }}
--- depends_on: {{ ref('int_pca_input') }}
+-- depends_on: {{ ref('int_pca_input') }}, {{ ref('int_pca_dimensions') }}
 
 {{ netflow_pca.hourly_pca_components_sql() }}

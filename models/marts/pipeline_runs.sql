@@ -34,22 +34,9 @@ flagged as (
 
 ),
 
-{#- the window's days, as the PCA input holds them; grouped rather than count(distinct), which
-    sorts every cell #}
-window_days as (
-
-    select day from pca_input group by day
-
-),
-
 analysis_window as (
 
-    select
-        min(day) as first_day,
-        max(day) as last_day,
-        count(*) as days
-
-    from window_days
+    select * from {{ ref('int_analysis_window') }}
 
 ),
 
@@ -93,9 +80,9 @@ final as (
         cast({{ run.hour_id if run.hour_id is not none else 'null' }} as integer) as hour_id,
         cast({{ netflow_pca.sql_string_literal(run.run_date) if run.run_date else 'null' }} as date) as run_date,
         cast({{ run.lookback_days }} as integer) as lookback_days,
-        analysis_window.first_day as window_first_day,
-        analysis_window.last_day as window_last_day,
-        cast(analysis_window.days as integer) as window_days,
+        analysis_window.first_day_with_data as window_first_day,
+        analysis_window.last_day_with_data as window_last_day,
+        analysis_window.days_with_data as window_days,
         cast({{ netflow_pca.sql_string_literal(run.timezone) }} as text) as timezone,
         cast({{ netflow_pca.sql_string_literal(netflow_pca.events_relation() | string) }} as text) as source_relation,
         cast({{ netflow_pca.sql_string_literal(run.user_column) }} as text) as user_column,
@@ -113,7 +100,10 @@ final as (
         cast(counted.cells as bigint) as cells_counted,
         cast(flagged_counts.residual_flagged as bigint) as residual_flagged,
         cast(flagged_counts.loading_flagged as bigint) as loading_flagged,
-        cast({{ netflow_pca.sql_string_literal(tojson(shown_vars, sort_keys=true)) }} as jsonb) as given_vars
+        cast({{ netflow_pca.sql_string_literal(tojson(shown_vars, sort_keys=true)) }} as jsonb) as given_vars,
+        analysis_window.late_events,
+        analysis_window.first_late_day,
+        analysis_window.last_late_day
 
     from analysis_window
 

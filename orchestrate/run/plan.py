@@ -28,6 +28,8 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 RESULTS_FILE = "run_results.json"
+# what dbt reads to parse only the files that changed since (the manifest beside it for --state)
+SAVED_PARSE_FILES = ("partial_parse.msgpack", "manifest.json")
 # dbt node statuses that need no rerun; dbt retry reruns error, fail, skipped, runtime error and
 # partial success, and so does resuming an interrupted step
 DONE_STATUSES = ("success", "pass", "warn", "no-op")
@@ -240,6 +242,26 @@ def runs_to_prune(plans: Sequence[Plan], running: Iterable[str], keep: int = KEP
     ]
 
 
+def parse_to_reuse(plans: Sequence[Plan], running: Iterable[str], new: Plan) -> str | None:
+    """The id of the run whose saved parse (dbt's partial_parse.msgpack, in its target folder) the
+    new run's first invocation should start from, so that dbt parses only what changed instead of
+    the whole project: among the earlier runs to the same destination that are not running (whose
+    files are whole), the latest whose last attempted invocation had the same vars (dbt parses
+    everything again when the vars change), else the latest."""
+    running = set(running)
+    earlier = sorted(
+        (plan for plan in plans
+         if plan.run_id != new.run_id and plan.run_id not in running and plan.destination == new.destination
+         and plan.target == new.target and any(step.attempts for step in plan.steps)),
+        key=lambda plan: plan.started_at,
+        reverse=True,
+    )
+    for plan in earlier:
+        if [step for step in plan.steps if step.attempts][-1].vars == new.steps[0].vars:
+            return plan.run_id
+    return earlier[0].run_id if earlier else None
+
+
 def describe_runs(plans: Sequence[Plan], running: Iterable[str]) -> str:
     """The recorded runs, latest first, one a line: id, start, hours and state; the run a plain
     `retry` resumes is marked."""
@@ -353,6 +375,21 @@ class RunHistory:
 
     def running(self, plans: Iterable[Plan]) -> set[str]:
         return {plan.run_id for plan in plans if self.record(plan.run_id).is_running()}
+
+    def seed_parse(self, record: RunRecord, plan: Plan) -> None:
+        """Copy into the new run's target folder the saved parse and manifest of the run that
+        parse_to_reuse names, each through a temporary file; nothing when there is none."""
+        plans = self.plans()
+        source = parse_to_reuse(plans, self.running(plans), plan)
+        if source is None:
+            return
+        record.target_dir.mkdir(parents=True, exist_ok=True)
+        for name in SAVED_PARSE_FILES:
+            saved = self.record(source).target_dir / name
+            if saved.exists():
+                temporary = record.target_dir / f"{name}.tmp"
+                shutil.copyfile(saved, temporary)
+                temporary.replace(record.target_dir / name)
 
     def prune(self) -> None:
         """Forget the runs `runs_to_prune` names, each under its lock so that no retry starts it meanwhile."""

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrate.run.plan import BAD_VAR_PREFIX
+
 RESULT_EVENTS = frozenset({"LogModelResult", "LogSeedResult", "LogSnapshotResult", "LogTestResult", "LogNodeResult"})
 # dbt's end-of-run account of what went wrong, one event per line of it
 DETAIL_EVENTS = frozenset({"RunResultFailure", "RunResultError", "RunResultErrorNoMessage", "RunResultWarning", "CheckNodeTestFailure"})
@@ -51,6 +53,8 @@ class Progress:
     # what first went wrong, in dbt's words
     cause: str | None = None
     _heading: str | None = None
+    # the cause is the heading of a failed test whose message has not been read yet
+    _first_failure_open: bool = False
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def feed(self, event: Mapping[str, Any]) -> list[str]:
@@ -69,6 +73,9 @@ class Progress:
             lines = [line for line in _plain(info["msg"]).splitlines() if not _is_trace(line)]
             self._note_cause(lines)
             return [f"  {line}" for line in lines]
+        elif name == "JinjaLogWarning" and _plain(info.get("msg", "")):
+            # the project's own warnings: events left out of the window, an hour without variance
+            return [f"  warning: {line}" for line in _plain(info["msg"]).splitlines() if line.strip()]
         elif name == "MainEncounteredError" and _plain(str(data.get("exc", ""))):
             lines = [line for line in _plain(str(data["exc"])).splitlines() if line.strip() and not _is_trace(line)]
             self._note_cause(lines)
@@ -77,15 +84,19 @@ class Progress:
 
     def _note_cause(self, lines: list[str]) -> None:
         """Keep what first went wrong: a failed test's heading, or the first line of an error's
-        message after its heading (which names only the node)."""
+        message after its heading (which names only the node); but when that failed test's own
+        message names a bad var (a data test that found the window of run_date empty), the bad
+        var, since a retry would replay it."""
         for line in (line.strip() for line in lines if line.strip()):
-            if self.cause is not None:
-                return
             if ERROR_HEADING.match(line):
                 self._heading = line
                 if line.startswith("Failure in "):
-                    self.cause = line
-            elif self._heading is not None and "Error" in self._heading:
+                    self._first_failure_open = self.cause is None
+                    self.cause = self.cause or line
+            elif line.startswith(BAD_VAR_PREFIX) and self._first_failure_open:
+                self.cause = line
+                self._first_failure_open = False
+            elif self.cause is None and self._heading is not None and "Error" in self._heading:
                 self.cause = line
 
     def _finished(self, name: str, data: Mapping[str, Any], node: Mapping[str, Any]) -> list[str]:

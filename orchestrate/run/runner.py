@@ -200,6 +200,7 @@ class Runner:
         with record.lock():
             record.save(plan)
             self.history.prune()
+            self.history.seed_parse(record, plan)
             return self._run(record, plan)
 
     def retry(self, run_id: str | None = None) -> int:

@@ -112,3 +112,37 @@ def test_a_second_run_for_the_same_hour_waits_for_the_first(project: Project) ->
 
     assert second.returncode == 0, output
     assert hour_rows(project, "int_hourly_counts", 12) == before
+
+
+def waiting_creation_locks(project: Project, relation: str) -> int:
+    """Runs waiting for the lock create_incremental_table_sql takes on creating a table."""
+    return waiting_view_locks(project, f"create {relation}")
+
+
+def test_the_first_runs_of_different_hours_on_a_new_schema_both_create_the_tables(
+    built_project: Project, project: Project
+) -> None:
+    relation = f'"{project.db.env["PGDATABASE"]}"."{project.schema}"."int_hourly_counts"'
+    events = ["--var", f"events_schema={built_project.schema}", "--var", "events_table=sample_flows"]
+
+    with project.db.connect() as holder, holder.cursor() as cursor:
+        # stands in for a run half way through creating the table: both runs meet it there
+        cursor.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"create {relation}",))
+        runs = [
+            subprocess.Popen([NETFLOW_PCA, "run", "--hours", str(hour), *events],
+                             env=project.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for hour in (5, 6)
+        ]
+        deadline = time.monotonic() + 300
+        while waiting_creation_locks(project, relation) < 2 and all(run.poll() is None for run in runs) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert waiting_creation_locks(project, relation) == 2, "\n\n".join(run.communicate()[0][-4000:] for run in runs)
+    outputs = [run.communicate(timeout=600)[0] for run in runs]
+
+    failures = [output[-4000:] for run, output in zip(runs, outputs) if run.returncode != 0]
+    assert [run.returncode for run in runs] == [0, 0], "\n\n".join(failures)
+    for model in HOURLY_MODELS:
+        for hour in (5, 6):
+            assert hour_rows(project, model, hour) == within_rounding(hour_rows(built_project, model, hour)), (model, hour)
+        assert {hour for (hour,) in project.db.rows(f'select distinct hour_of_day from "{project.schema}"."{model}"')} <= {5, 6}
+    assert len(project.table("pipeline_runs")) == 2

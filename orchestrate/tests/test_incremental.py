@@ -13,6 +13,7 @@ import pytest
 
 from orchestrate.lab.generators import flowgen
 from orchestrate.tests.conftest import Database, InProcessDbt, Project, _project
+from orchestrate.tests.models import HOURLY_MODELS
 
 SPEC = flowgen.FlowSpec(users=40, days=16, events=40_000, seed=11, bursts=4)
 LOOKBACK = 12
@@ -41,11 +42,12 @@ def rows_in_key_order(project: Project, model: str) -> list[tuple[Any, ...]]:
 
 
 def assert_same_rows(mine: list[tuple[Any, ...]], reference: list[tuple[Any, ...]], model: str) -> None:
-    """Equal rows; numbers and arrays of numbers within 1e-9 relative (the PCA's float sums)."""
+    """Equal rows; numbers and arrays of numbers within 1e-9 relative (the PCA's float sums), the
+    rest (arrays of days too) exactly."""
     assert len(mine) == len(reference), model
     for got, expected in zip(mine, reference):
         for a, b in zip(got, expected):
-            if isinstance(a, (float, list)):
+            if isinstance(a, float) or (isinstance(a, list) and all(isinstance(x, (int, float)) for x in a)):
                 assert np.allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float), rtol=1e-9, atol=1e-12), model
             else:
                 assert a == b, model
@@ -98,3 +100,38 @@ def test_a_new_day_built_incrementally_equals_a_full_rebuild(project: Project, f
     assert {"int_hourly_counts", "int_pca_input", "pca_components", "pca_column_means"} <= set(tables)
     for model in tables:
         assert_same_rows(rows_in_key_order(project, model), rows_in_key_order(full_project, model), model)
+
+
+def test_a_one_hour_run_on_a_fresh_schema_equals_that_hour_of_an_all_hours_run(project: Project, full_project: Project) -> None:
+    """The hour's matrix takes its size from the window, not from the hours the schema holds: in
+    New York time, hour 2 lacks a day and a user of the window, yet a run of hour 2 alone on a
+    schema never built fits it exactly as the run of all hours does."""
+    vars = {**full_project.load_sample_events(), "timezone": "America/New_York", "scoring_method": "both"}
+    local_time = "to_timestamp(start_time) at time zone 'America/New_York'"
+    full_project.db.execute(f"""delete from "{full_project.schema}".events
+        where extract(hour from {local_time}) = 2 and (user_name = 'a' or cast({local_time} as date) = date '2017-01-05')""")
+    full_project.build(vars)
+
+    project.build({**vars, "events_schema": full_project.schema, "hour_id": 2})
+
+    [(days, users)] = project.db.rows(
+        f'select count(distinct day_id), count(distinct name_id) from "{project.schema}".int_pca_input')
+    [(row_dim, col_dim)] = project.db.rows(
+        f'select row_dim, col_dim from "{project.schema}".int_pca_dimensions where hour_of_day = 2')
+    # New York's window runs from 2016-12-31 (the evening of the first UTC day) to 2017-01-14:
+    # hour 2 lacks 2016-12-31 and 2017-01-05 of its 15 days, and user a of the 13
+    assert (days, users, row_dim, col_dim) == (13, 12, 15, 13)
+    for model in HOURLY_MODELS:
+        one_hour = rows_in_key_order(project, model)
+        hour_column = columns_of(full_project, model).index("hour_of_day")
+        all_hours = [row for row in rows_in_key_order(full_project, model) if row[hour_column] == 2]
+        assert one_hour, model
+        assert_same_rows(one_hour, all_hours, model)
+
+
+def columns_of(project: Project, model: str) -> list[str]:
+    return [name for (name,) in project.db.rows(
+        "select column_name from information_schema.columns where table_schema = %s and table_name = %s "
+        "order by ordinal_position",
+        (project.schema, model),
+    )]

@@ -182,12 +182,6 @@ def test_sql_backend_builds_the_same_marts(built_project: Project, project: Proj
             assert all(np.allclose(a, b, rtol=1e-9, atol=1e-12) for a, b in zip(got[keys:], expected[keys:]))
 
 
-def test_a_window_without_data_builds_empty_marts(project: Project) -> None:
-    project.build({**project.load_sample_events(), "run_date": "2016-12-01", "lookback_days": 7})
-    for model in ("int_pca_input", "pca_components", "pca_column_means"):
-        assert project.table(model) == []
-
-
 def test_a_user_column_of_any_comparable_type_is_carried_as_its_natural_text(project: Project) -> None:
     project.db.execute(f"""
         create schema "{project.schema}";

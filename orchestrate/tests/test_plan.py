@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from orchestrate.run.plan import (
     mark_superseded,
     merge_results,
     new_run_id,
+    parse_to_reuse,
     resume_action,
     runs_to_prune,
     step_status,
@@ -255,3 +257,37 @@ def test_a_run_held_by_another_process_is_running_and_never_pruned(tmp_path: Pat
     assert not history.record("r00").is_running()
     history.prune()
     assert len(history.plans()) == 10
+
+
+def with_vars(plan: Plan, **vars: Any) -> Plan:
+    return replace(plan, steps=tuple(replace(step, vars=dict(vars), attempts=step.attempts or int(step.status is not Status.PENDING)) for step in plan.steps))
+
+
+def test_a_new_run_starts_from_the_saved_parse_of_the_latest_run_with_its_vars() -> None:
+    new = with_vars(run("new", 30, (5, Status.PENDING)), hour_id=5)
+    same_vars = with_vars(run("same", 10, (5, Status.SUCCEEDED)), hour_id=5)
+    later_other_vars = with_vars(run("other", 20, (6, Status.FAILED)), hour_id=6)
+    never_ran = run("pending", 25, (5, Status.PENDING))
+    elsewhere = with_vars(run("elsewhere", 28, (5, Status.SUCCEEDED), destination="target= PGHOST=other"), hour_id=5)
+
+    assert parse_to_reuse([same_vars, later_other_vars, never_ran, elsewhere, new], set(), new) == "same"
+    # without a run of the same vars, the latest; never a running one, whose files may be half written
+    assert parse_to_reuse([later_other_vars, new], set(), new) == "other"
+    assert parse_to_reuse([same_vars, later_other_vars, new], {"same", "other"}, new) is None
+    assert parse_to_reuse([new], set(), new) is None
+
+
+def test_seed_parse_copies_the_saved_parse_into_the_new_run(tmp_path: Path) -> None:
+    history = RunHistory(tmp_path)
+    earlier = with_vars(run("earlier", 10, (None, Status.SUCCEEDED)))
+    new = with_vars(run("new", 20, (None, Status.PENDING)))
+    history.record("earlier").save(earlier)
+    history.record("earlier").target_dir.mkdir(parents=True)
+    (history.record("earlier").target_dir / "partial_parse.msgpack").write_bytes(b"parsed")
+    history.record("new").save(new)
+
+    history.seed_parse(history.record("new"), new)
+
+    assert (history.record("new").target_dir / "partial_parse.msgpack").read_bytes() == b"parsed"
+    assert not (history.record("new").target_dir / "manifest.json").exists()
+    assert sorted(path.name for path in history.record("new").target_dir.iterdir()) == ["partial_parse.msgpack"]

@@ -88,3 +88,32 @@ def test_the_cause_of_a_failure_is_kept_without_dbt_call_stack() -> None:
         "    the window 2024-01-01 to 2024-03-31 holds no data; the data spans 2017-01-01 to 2017-01-14",
     ]
     assert fresh.cause == "the window 2024-01-01 to 2024-03-31 holds no data; the data spans 2017-01-01 to 2017-01-14"
+
+
+def test_a_data_test_that_finds_a_var_wrong_is_a_bad_var() -> None:
+    """A window that run_date leaves empty stops the run in a data test; its message names the
+    var, so the run is refused (a retry would replay it), not failed."""
+    progress = Progress()
+    progress.feed(event("RunResultFailure", "error",
+                        "\x1b[31mFailure in test analysis_window_holds_data_int_analysis_window_ (models/x.yml)\x1b[0m"))
+    assert progress.cause == "Failure in test analysis_window_holds_data_int_analysis_window_ (models/x.yml)"
+    progress.feed(event("RunResultError", "error",
+                        "  Compilation Error in test analysis_window_holds_data_int_analysis_window_ (models/x.yml)\n"
+                        "  Invalid var run_date: the window of 90 days up to 2100-01-01 (2099-10-04 to 2100-01-01) holds no events"))
+    assert progress.cause == "Invalid var run_date: the window of 90 days up to 2100-01-01 (2099-10-04 to 2100-01-01) holds no events"
+    progress.feed(event("RunResultFailure", "error", "Failure in test not_null_x_y (models/x.yml)"))
+    progress.feed(event("RunResultError", "error", "  Invalid var other: a later failure's message"))
+    assert progress.cause.startswith("Invalid var run_date")
+    failed_first = Progress()
+    failed_first.feed(event("RunResultFailure", "error", "Failure in test not_null_x_y (models/x.yml)"))
+    failed_first.feed(event("RunResultError", "error", "  Got 1 result, configured to fail if != 0"))
+    failed_first.feed(event("RunResultFailure", "error", "Failure in test analysis_window_holds_data_x (models/x.yml)"))
+    failed_first.feed(event("RunResultError", "error", "  Invalid var run_date: a later test's message"))
+    assert failed_first.cause == "Failure in test not_null_x_y (models/x.yml)"
+
+
+def test_the_project_warnings_are_shown() -> None:
+    progress = Progress()
+    shown = progress.feed(event("JinjaLogWarning", "warn", "netflow_pca: 2 events after the window's last day, from 2020-06-01 to 2030-01-01, are left out"))
+    assert shown == ["  warning: netflow_pca: 2 events after the window's last day, from 2020-06-01 to 2030-01-01, are left out"]
+    assert progress.cause is None

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from orchestrate.run.plan import Plan, RunHistory, Status
@@ -233,3 +234,27 @@ def test_a_bad_var_stops_the_run_and_no_retry_is_advised(project: Project) -> No
     named = run_cli(project.env, "retry", "--run", plan.run_id)
     assert named.returncode == 2
     assert named.stderr.startswith(f"netflow-pca retry: {plan.describe()} stopped on a bad var, which a retry would replay")
+
+
+def test_a_run_date_beyond_the_data_is_refused_and_a_rerun_reuses_the_saved_parse(project: Project) -> None:
+    project.load_sample_events()
+    first = run_cli(project.env, "run", "--hours", "5", *EVENTS)
+    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
+    before = {model: project.hour_fingerprints(model) for model in HOURLY_MODELS}
+
+    refused = run_cli(project.env, "run", "--hours", "5", *EVENTS, "--run-date", "2100-01-01")
+
+    assert refused.returncode != 0
+    assert ("Invalid var run_date: the window of 90 days up to 2100-01-01 (2099-10-04 to 2100-01-01) holds no events"
+            in refused.stdout), refused.stdout[-4000:]
+    assert "span 2017-01-01 to 2017-01-14 (18723 events, days in time zone UTC)" in refused.stdout
+    assert "a retry would replay it: start a new run with a corrected value" in refused.stdout
+    assert "Mend the cause" not in refused.stdout
+    assert {model: project.hour_fingerprints(model) for model in HOURLY_MODELS} == before
+
+    # a run with the first run's vars starts from its saved parse: dbt parses nothing again
+    log = Path(project.env["DBT_LOG_PATH"]) / "dbt.log"
+    full_parses = log.read_text().count("Unable to do partial parsing")
+    again = run_cli(project.env, "run", "--hours", "5", *EVENTS)
+    assert again.returncode == 0, again.stdout[-4000:]
+    assert full_parses >= 2 and log.read_text().count("Unable to do partial parsing") == full_parses
