@@ -203,20 +203,21 @@
     {%- if rows_are_short and most_kept > 0 %}
         {%- call statement('pca_sql_weights') %}
             create unlogged table {{ weights }} as
+            -- one read of each eigenvector array: a subscript of a stored array that large fetches all of it
             select
                 {{ netflow_pca._pca_prefixed(groups, 'eigen.') }},
-                short_ids.short_id,
-                array[
-                    {%- for k in range(1, most_kept + 1) %}
-                    case when kept.kept >= {{ k }}
-                        then eigen.eigenvectors[{{ (k - 1) * m }} + short_ids.short_id] / sqrt(eigen.eigenvalues[{{ k }}])
+                cast((entries.i - 1) % {{ m }} + 1 as integer) as short_id,
+                array_agg(
+                    case when (entries.i - 1) / {{ m }} < kept.kept
+                        then entries.x / sqrt(eigen.eigenvalues[(entries.i - 1) / {{ m }} + 1])
                         else 0
-                    end{{ ',' if not loop.last }}
-                    {%- endfor %}
-                ] as w
+                    end
+                    order by entries.i
+                ) as w
             from {{ eigen }} as eigen
             inner join {{ kept }} as kept on {{ netflow_pca._pca_same_group(groups, 'kept', 'eigen') }}
-            cross join generate_series(1, {{ m }}) as short_ids (short_id)
+            cross join lateral unnest(eigen.eigenvectors[1:{{ most_kept * m }}]) with ordinality as entries (x, i)
+            group by {{ netflow_pca._pca_prefixed(groups, 'eigen.') }}, cast((entries.i - 1) % {{ m }} + 1 as integer)
             {{- netflow_pca.greenplum_distribution(replicated=true) }};
             create index on {{ weights }} ({{ groups | join(', ') }}, short_id);
             analyze {{ weights }}
