@@ -8,11 +8,11 @@
     3. eigen: G centred (J G J for rows, G - n mu mu' for columns), and its eigen-decomposition;
     4. kept: how many components the rules keep in each group;
     5. for rows (the usual short side): weights u_k / sigma_k, projections X'U / sigma of every
-       column, gathered into one vector per component; for columns the eigenvectors are the
-       components;
-    6. the components with their signs fixed, and the column means.
-    Work tables are unlogged (parallel workers can scan them) and dropped at the end; on an error
-    the transaction takes them away.
+       column, gathered into one vector per component and signed in the same pass; for columns
+       the eigenvectors are the components, signed by pca_signed_components_sql;
+    6. the column means.
+    Work tables are unlogged (parallel workers can scan them), analysed where a plan depends on
+    their size, and dropped at the end; on an error the transaction takes them away.
 -#}
 {% macro pca_fit_sql(args, components, means, work) %}
     {%- set n, p = args.row_dim, args.col_dim -%}
