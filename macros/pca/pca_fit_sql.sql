@@ -8,11 +8,11 @@
     3. eigen: G centred (J G J for rows, G - n mu mu' for columns), and its eigen-decomposition;
     4. kept: how many components the rules keep in each group;
     5. for rows (the usual short side): weights u_k / sigma_k, projections X'U / sigma of every
-       column, gathered into one vector per component; for columns the eigenvectors are the
-       components;
-    6. the components with their signs fixed, and the column means.
-    Work tables are unlogged (parallel workers can scan them) and dropped at the end; on an error
-    the transaction takes them away.
+       column, gathered into one vector per component and signed in the same pass; for columns
+       the eigenvectors are the components, signed by pca_signed_components_sql;
+    6. the column means.
+    Work tables are unlogged (parallel workers can scan them), analysed where a plan depends on
+    their size, and dropped at the end; on an error the transaction takes them away.
 -#}
 {% macro pca_fit_sql(args, components, means, work) %}
     {%- set n, p = args.row_dim, args.col_dim -%}
@@ -32,6 +32,15 @@
         segment (joined with every line), the rest, a few rows per group, by group -#}
     {%- set by_line = netflow_pca.greenplum_distribution(['long_id']) -%}
     {%- set by_group = netflow_pca.greenplum_distribution(groups) -%}
+
+    {#- JIT spends seconds compiling these long lists of sums and runs them no faster; the setting
+        is the transaction's, put back at the end -#}
+    {%- set jit = run_query("select current_setting('jit', true)").rows[0][0] -%}
+    {%- if jit is not none %}
+        {%- call statement('pca_sql_no_jit') %}
+            select set_config('jit', 'off', true)
+        {%- endcall %}
+    {%- endif %}
 
     {%- call statement('pca_sql_lines') %}
         create unlogged table {{ lines }} as
@@ -65,7 +74,11 @@
             from {{ args.source }}
         ) as cells
         group by {{ netflow_pca._pca_prefixed(groups, 'cells.') }}, cells.long_id
-        {{- by_line }}
+        {{- by_line }};
+        -- the projection reads the lines in this order, so that workers can sum each line's
+        -- cells without sorting them, each taking a share of the lines
+        create index on {{ lines }} ({{ groups | join(', ') }}, long_id);
+        analyze {{ lines }}
     {%- endcall %}
 
     {%- set duplicates = run_query(
@@ -193,20 +206,21 @@
     {%- if rows_are_short and most_kept > 0 %}
         {%- call statement('pca_sql_weights') %}
             create unlogged table {{ weights }} as
+            -- one read of each eigenvector array: a subscript of a stored array that large fetches all of it
             select
                 {{ netflow_pca._pca_prefixed(groups, 'eigen.') }},
-                short_ids.short_id,
-                array[
-                    {%- for k in range(1, most_kept + 1) %}
-                    case when kept.kept >= {{ k }}
-                        then eigen.eigenvectors[{{ (k - 1) * m }} + short_ids.short_id] / sqrt(eigen.eigenvalues[{{ k }}])
+                cast((entries.i - 1) % {{ m }} + 1 as integer) as short_id,
+                array_agg(
+                    case when (entries.i - 1) / {{ m }} < kept.kept
+                        then entries.x / sqrt(eigen.eigenvalues[(entries.i - 1) / {{ m }} + 1])
                         else 0
-                    end{{ ',' if not loop.last }}
-                    {%- endfor %}
-                ] as w
+                    end
+                    order by entries.i
+                ) as w
             from {{ eigen }} as eigen
             inner join {{ kept }} as kept on {{ netflow_pca._pca_same_group(groups, 'kept', 'eigen') }}
-            cross join generate_series(1, {{ m }}) as short_ids (short_id)
+            cross join lateral unnest(eigen.eigenvectors[1:{{ most_kept * m }}]) with ordinality as entries (x, i)
+            group by {{ netflow_pca._pca_prefixed(groups, 'eigen.') }}, cast((entries.i - 1) % {{ m }} + 1 as integer)
             {{- netflow_pca.greenplum_distribution(replicated=true) }};
             create index on {{ weights }} ({{ groups | join(', ') }}, short_id);
             analyze {{ weights }}
@@ -228,67 +242,33 @@
         {%- endcall %}
     {%- endif %}
 
-    {%- call statement('pca_sql_unsigned') %}
-        create unlogged table {{ unsigned }} as
-        {%- if rows_are_short %}
-        with
-        vectors as (
+    {%- if rows_are_short %}
+        {%- if most_kept > 0 %}
+            {%- call statement('pca_sql_components') %}
+                insert into {{ components }} (row_id, principal_components, std_dev, proportion{% for group in args.groups %}, {{ group }}{% endfor %})
+                {{ netflow_pca._pca_signed_projections(groups, args.groups, kept, eigen, projections, p, n, most_kept) }}
+            {%- endcall %}
+        {%- endif %}
+    {%- else %}
+        {%- call statement('pca_sql_unsigned') %}
+            create unlogged table {{ unsigned }} as
             select
-                {{ netflow_pca._pca_prefixed(groups, 'kept.') }},
-                {%- for k in range(1, most_kept + 1) %}
-                array_agg(coalesce(projections.projected[{{ k }}], 0) order by long_ids.long_id) as component_{{ k }},
-                {%- endfor %}
-                kept.kept
-            from {{ kept }} as kept
-            cross join generate_series(1, {{ p }}) as long_ids (long_id)
-            left join {{ projections if most_kept > 0 else '(select null::integer as long_id, null::double precision[] as projected where false)' }} as projections
-                on {% if most_kept > 0 %}{{ netflow_pca._pca_same_group(groups, 'projections', 'kept') }} and {% endif %}projections.long_id = long_ids.long_id
-            where kept.kept > 0
-            group by {{ netflow_pca._pca_prefixed(groups, 'kept.') }}, kept.kept
-        ),
-        components as (
-            select
-                {{ netflow_pca._pca_prefixed(groups, 'vectors.') }},
                 listed.row_id,
-                listed.principal_components
-            from vectors
-            cross join lateral (
-                values
-                {%- for k in range(1, most_kept + 1) %}
-                ({{ k }}, vectors.component_{{ k }}){{ ',' if not loop.last }}
-                {%- else %}
-                (0, null::double precision[])
-                {%- endfor %}
-            ) as listed (row_id, principal_components)
-            where listed.row_id between 1 and vectors.kept
-        )
-        {%- else %}
-        with
-        components as (
-            select
-                {{ netflow_pca._pca_prefixed(groups, 'kept.') }},
-                listed.row_id,
-                eigen.eigenvectors[(listed.row_id - 1) * {{ m }} + 1:listed.row_id * {{ m }}] as principal_components
+                eigen.eigenvectors[(listed.row_id - 1) * {{ m }} + 1:listed.row_id * {{ m }}] as principal_components,
+                sqrt(eigen.eigenvalues[listed.row_id]) / sqrt({{ n - 1 }}) as std_dev,
+                eigen.eigenvalues[listed.row_id] / eigen.total as proportion,
+                {{ netflow_pca._pca_prefixed(groups, 'kept.') }}
             from {{ kept }} as kept
             inner join {{ eigen }} as eigen on {{ netflow_pca._pca_same_group(groups, 'eigen', 'kept') }}
             cross join lateral generate_series(1, kept.kept) as listed (row_id)
-        )
-        {%- endif %}
-        select
-            components.row_id,
-            components.principal_components,
-            sqrt(eigen.eigenvalues[components.row_id]) / sqrt({{ n - 1 }}) as std_dev,
-            eigen.eigenvalues[components.row_id] / eigen.total as proportion,
-            {{ netflow_pca._pca_prefixed(groups, 'components.') }}
-        from components
-        inner join {{ eigen }} as eigen on {{ netflow_pca._pca_same_group(groups, 'eigen', 'components') }}
-        {{- by_group }}
-    {%- endcall %}
+            {{- by_group }}
+        {%- endcall %}
 
-    {%- call statement('pca_sql_components') %}
-        insert into {{ components }} (row_id, principal_components, std_dev, proportion{% for group in args.groups %}, {{ group }}{% endfor %})
-        {{ netflow_pca.pca_signed_components_sql(unsigned, args.groups) }}
-    {%- endcall %}
+        {%- call statement('pca_sql_components') %}
+            insert into {{ components }} (row_id, principal_components, std_dev, proportion{% for group in args.groups %}, {{ group }}{% endfor %})
+            {{ netflow_pca.pca_signed_components_sql(unsigned, args.groups) }}
+        {%- endcall %}
+    {%- endif %}
 
     {%- if means is not none %}
         {%- call statement('pca_sql_means') %}
@@ -303,8 +283,80 @@
 
     {%- call statement('pca_sql_cleanup') %}
         drop table if exists {{ [lines, gram, eigen, kept, weights, projections, unsigned] | join(', ') }}
+        {%- if jit is not none %};
+        select set_config('jit', {{ netflow_pca.sql_string_literal(jit) }}, true)
+        {%- endif %}
     {%- endcall %}
 {% endmacro %}
+
+
+{#- The select of the components of the rows-short case in MADlib's layout, with their signs fixed
+    by pca_signed_components_sql's rule: the projections gathered into one vector per component,
+    with each vector's most positive and most negative entry from the same pass, so that only a
+    component whose largest magnitudes of both signs lie within the tolerance is scanned again. -#}
+{% macro _pca_signed_projections(groups, output_groups, kept, eigen, projections, p, n, most_kept) %}
+    {%- set tolerance = netflow_pca.pca_numerical_rules().sign_tolerance %}
+    with
+    vectors as (
+        select
+            {{ netflow_pca._pca_prefixed(groups, 'kept.') }},
+            {%- for k in range(1, most_kept + 1) %}
+            array_agg(coalesce(projections.projected[{{ k }}], 0) order by long_ids.long_id) as component_{{ k }},
+            max(projections.projected[{{ k }}]) as most_positive_{{ k }},
+            min(projections.projected[{{ k }}]) as most_negative_{{ k }},
+            {%- endfor %}
+            kept.kept
+        from {{ kept }} as kept
+        cross join generate_series(1, {{ p }}) as long_ids (long_id)
+        left join {{ projections }} as projections
+            on {{ netflow_pca._pca_same_group(groups, 'projections', 'kept') }}
+            and projections.long_id = long_ids.long_id
+        where kept.kept > 0
+        group by {{ netflow_pca._pca_prefixed(groups, 'kept.') }}, kept.kept
+    ),
+    components as (
+        select
+            {{ netflow_pca._pca_prefixed(groups, 'vectors.') }},
+            listed.row_id,
+            listed.principal_components,
+            listed.most_positive,
+            listed.most_negative,
+            (1 - {{ tolerance }}) * greatest(listed.most_positive, -listed.most_negative) as near_largest
+        from vectors
+        cross join lateral (
+            values
+            {%- for k in range(1, most_kept + 1) %}
+            ({{ k }}, vectors.component_{{ k }}, vectors.most_positive_{{ k }}, vectors.most_negative_{{ k }}){{ ',' if not loop.last }}
+            {%- endfor %}
+        ) as listed (row_id, principal_components, most_positive, most_negative)
+        where listed.row_id <= vectors.kept
+    )
+    select
+        components.row_id,
+        case
+            when components.most_negative <= -components.near_largest
+                and (
+                    components.most_positive < components.near_largest
+                    or (
+                        select entry.x
+                        from unnest(components.principal_components) with ordinality as entry (x, i)
+                        where abs(entry.x) >= components.near_largest
+                        order by entry.i
+                        limit 1
+                    ) < 0
+                )
+                -- a function scan yields the elements in order, and nothing here reorders them
+                then array(select -entry from unnest(components.principal_components) as entry)
+            else components.principal_components
+        end as principal_components,
+        sqrt(eigen.eigenvalues[components.row_id]) / sqrt({{ n - 1 }}) as std_dev,
+        least(eigen.eigenvalues[components.row_id] / eigen.total, 1.0) as proportion
+        {%- for group in output_groups %},
+        components.{{ group }}
+        {%- endfor %}
+    from components
+    inner join {{ eigen }} as eigen on {{ netflow_pca._pca_same_group(groups, 'eigen', 'components') }}
+{%- endmacro %}
 
 
 {#- array[sum(cells.v * vector[1]), ..., sum(cells.v * vector[count])]: one aggregate per element,

@@ -56,6 +56,12 @@ def pca(
         insert(db, schema, "edges", edges, grouped=True)
         insert(db, schema, "one_row", [(1, 1, c, float(c)) for c in range(1, 6)], grouped=False)
         insert(db, schema, "empty", [], grouped=False)
+        # column 2 is column 1 times -(1 + 1e-11): the first component's largest magnitude is column
+        # 2's, positive, but column 1's, negative, lies within the sign tolerance of it and comes first
+        tied = [0.0, 3.0, -1.0, 4.0, 2.0, -5.0]
+        insert(db, schema, "tied", [(1, r, 1, -t) for r, t in enumerate(tied, start=1) if t]
+               + [(1, r, 2, t * (1 + 1e-11)) for r, t in enumerate(tied, start=1) if t]
+               + [(1, r, 3, 0.01 * (r % 3)) for r in range(1, 7) if r % 3], grouped=False)
         insert(db, schema, "duplicates", [(1, 1, 1, 1.0), (1, 2, 3, 2.0), (1, 2, 3, 5.0), (1, 3, 2, 1.0)], grouped=False)
         if plpython_usable(db):
             install_madlib_standin(db, f"{schema}_madlib")
@@ -356,6 +362,19 @@ def test_a_run_creates_no_functions_schema_only_the_administrator_does(pca: Proj
         assert result.returncode == 0, result.stdout[-3000:]
     finally:
         pca.db.execute(f'drop schema if exists "{schema}" cascade')
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_near_tie_of_opposite_signs_is_signed_by_the_first_entry(pca: Project, backend: str) -> None:
+    skip_without_plpython(pca, backend)
+
+    result = train(pca, backend, "tied", 6, 3, 1, grouped=False)
+
+    assert result.returncode == 0, result.stdout[-3000:]
+    [(_, component, _, _)] = fitted_groups(pca, grouped=False)[1][0]
+    assert abs(component[1]) > abs(component[0]) > 0.7
+    assert component[0] > 0 > component[1]
+    assert_fit_matches(*fitted_groups(pca, grouped=False)[1], fit_pca(matrices(pca, "tied", 6, 3, grouped=False)[1], 1))
 
 
 def test_signs_are_fixed_and_backends_agree_exactly_on_them(pca: Project) -> None:
