@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg2
+import psycopg2.errors
 
 from orchestrate.database import connection_parameters
 from orchestrate.results.display import number_text, visible
@@ -172,7 +173,9 @@ class Build:
 
 
 # given vars that other columns of a build already say, or that do not change what it describes
-SETTINGS_APART = frozenset({"hour_id", "run_date", "lookback_days", "pca_backend", "pca_functions_schema", "madlib_schema"})
+SETTINGS_APART = frozenset(
+    {"hour_id", "run_date", "lookback_days", "recount_days", "pca_backend", "pca_functions_schema", "madlib_schema"}
+)
 
 
 @dataclass(frozen=True)
@@ -255,18 +258,28 @@ def anomalies(environ: Mapping[str, str], relations: Relations) -> list[dict[str
     return [dict(zip(columns, row)) for row in rows]
 
 
+def latest_builds(environ: Mapping[str, str], pipeline_runs: str) -> dict[int, Build]:
+    """Per hour of the day, the last build recorded in pipeline_runs that replaced it; none when
+    the table does not exist yet."""
+    try:
+        columns, rows = query(environ, f"""
+            select distinct on (hours.hour_of_day) hours.hour_of_day as built_hour, runs.*
+            from generate_series(0, 23) as hours (hour_of_day)
+            inner join {pipeline_runs} as runs
+                on runs.hour_id is null or runs.hour_id = hours.hour_of_day
+            order by hours.hour_of_day, runs.run_started_at desc
+        """)
+    except psycopg2.errors.UndefinedTable:
+        return {}
+    return {row[0]: Build.from_row(dict(zip(columns, row))) for row in rows}
+
+
 def provenance(environ: Mapping[str, str], relations: Relations) -> Provenance:
     """Per hour of the day, the last build recorded in pipeline_runs that replaced it."""
-    columns, rows = query(environ, f"""
-        select distinct on (hours.hour_of_day) hours.hour_of_day as built_hour, runs.*
-        from generate_series(0, 23) as hours (hour_of_day)
-        inner join {relations.pipeline_runs} as runs
-            on runs.hour_id is null or runs.hour_id = hours.hour_of_day
-        order by hours.hour_of_day, runs.run_started_at desc
-    """)
-    if not rows:
+    builds = latest_builds(environ, relations.pipeline_runs)
+    if not builds:
         raise LookupError(f"{relations.pipeline_runs} records no build: run dbt build first")
-    return Provenance({row[0]: Build.from_row(dict(zip(columns, row))) for row in rows})
+    return Provenance(builds)
 
 
 # a method that flags more than this share of an hour's users (and at least MIN_BLIND of them)
