@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dagster import AssetSelection, Definitions, RunRequest, ScheduleEvaluationContext, define_asset_job, schedule
 from dagster_dbt import DbtCliResource
 
-from orchestrate.alerts import email_on_failure, smtp_settings
+from orchestrate.alerts import email_on_failure, email_on_new_anomalies, smtp_settings
 from orchestrate.assets import anomaly_report, hourly_models, sample_data
 from orchestrate.partitions import HOURS, daily_run_request
 from orchestrate.project import PROJECT
@@ -38,7 +38,10 @@ def build_definitions(environ: Mapping[str, str]) -> Definitions:
         assets=[sample_data, hourly_models, anomaly_report],
         jobs=[hourly_job],
         schedules=[daily_schedule],
-        sensors=[email_on_failure(settings)] if settings else [],
+        sensors=[
+            *([email_on_failure(settings)] if settings else []),
+            *([email_on_new_anomalies(settings)] if settings and settings.on_new_anomalies else []),
+        ],
         resources={"dbt": DbtCliResource(project_dir=PROJECT, dbt_executable=dbt_executable())},
     )
 
