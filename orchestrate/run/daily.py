@@ -143,7 +143,8 @@ def choose_run_kind(
     [last_day] = days
     gap = (run_date - last_day).days
     daily = {"recount_days": DAILY_RECOUNT_DAYS}
-    recount = f"counting only {run_date} and the {DAILY_RECOUNT_DAYS} day(s) before it again (recount_days: {DAILY_RECOUNT_DAYS})"
+    margin = "the day" if DAILY_RECOUNT_DAYS == 1 else f"the {DAILY_RECOUNT_DAYS} days"
+    recount = f"counting only {run_date} and, for late events, {margin} before it (recount_days: {DAILY_RECOUNT_DAYS})"
     if gap == 1:
         return RunKind(True, f"{run_date} is the day after the last build's ({last_day}), with the same parameters: {recount}", daily)
     if gap == 0:

@@ -45,7 +45,7 @@ def test_a_burst_on_the_new_day_is_new_once_and_stays_in_the_history(project: Pr
     assert "Full build: no earlier build to this server and schema is recorded." in first
 
     burst_day = run(project, "--run-date", "2017-01-12")
-    assert "Daily run: 2017-01-12 is the day after the last build's (2017-01-11)" in burst_day
+    assert "Daily run: 2017-01-12 is the day after the last build's (2017-01-11), with the same parameters: counting only 2017-01-12 and, for late events, the day before it (recount_days: 1)." in burst_day
     assert BURST_LINE.search(new_section(burst_day)), burst_day[-3000:]
     [(is_new, first_raised_on, days_raised)] = project.db.rows(
         f"""select is_new, first_raised_on, days_raised from "{project.schema}".anomalous_users_novelty
