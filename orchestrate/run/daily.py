@@ -50,6 +50,15 @@ def _number_text(value: Any) -> str:
     return str(value)
 
 
+def _number(value: Any, kind: type = float) -> Any:
+    """A threshold or a count as a number, to compare with pipeline_runs' columns; a value that
+    is none is left as it is (dbt refuses it, naming the var, when the run starts)."""
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        return value
+
+
 def _relation_parts(relation: str) -> list[str]:
     """The names of a quoted relation, "db"."schema"."table" (names never hold a quote)."""
     return [part.strip('"') for part in relation.split('"."')]
@@ -66,10 +75,10 @@ def requested_settings(vars: Mapping[str, Any], defaults: Mapping[str, Any], tar
         "user_column": effective.get("user_column"),
         "time_column": effective.get("time_column"),
         "timezone": effective.get("timezone"),
-        "lookback_days": int(effective.get("lookback_days") or 0),
+        "lookback_days": _number(effective.get("lookback_days"), int),
         "scoring_method": methods,
-        "residual_threshold": float(effective["residual_threshold"]) if "residual" in methods else None,
-        "loading_threshold": float(effective["loading_threshold"]) if "loading" in methods else None,
+        "residual_threshold": _number(effective.get("residual_threshold")) if "residual" in methods else None,
+        "loading_threshold": _number(effective.get("loading_threshold")) if "loading" in methods else None,
         "variance_target": _number_text(effective.get("variance_target")),
         "other vars": {name: value for name, value in sorted(vars.items()) if name not in SETTINGS_APART},
     }

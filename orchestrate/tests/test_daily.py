@@ -114,3 +114,8 @@ def test_an_events_table_without_events_schema_is_the_one_in_the_target_schema()
     assert kind(date(2024, 3, 31), {hour: in_target for hour in range(24)}).daily is False
     assert choose_run_kind(date(2024, 3, 31), None, {**GIVEN, "run_date": "2024-03-31"}, DEFAULTS,
                            {hour: in_target for hour in range(24)}, "analytics").daily
+
+
+def test_a_bad_value_is_left_for_dbt_to_refuse() -> None:
+    bad = kind(date(2024, 3, 31), residual_threshold="many", lookback_days="x")
+    assert not bad.daily and "residual_threshold 7.0 then, 'many' now" in bad.reason
