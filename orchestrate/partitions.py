@@ -52,7 +52,8 @@ def run_of(invocations: Sequence[Mapping[str, Any]]) -> tuple[date | None, list[
 
 
 def daily_run_request(today: date) -> RunRequest:
-    """The schedule's run on a day: all 24 hours in one run (one dbt build), data up to yesterday."""
+    """The schedule's run on a day: all 24 hours in one run (one dbt build), data up to yesterday;
+    the op makes it a daily run when the last build reported on the day before (run_of)."""
     yesterday = (today - timedelta(days=1)).isoformat()
     return RunRequest(
         run_key=yesterday,
