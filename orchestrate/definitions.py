@@ -1,12 +1,13 @@
 """Dagster definitions: the code location `dagster dev -m orchestrate.definitions` loads, assembled
 from the dbt project (project), its assets (assets), the hourly partitions (partitions) and the
-e-mail on failure (alerts).
+e-mails on failure and, opt-in, on success with new anomalies (alerts).
 
 The models and their tests (as asset checks) are partitioned by the hour of the day, "0" to "23";
 a run of one partition is `dbt build` with that `hour_id`, which replaces that hour's rows only.
 The days are not a partition: the tables hold one window of days (up to `run_date`), so
 `run_date` and `lookback_days` are run config, and the daily schedule sets `run_date` to
-yesterday. The sample seed, the demo's events, is an asset of its own outside the partitions.
+yesterday; the op makes that a daily run, counting only the new day, when the night before ran
+with the same parameters (orchestrate.run.daily). The sample seed, the demo's events, is an asset of its own outside the partitions.
 The asset `anomaly_report`, in the same job, writes the run's export and report.
 """
 
