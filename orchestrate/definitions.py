@@ -7,7 +7,8 @@ a run of one partition is `dbt build` with that `hour_id`, which replaces that h
 The days are not a partition: the tables hold one window of days (up to `run_date`), so
 `run_date` and `lookback_days` are run config, and the daily schedule sets `run_date` to
 yesterday; the op makes that a daily run, counting only the new day, when the night before ran
-with the same parameters (orchestrate.run.daily). The sample seed, the demo's events, is an asset of its own outside the partitions.
+with the same parameters (orchestrate.run.daily). The sample seed, the demo's events, is an
+asset of its own outside the partitions.
 The asset `anomaly_report`, in the same job, writes the run's export and report.
 """
 
