@@ -1,6 +1,7 @@
 """Daily operation with the real `netflow-pca run` on real PostgreSQL: the run of the day after
 the last one is a daily run, a burst on the new day is printed as new once, the history keeps it
-after its day leaves the window, and a rerun of a day leaves the history as it was."""
+after its day leaves the window, and a rerun of a day leaves the history as it was; a one-hour
+build touches only its hour's rows of the history."""
 
 from __future__ import annotations
 
@@ -75,3 +76,21 @@ def test_a_burst_on_the_new_day_is_new_once_and_stays_in_the_history(project: Pr
     ) == [(0,)]
     kept = [row for row in history(project) if row[:3] == (12, "residual", "a") and str(row[3]) == "2017-01-12"]
     assert kept == within_rounding([burst])
+
+
+def test_a_one_hour_build_touches_only_its_hours_rows_of_the_history(project: Project) -> None:
+    # both methods: the loading method flags users in many hours of the sample
+    vars = {**project.load_sample_events(), "scoring_method": "both"}
+    project.build({**vars, "run_date": "2017-01-13"})
+    before = project.hour_fingerprints("anomaly_history")
+    assert len(before) > 1 and 12 in before
+
+    project.build({**vars, "run_date": "2017-01-14", "hour_id": 12})
+
+    after = project.hour_fingerprints("anomaly_history")
+    assert {hour: rows for hour, rows in after.items() if hour != 12} == {hour: rows for hour, rows in before.items() if hour != 12}
+    assert after[12] != before[12]
+    assert project.db.rows(
+        f"""select first_raised_on::text, last_raised_on::text, days_raised from "{project.schema}".anomaly_history
+            where hour_of_day = 12 and method = 'residual' and user_name = 'a'"""
+    ) == [("2017-01-13", "2017-01-14", 2)]
