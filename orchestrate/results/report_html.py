@@ -62,7 +62,7 @@ dl.provenance dt{font-weight:600;color:#555}dl.provenance dd{margin:0}
 table{border-collapse:collapse;margin:1em 0}
 th,td{padding:2px 8px;border-bottom:1px solid #eee;text-align:right}
 td.text,th.text{text-align:left}tr.blind td{color:#888}
-tr.new td:first-child::after,b.new{content:"new";margin-left:.4em;padding:0 .3em;font-size:.8em;font-weight:600;color:#fff;background:#a1221a}
+tr.new td>bdi::after,b.new{content:"new";margin-left:.4em;padding:0 .3em;font-size:.8em;font-weight:600;color:#fff;background:#a1221a}
 .ctl{color:#a1221a;font-family:monospace;background:#fde0dc}
 svg text{font:10px system-ui,sans-serif;fill:#444}
 .bar{fill:#4a7fb5}.cum{fill:none;stroke:#e08a00;stroke-width:1.5}.hit{fill:#d7301f}
@@ -235,7 +235,7 @@ def ranked_table(rows: Sequence[Mapping[str, Any]]) -> str:
     body = []
     for method in METHODS:
         of_method = [row for row in rows if row["method"] == method]
-        body += [_row(row, RANKED_COLUMNS) for row in of_method[:TABLE_LIMIT]]
+        body += [_row(row, RANKED_COLUMNS, "new" if row.get("is_new") else "") for row in of_method[:TABLE_LIMIT]]
         if len(of_method) > TABLE_LIMIT:
             more = len(of_method) - TABLE_LIMIT
             body.append(f'<tr><td class="text" colspan="{len(RANKED_COLUMNS)}">{method}: {more} more in anomalous_users.csv</td></tr>')
