@@ -40,8 +40,8 @@ class RunKind:
 
 
 def _number_text(value: Any) -> str:
-    """variance_target as pipeline_runs writes it (the text of the number the var is: 5 is a count
-    of components, 5.0 is not valid, 0.99 a fraction); a string var as the number it stands for."""
+    """variance_target as pipeline_runs writes it, the text of the number the var is (5 is a
+    count of components, 1.0 and 0.99 are fractions); a string var as the number it stands for."""
     if isinstance(value, str):
         try:
             return str(float(value))
