@@ -1,8 +1,9 @@
-"""E-mail on failure: SMTP settings from environment variables, the message, sending it, and the
-Dagster sensor that sends it when a run fails.
+"""E-mail on failure, and (opt-in) on success with new anomalies: SMTP settings from environment
+variables, the messages, sending them, and the Dagster sensors that send them.
 
 Alerts are on when NETFLOW_PCA_SMTP_HOST, NETFLOW_PCA_SMTP_SENDER and NETFLOW_PCA_SMTP_RECIPIENTS
-are set, and off when none of them is. Dagster's own `make_email_on_run_failure_sensor` always logs
+are set, and off when none of them is. NETFLOW_PCA_SMTP_NEW_ANOMALIES=true adds the e-mail of a
+successful run that raised new anomalies, with the same settings. Dagster's own `make_email_on_run_failure_sensor` always logs
 in over TLS; a plain relay on the local network, common for alerts, takes neither, so the security
 and the login are settings here.
 """
@@ -15,13 +16,26 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from dagster import DefaultSensorStatus, RunFailureSensorContext, SensorDefinition, run_failure_sensor
+from dagster import (
+    AssetKey,
+    DagsterEventType,
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    RunFailureSensorContext,
+    RunStatusSensorContext,
+    SensorDefinition,
+    run_failure_sensor,
+    run_status_sensor,
+)
 
 from orchestrate.partitions import hours_of_run
 
 PREFIX = "NETFLOW_PCA_SMTP_"
 REQUIRED = ("HOST", "SENDER", "RECIPIENTS")
 SECURITY_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
+SWITCH_VALUES = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False, "": False}
+# the asset whose materialisation carries what a run found (orchestrate.assets)
+REPORT_ASSET = AssetKey("anomaly_report")
 
 
 class AlertSettingsError(ValueError):
@@ -37,12 +51,19 @@ class SmtpSettings:
     security: str = "none"
     user: str | None = None
     password: str | None = None
+    # also e-mail a successful run that raised new anomalies
+    on_new_anomalies: bool = False
 
 
 def smtp_settings(environ: Mapping[str, str]) -> SmtpSettings | None:
     """The SMTP settings, or None when no alert variable is set."""
-    value = {name: environ.get(PREFIX + name, "").strip() for name in (*REQUIRED, "PORT", "SECURITY", "USER", "PASSWORD")}
+    value = {name: environ.get(PREFIX + name, "").strip() for name in (*REQUIRED, "PORT", "SECURITY", "USER", "PASSWORD", "NEW_ANOMALIES")}
+    if value["NEW_ANOMALIES"].lower() not in SWITCH_VALUES:
+        raise AlertSettingsError(f"{PREFIX}NEW_ANOMALIES must be true or false, not '{value['NEW_ANOMALIES']}'")
+    on_new_anomalies = SWITCH_VALUES[value["NEW_ANOMALIES"].lower()]
     if not any(value[name] for name in REQUIRED):
+        if on_new_anomalies:
+            raise AlertSettingsError(f"{PREFIX}NEW_ANOMALIES needs {', '.join(PREFIX + name for name in REQUIRED)} to send e-mail")
         return None
     missing = [PREFIX + name for name in REQUIRED if not value[name]]
     if missing:
@@ -63,6 +84,7 @@ def smtp_settings(environ: Mapping[str, str]) -> SmtpSettings | None:
         security=security,
         user=value["USER"] or None,
         password=value["PASSWORD"] or None,
+        on_new_anomalies=on_new_anomalies,
     )
 
 
@@ -73,6 +95,17 @@ def failure_email(settings: SmtpSettings, job: str, run_id: str, hours: str, err
     message["From"] = settings.sender
     message["To"] = ", ".join(settings.recipients)
     lines = [f"The Dagster run {run_id} of {job} ({hours}) failed.", "", *errors]
+    message.set_content("\n".join(lines) + "\n")
+    return message
+
+
+def new_anomalies_email(settings: SmtpSettings, job: str, run_id: str, hours: str, count: int, table: str) -> EmailMessage:
+    """The message that a run succeeded with new anomalies: how many, and the first of them."""
+    message = EmailMessage()
+    message["Subject"] = f"netflow_pca: {count} new anomal{'y' if count == 1 else 'ies'} ({hours})"
+    message["From"] = settings.sender
+    message["To"] = ", ".join(settings.recipients)
+    lines = [f"The Dagster run {run_id} of {job} ({hours}) raised {count} new anomal{'y' if count == 1 else 'ies'}:", "", table]
     message.set_content("\n".join(lines) + "\n")
     return message
 
@@ -109,3 +142,27 @@ def email_on_failure(settings: SmtpSettings) -> SensorDefinition:
         send(settings, failure_email(settings, run.job_name, run.run_id, hours_of_run(run.tags), [e for e in errors if e]))
 
     return email_on_run_failure
+
+
+def email_on_new_anomalies(settings: SmtpSettings) -> SensorDefinition:
+    """A sensor that e-mails the recipients when a run of this code location succeeds and its
+    report (the asset anomaly_report) counts new anomalies; a run without them sends nothing."""
+
+    @run_status_sensor(
+        run_status=DagsterRunStatus.SUCCESS, name="netflow_pca_email_on_new_anomalies", default_status=DefaultSensorStatus.RUNNING
+    )
+    def email_on_run_with_new_anomalies(context: RunStatusSensorContext) -> None:
+        run = context.dagster_run
+        for entry in context.instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION):
+            materialization = entry.asset_materialization
+            if materialization is None or materialization.asset_key != REPORT_ASSET:
+                continue
+            # a run of several hours materialises the report once per hour, each with the same metadata
+            metadata = {name: value.value for name, value in materialization.metadata.items()}
+            count = int(metadata.get("new_anomalies") or 0)
+            if count:
+                table = str(metadata.get("new_anomalies_table", ""))
+                send(settings, new_anomalies_email(settings, run.job_name, run.run_id, hours_of_run(run.tags), count, table))
+            return
+
+    return email_on_run_with_new_anomalies

@@ -11,10 +11,11 @@ from dagster import AssetExecutionContext, BackfillPolicy, MaterializeResult, Me
 from dagster_dbt import DbtCliResource, dbt_assets, get_asset_key_for_model
 
 from orchestrate.database import server_environment
-from orchestrate.partitions import HOURLY_OP, HOURS, HourlyRunConfig, partition_vars
+from orchestrate.partitions import HOURLY_OP, HOURS, HourlyRunConfig, partition_vars, run_of
 from orchestrate.project import PROJECT
 from orchestrate.results.export import RunFiles, runs_directory, write_run_files
 from orchestrate.results.report import Relations, build_line, markdown_table, ranked
+from orchestrate.run.daily import recorded_run_kind
 from orchestrate.run.options import project_vars, vars_argument
 from orchestrate.run.runner import PROJECT_DIR, STATE_DIR
 
@@ -42,10 +43,16 @@ def sample_data(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator
 )
 def hourly_models(context: AssetExecutionContext, dbt: DbtCliResource, config: HourlyRunConfig) -> Iterator[Any]:
     """The models and their tests for the hours of the run's partitions."""
-    *earlier, last = partition_vars(context.partition_keys, config, project_vars(PROJECT_DIR))
+    defaults = project_vars(PROJECT_DIR)
+    invocations = partition_vars(context.partition_keys, config, defaults)
     # A run of some hours is one build per hour. Dagster takes one output per asset from a run,
     # so only the last build reports; an earlier one that fails stops the run.
     with server_environment(EMBEDDED_DATA):
+        kind = recorded_run_kind(
+            dict(os.environ), PROJECT.manifest_path.parent, *run_of(invocations), defaults
+        )
+        context.log.info(kind.describe())
+        *earlier, last = [{**vars, **kind.vars} for vars in invocations]
         for vars in earlier:
             dbt.cli(["build", "--vars", vars_argument(vars)], context=context).wait()
         yield from dbt.cli(["build", "--vars", vars_argument(last)], context=context).stream()
@@ -54,7 +61,10 @@ def hourly_models(context: AssetExecutionContext, dbt: DbtCliResource, config: H
 def run_files_metadata(files: RunFiles) -> dict[str, Any]:
     """What a materialisation of the run's files shows in Dagster's UI."""
     build = files.provenance.latest
+    new = [row for row in ranked(files.anomalies, files.summaries) if row.get("is_new")]
     return {
+        "new_anomalies": MetadataValue.int(len(new)),
+        "new_anomalies_table": MetadataValue.md(markdown_table(new, TOP_ANOMALIES) if new else "No new anomalies."),
         "rows": MetadataValue.int(len(files.anomalies)),
         "flagged_users": MetadataValue.int(len({row["user_name"] for row in files.anomalies})),
         "flagged_by_method": MetadataValue.json({summary.method: summary.flagged for summary in files.summaries}),

@@ -15,6 +15,7 @@ import psycopg2
 
 from orchestrate.database import EmbeddedDatabase, uses_external_server
 from orchestrate.results import export, report
+from orchestrate.run.daily import recorded_run_kind
 from orchestrate.run.options import (
     LOOKBACK_DAYS_LIMIT,
     DbtOptions,
@@ -87,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--run-date", help="last day of data to use, YYYY-MM-DD (default: the last in the data)")
     run.add_argument("--lookback-days", type=_lookback_days,
                      help=f"days of data up to the run date, at most {LOOKBACK_DAYS_LIMIT} (default 90)")
+    run.add_argument("--full", action="store_true",
+                     help="a full build, counting every day again, even where a daily run would do "
+                     "(by default a run for the day after the last build with the same parameters is a daily run)")
     _add_vars(run)
     _add_target(run)
     add_threads(run)
@@ -159,7 +163,11 @@ def _run(args: argparse.Namespace) -> int:
     vars = dbt_vars(run_date=run_date, lookback_days=args.lookback_days, extra=extra)
     with database_environment() as env:
         runner = Runner(env, options=DbtOptions(args.target, args.threads))
-        code = runner.build(hours, vars)
+        kind = recorded_run_kind(
+            runner.env, runner.previous_manifest_dir(), run_date, hours, vars, project_vars(PROJECT_DIR), full=args.full
+        )
+        print(kind.describe(), flush=True)
+        code = runner.build(hours, {**vars, **kind.vars})
         if code == 0:
             _show_results(runner)
         return code

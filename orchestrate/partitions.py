@@ -42,8 +42,18 @@ def partition_vars(keys: Sequence[str], config: HourlyRunConfig, project_vars: M
     return [dbt_vars(hour, run_date, config.lookback_days, extra) for hour in hour_batches(sorted(hours))]
 
 
+def run_of(invocations: Sequence[Mapping[str, Any]]) -> tuple[date | None, list[int] | None, dict[str, Any]]:
+    """What decides a run's kind (orchestrate.run.daily) from the vars of its invocations: its
+    run_date, its hours (None: all 24 in one invocation) and its vars apart from the hour."""
+    first = invocations[0]
+    run_date = date.fromisoformat(first["run_date"]) if first.get("run_date") else None
+    hours = [vars["hour_id"] for vars in invocations] if "hour_id" in first else None
+    return run_date, hours, {name: value for name, value in first.items() if name != "hour_id"}
+
+
 def daily_run_request(today: date) -> RunRequest:
-    """The schedule's run on a day: all 24 hours in one run (one dbt build), data up to yesterday."""
+    """The schedule's run on a day: all 24 hours in one run (one dbt build), data up to yesterday;
+    the op makes it a daily run when the last build reported on the day before (run_of)."""
     yesterday = (today - timedelta(days=1)).isoformat()
     return RunRequest(
         run_key=yesterday,

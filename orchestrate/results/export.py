@@ -26,6 +26,7 @@ from orchestrate.results.report import (
     provenance,
     report_data,
     results_text,
+    with_novelty,
 )
 from orchestrate.results.report_html import CHART_LIMIT, render_report
 
@@ -155,7 +156,7 @@ def write_run_files(runs_dir: Path, environ: Mapping[str, str], relations: Relat
     folder of their own, and point runs/latest at it."""
     found = provenance(environ, relations)
     folder = runs_dir / folder_name(found)
-    rows = anomalies(environ, relations)
+    rows = with_novelty(environ, relations, anomalies(environ, relations))
     data = report_data(environ, relations, found, rows, CHART_LIMIT)
     summaries = method_summaries(rows, data.hours, found.latest.scoring_methods)
     files = RunFiles(folder / "anomalous_users.csv", folder / "anomalous_users.jsonl", folder / "report.html", rows, found, summaries)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg2
+import psycopg2.errors
 
 from orchestrate.database import connection_parameters
 from orchestrate.results.display import number_text, visible
@@ -91,12 +92,18 @@ class Relations:
     pca_components: str
     pca_input: str
     pipeline_runs: str
+    # anomalous_users with whether each row is new; None for a project built before it existed
+    anomalous_users_novelty: str | None = None
 
     @classmethod
     def of_build(cls, target_dir: Path) -> Relations:
         """Those dbt built, as its manifest in target_dir records them."""
         models = ("anomalous_users", "user_outlier_scores", "pca_components", "int_pca_input", "pipeline_runs")
-        return cls(*(relation_name(target_dir, model) for model in models))
+        try:
+            novelty: str | None = relation_name(target_dir, "anomalous_users_novelty")
+        except LookupError:
+            novelty = None
+        return cls(*(relation_name(target_dir, model) for model in models), anomalous_users_novelty=novelty)
 
 
 @dataclass(frozen=True)
@@ -172,7 +179,9 @@ class Build:
 
 
 # given vars that other columns of a build already say, or that do not change what it describes
-SETTINGS_APART = frozenset({"hour_id", "run_date", "lookback_days", "pca_backend", "pca_functions_schema", "madlib_schema"})
+SETTINGS_APART = frozenset(
+    {"hour_id", "run_date", "lookback_days", "recount_days", "pca_backend", "pca_functions_schema", "madlib_schema"}
+)
 
 
 @dataclass(frozen=True)
@@ -255,18 +264,45 @@ def anomalies(environ: Mapping[str, str], relations: Relations) -> list[dict[str
     return [dict(zip(columns, row)) for row in rows]
 
 
+def with_novelty(environ: Mapping[str, str], relations: Relations, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of anomalous_users, each with `is_new` (the build raised it first) and
+    `first_raised_on` from anomalous_users_novelty; both None without that relation."""
+    novelty: dict[tuple[int, str, str], tuple[bool, date]] = {}
+    if relations.anomalous_users_novelty is not None:
+        _, found = query(environ, f"""
+            select hour_of_day, method, user_name, is_new, first_raised_on
+            from {relations.anomalous_users_novelty}
+        """)
+        novelty = {(hour, method, user): (is_new, first) for hour, method, user, is_new, first in found}
+    marked = []
+    for row in rows:
+        is_new, first = novelty.get((row["hour_of_day"], row["method"], row["user_name"]), (None, None))
+        marked.append({**row, "is_new": is_new, "first_raised_on": first})
+    return marked
+
+
+def latest_builds(environ: Mapping[str, str], pipeline_runs: str) -> dict[int, Build]:
+    """Per hour of the day, the last build recorded in pipeline_runs that replaced it; none when
+    the table does not exist yet."""
+    try:
+        columns, rows = query(environ, f"""
+            select distinct on (hours.hour_of_day) hours.hour_of_day as built_hour, runs.*
+            from generate_series(0, 23) as hours (hour_of_day)
+            inner join {pipeline_runs} as runs
+                on runs.hour_id is null or runs.hour_id = hours.hour_of_day
+            order by hours.hour_of_day, runs.run_started_at desc
+        """)
+    except psycopg2.errors.UndefinedTable:
+        return {}
+    return {row[0]: Build.from_row(dict(zip(columns, row))) for row in rows}
+
+
 def provenance(environ: Mapping[str, str], relations: Relations) -> Provenance:
     """Per hour of the day, the last build recorded in pipeline_runs that replaced it."""
-    columns, rows = query(environ, f"""
-        select distinct on (hours.hour_of_day) hours.hour_of_day as built_hour, runs.*
-        from generate_series(0, 23) as hours (hour_of_day)
-        inner join {relations.pipeline_runs} as runs
-            on runs.hour_id is null or runs.hour_id = hours.hour_of_day
-        order by hours.hour_of_day, runs.run_started_at desc
-    """)
-    if not rows:
+    builds = latest_builds(environ, relations.pipeline_runs)
+    if not builds:
         raise LookupError(f"{relations.pipeline_runs} records no build: run dbt build first")
-    return Provenance({row[0]: Build.from_row(dict(zip(columns, row))) for row in rows})
+    return Provenance(builds)
 
 
 # a method that flags more than this share of an hour's users (and at least MIN_BLIND of them)
@@ -496,7 +532,20 @@ def results_text(found: Provenance, summaries: Sequence[MethodSummary], rows: Se
     ]
     if listed:
         lines += ["", anomaly_table(listed, top)]
-    return "\n".join(lines)
+    return "\n".join([*lines, "", *new_anomaly_lines(found, listed, top)]).rstrip()
+
+
+def new_anomaly_lines(found: Provenance, listed: Sequence[Mapping[str, Any]], top: int = 10) -> list[str]:
+    """The ranked anomalies the run raised first, or that it raised none; nothing when the rows
+    do not say (a project built before anomaly_history existed)."""
+    if all(row.get("is_new") is None for row in listed) and listed:
+        return []
+    new = [row for row in listed if row.get("is_new")]
+    day = found.day.isoformat() if found.day else "the run's day"
+    if not new:
+        return [f"No new anomalies: every flag of this run was raised before {day} (see anomaly_history)."]
+    shown = f"the first {top} of {len(new)}" if len(new) > top else f"{len(new)} in all"
+    return [f"New anomalies, first raised by this run of {day} ({shown}):", "", anomaly_table(new, top)]
 
 
 # what Markdown reads as markup inside a table cell

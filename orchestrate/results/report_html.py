@@ -62,6 +62,7 @@ dl.provenance dt{font-weight:600;color:#555}dl.provenance dd{margin:0}
 table{border-collapse:collapse;margin:1em 0}
 th,td{padding:2px 8px;border-bottom:1px solid #eee;text-align:right}
 td.text,th.text{text-align:left}tr.blind td{color:#888}
+tr.new td>bdi::after,b.new{content:"new";margin-left:.4em;padding:0 .3em;font-size:.8em;font-weight:600;color:#fff;background:#a1221a}
 .ctl{color:#a1221a;font-family:monospace;background:#fde0dc}
 svg text{font:10px system-ui,sans-serif;fill:#444}
 .bar{fill:#4a7fb5}.cum{fill:none;stroke:#e08a00;stroke-width:1.5}.hit{fill:#d7301f}
@@ -234,7 +235,7 @@ def ranked_table(rows: Sequence[Mapping[str, Any]]) -> str:
     body = []
     for method in METHODS:
         of_method = [row for row in rows if row["method"] == method]
-        body += [_row(row, RANKED_COLUMNS) for row in of_method[:TABLE_LIMIT]]
+        body += [_row(row, RANKED_COLUMNS, "new" if row.get("is_new") else "") for row in of_method[:TABLE_LIMIT]]
         if len(of_method) > TABLE_LIMIT:
             more = len(of_method) - TABLE_LIMIT
             body.append(f'<tr><td class="text" colspan="{len(RANKED_COLUMNS)}">{method}: {more} more in anomalous_users.csv</td></tr>')
@@ -261,9 +262,16 @@ def ranked_list(rows: Sequence[Mapping[str, Any]]) -> str:
     telling = [row for row in rows if not row["blind"]][:RANKED_LIMIT]
     shown = telling + [row for row in rows if row["blind"]][: BLIND_LIMIT if telling else RANKED_LIMIT]
     body = [
-        _row({**row, "hour_of_day": f"{row['hour_of_day']:02d}:00"}, ALL_HOURS_COLUMNS, "blind" if row["blind"] else "")
+        _row({**row, "hour_of_day": f"{row['hour_of_day']:02d}:00"}, ALL_HOURS_COLUMNS,
+             " ".join(css for css, on in (("blind", row["blind"]), ("new", row.get("is_new"))) if on))
         for row in shown
     ]
+    new = sum(1 for row in rows if row.get("is_new"))
+    novelty = (
+        f"<p class=legend>{new} of them new: first raised by this run (marked <b class=new>new</b>); the others were raised "
+        "by the runs of earlier days and stay in anomaly_history.</p>"
+        if any(row.get("is_new") is not None for row in rows) else ""
+    )
     more = f"<p>{len(rows) - len(shown)} more in anomalous_users.csv.</p>" if len(rows) > len(shown) else ""
     blind = (
         "<p class=legend>Grey rows: a method that flags so many of that hour's users that it does not tell them apart there.</p>"
@@ -273,6 +281,7 @@ def ranked_list(rows: Sequence[Mapping[str, Any]]) -> str:
         f'<section id="ranked"><h2>Anomalies, ranked ({len(rows)} in all)</h2>'
         "<p class=legend>Across hours and methods, by how many times its threshold the score is; "
         "the day, flows and expected flows are the residual method's evidence.</p>"
+        f"{novelty}"
         f'<table class="ranked-all"><thead><tr>{_head(ALL_HOURS_COLUMNS)}</tr></thead><tbody>{"".join(body)}</tbody></table>'
         f"{more}{blind}</section>"
     )

@@ -320,3 +320,16 @@ class Runner:
         if self.output.isatty():
             self.output.write("\r\x1b[K")
         print(text, file=self.output, flush=True)
+
+    # --- daily operation: the run's kind, from the builds of earlier runs -------------------
+
+    def previous_manifest_dir(self) -> Path | None:
+        """The target folder of the latest recorded run to the same destination (target, server
+        and schema) that dbt wrote a manifest into: its manifest names the relation of
+        pipeline_runs, where the builds are recorded. None before any such run."""
+        destination = run_destination(self.env, self.options.target)
+        for plan in reversed(self.history.plans()):
+            target_dir = self.history.record(plan.run_id).target_dir
+            if plan.destination == destination and (target_dir / "manifest.json").exists():
+                return target_dir
+        return None

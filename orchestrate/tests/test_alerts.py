@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrate.alerts import AlertSettingsError, SmtpSettings, failure_email, smtp_settings
+from orchestrate.alerts import AlertSettingsError, SmtpSettings, failure_email, new_anomalies_email, smtp_settings
 
 BASE = {
     "NETFLOW_PCA_SMTP_HOST": "mail.example.com",
@@ -60,3 +60,26 @@ def test_failure_email_names_job_hours_run_and_errors() -> None:
     assert message["To"] == "soc@example.com, analyst@example.com"
     body = message.get_content()
     assert "run-1" in body and "dbt failed\nstep failed" in body
+
+
+def test_the_new_anomalies_email_is_opt_in_and_needs_the_smtp_settings() -> None:
+    settings = smtp_settings(BASE)
+    assert settings is not None and not settings.on_new_anomalies
+    settings = smtp_settings({**BASE, "NETFLOW_PCA_SMTP_NEW_ANOMALIES": "True"})
+    assert settings is not None and settings.on_new_anomalies
+    with pytest.raises(AlertSettingsError, match="NEW_ANOMALIES needs NETFLOW_PCA_SMTP_HOST"):
+        smtp_settings({"NETFLOW_PCA_SMTP_NEW_ANOMALIES": "yes"})
+    with pytest.raises(AlertSettingsError, match="NEW_ANOMALIES must be true or false, not 'sometimes'"):
+        smtp_settings({**BASE, "NETFLOW_PCA_SMTP_NEW_ANOMALIES": "sometimes"})
+    assert smtp_settings({"NETFLOW_PCA_SMTP_NEW_ANOMALIES": "false"}) is None
+
+
+def test_new_anomalies_email_names_the_count_the_run_and_lists_them() -> None:
+    settings = smtp_settings(BASE)
+    assert settings is not None
+    table = "| user | hour |\n|---|---|\n| a | 12 |"
+    message = new_anomalies_email(settings, "netflow_pca_hourly_job", "run-2", "hours 0-23", 1, table)
+    assert message["Subject"] == "netflow_pca: 1 new anomaly (hours 0-23)"
+    body = message.get_content()
+    assert "run-2" in body and "raised 1 new anomaly" in body and "| a | 12 |" in body
+    assert new_anomalies_email(settings, "job", "run-3", "hour 5", 3, table)["Subject"] == "netflow_pca: 3 new anomalies (hour 5)"

@@ -5,6 +5,7 @@ failed run sends an e-mail to a real SMTP server on loopback."""
 from __future__ import annotations
 
 import importlib
+import re
 import socket
 import subprocess
 import sys
@@ -171,3 +172,43 @@ def test_failed_run_sends_an_email(dagster_project: tuple[Project, ModuleType], 
     body = message.get_content()
     assert failed.dagster_run.run_id in body
     assert "run_date: '2017-02-30' is not a date as YYYY-MM-DD" in body
+
+
+def test_a_run_with_new_anomalies_sends_an_email_when_asked(
+    dagster_project: tuple[Project, ModuleType], smtp_server: tuple[int, Inbox]
+) -> None:
+    _, definitions = dagster_project
+    port, inbox = smtp_server
+    defs = definitions.build_definitions(
+        {
+            "NETFLOW_PCA_SMTP_HOST": "127.0.0.1",
+            "NETFLOW_PCA_SMTP_PORT": str(port),
+            "NETFLOW_PCA_SMTP_SENDER": "netflow@example.com",
+            "NETFLOW_PCA_SMTP_RECIPIENTS": "soc@example.com",
+            "NETFLOW_PCA_SMTP_NEW_ANOMALIES": "true",
+        }
+    )
+    sensor = defs.resolve_sensor_def("netflow_pca_email_on_new_anomalies")
+    instance = DagsterInstance.ephemeral()
+    succeeded = defs.resolve_job_def("netflow_pca_hourly_job").execute_in_process(
+        partition_key="12", run_config=RunConfig(ops={HOURLY_OP: EVENTS_CONFIG}), instance=instance
+    )
+    assert succeeded.success
+    [report] = succeeded.asset_materializations_for_node("anomaly_report")
+    # the window's last day is the run's day: a's burst is new on it, however often that day is run
+    assert report.metadata["new_anomalies"].value >= 1
+
+    context = build_run_status_sensor_context(
+        sensor_name=sensor.name,
+        dagster_instance=instance,
+        dagster_run=succeeded.dagster_run,
+        dagster_event=succeeded.get_run_success_event(),
+    )
+    sensor(context)
+
+    [envelope] = inbox.envelopes
+    message = message_from_bytes(envelope.content, policy=policy.default)
+    assert re.fullmatch(r"netflow_pca: [0-9]+ new anomal(y|ies) \(hour 12\)", message["Subject"])
+    body = message.get_content()
+    assert succeeded.dagster_run.run_id in body
+    assert "| a | 12 | 2017-01-12 | 303 |" in body

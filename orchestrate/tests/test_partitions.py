@@ -17,7 +17,9 @@ from orchestrate.partitions import (
     daily_run_request,
     hours_of_run,
     partition_vars,
+    run_of,
 )
+from orchestrate.run.daily import choose_run_kind
 from orchestrate.run.options import UsageError, project_vars
 from orchestrate.run.runner import PROJECT_DIR
 
@@ -80,3 +82,17 @@ def test_hours_of_run() -> None:
     assert hours_of_run({PARTITION_TAG: "12"}) == "hour 12"
     assert hours_of_run({RANGE_START_TAG: "0", RANGE_END_TAG: "23"}) == "hours 0-23"
     assert hours_of_run({}) == "no partition"
+
+
+def test_the_schedules_run_is_judged_as_the_runner_judges_it() -> None:
+    """The op turns its invocations' vars into what choose_run_kind reads: the nightly run of all
+    hours is one invocation, with the day before the schedule's day."""
+    config = HourlyRunConfig(**daily_run_request(date(2024, 3, 1)).run_config["ops"][HOURLY_OP]["config"])
+    run_date, hours, vars = run_of(partition_vars([str(hour) for hour in range(24)], config, PROJECT_VARS))
+    assert (run_date, hours, vars) == (date(2024, 2, 29), None, {"run_date": "2024-02-29"})
+    assert run_of(partition_vars(["5", "7"], HourlyRunConfig(vars="{timezone: UTC}"), PROJECT_VARS)) == (
+        None, [5, 7], {"timezone": "UTC"},
+    )
+    # without an earlier build it is a full build, as the runner says for the same input
+    kind = choose_run_kind(run_date, hours, vars, PROJECT_VARS, {}, "netflow_pca")
+    assert not kind.daily and "no earlier build" in kind.reason

@@ -33,7 +33,7 @@ from orchestrate.results.report import (
     ranked,
     results_text,
 )
-from orchestrate.results.report_html import CHART_LIMIT, RANKED_LIMIT, TABLE_LIMIT, chart_scale, counts_svg, render_report
+from orchestrate.results.report_html import CHART_LIMIT, RANKED_LIMIT, TABLE_LIMIT, chart_scale, counts_svg, ranked_list, render_report
 from orchestrate.tests.chromium import CHROMIUM, chromium
 from orchestrate.tests.conftest import Project
 
@@ -260,6 +260,27 @@ def test_the_ranked_list_puts_a_method_that_flags_most_users_last() -> None:
     assert table[0].split() == ["a", "12", "2017-01-12", "303", "0", "30.27", "7", "residual"]
     assert table[1].split() == ["b", "5", "0.3", "0.1", "loading"]
     assert anomaly_table([]) == "No anomalous users."
+
+
+def test_the_new_anomalies_are_listed_after_the_ranked_list_and_marked_in_the_report() -> None:
+    burst = anomaly(12, "residual", 1, "a", 30.27, evidence_day=DAYS[11], flow_count=303, expected_flow_count=3.7, is_new=True)
+    older = anomaly(5, "residual", 1, "b", 14.0, evidence_day=DAYS[2], flow_count=40, expected_flow_count=2.0, is_new=False)
+    summaries = method_summaries([burst, older], {5: HourSize(14, 20), 12: HourSize(14, 20)}, ("residual",))
+    found = Provenance({hour: a_build(run_date=DAYS[-1]) for hour in range(24)})
+
+    text = results_text(found, summaries, [burst, older])
+    ranked_part, new_part = text.split("New anomalies, first raised by this run of 2017-01-14 (1 in all):")
+    assert "b " in ranked_part and "a " in ranked_part
+    assert [line.split()[:3] for line in new_part.strip().splitlines()[2:]] == [["a", "12", "2017-01-12"]]
+
+    none_new = results_text(found, summaries, [{**burst, "is_new": False}, older])
+    assert none_new.endswith("No new anomalies: every flag of this run was raised before 2017-01-14 (see anomaly_history).")
+    # rows that do not say (a project built before the history existed) print nothing about it
+    assert "new anomalies" not in results_text(found, summaries, [{**burst, "is_new": None}]).lower()
+
+    page = ranked_list(ranked([burst, older], summaries))
+    assert "1 of them new" in page
+    assert len(re.findall(r'<tr class="new">', page)) == 1 and "<bdi>a</bdi>" in page.split('<tr class="new">')[1].split("</tr>")[0]
 
 
 def test_names_are_shown_with_their_hidden_characters_visible_and_cut() -> None:

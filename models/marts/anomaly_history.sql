@@ -1,0 +1,126 @@
+{#- Every flag ever raised: one row per (hour, method, user, evidence day), kept when its day
+    leaves the window, and never rebuilt by a normal run, not even with --full-refresh (drop the
+    table by hand to start it afresh). A build upserts the flags it raises (replace_flags): a new
+    one gets a row, a known one keeps its first raising and counts the new day. The run's day is
+    run_date, else the last day of the window's data, so a rerun of the same day changes nothing.
+    Runs of different hours touch different rows; runs of the same hour take turns. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_flags',
+    full_refresh=false,
+    on_schema_change='append_new_columns',
+    distributed_by=['user_name'],
+    pre_hook=["{{ netflow_pca.lock_selected_hours(this) }}"],
+) }}
+
+with
+
+flagged as (
+
+    select * from {{ ref('anomalous_users') }}
+
+    where {{ netflow_pca.hour_filter('hour_of_day') }}
+
+),
+
+run_day as (
+
+    select {{ netflow_pca.run_day_sql(ref('int_pca_input')) }} as raised_on
+
+),
+
+{% if is_incremental() %}
+recorded as (
+
+    select * from {{ this }}
+
+    where {{ netflow_pca.hour_filter('hour_of_day') }}
+
+),
+{% else %}
+recorded as (
+
+    select
+        cast(null as integer) as hour_of_day,
+        cast(null as text) as method,
+        cast(null as text) as user_name,
+        cast(null as date) as evidence_day,
+        cast(null as date) as first_raised_on,
+        cast(null as text) as first_invocation_id,
+        cast(null as date) as last_raised_on,
+        cast(null as text) as last_invocation_id,
+        cast(null as integer) as days_raised
+
+    where false
+
+),
+{% endif %}
+
+raised as (
+
+    select
+        flagged.*,
+        run_day.raised_on,
+        recorded.first_raised_on as recorded_first_raised_on,
+        recorded.first_invocation_id as recorded_first_invocation_id,
+        recorded.last_raised_on as recorded_last_raised_on,
+        recorded.last_invocation_id as recorded_last_invocation_id,
+        recorded.days_raised as recorded_days_raised,
+        recorded.hour_of_day is null as is_first_raising,
+        recorded.hour_of_day is not null and run_day.raised_on > recorded.last_raised_on as is_later_day,
+        recorded.hour_of_day is not null and run_day.raised_on < recorded.first_raised_on as is_earlier_day
+
+    from flagged
+
+    cross join run_day
+
+    {#- the loading method's flags have no evidence day: its flag is the (hour, method, user) #}
+    left join recorded
+        on flagged.hour_of_day = recorded.hour_of_day
+        and flagged.method = recorded.method
+        and flagged.user_name = recorded.user_name
+        and flagged.evidence_day is not distinct from recorded.evidence_day
+
+),
+
+final as (
+
+    select
+        hour_of_day,
+        method,
+        user_name,
+        evidence_day,
+        case
+            when is_first_raising or is_earlier_day then raised_on
+            else recorded_first_raised_on
+        end as first_raised_on,
+        case
+            when is_first_raising or is_earlier_day
+                then cast({{ netflow_pca.sql_string_literal(invocation_id) }} as text)
+            else recorded_first_invocation_id
+        end as first_invocation_id,
+        case
+            when is_first_raising or is_later_day then raised_on
+            else recorded_last_raised_on
+        end as last_raised_on,
+        case
+            when is_first_raising or is_later_day
+                then cast({{ netflow_pca.sql_string_literal(invocation_id) }} as text)
+            else recorded_last_invocation_id
+        end as last_invocation_id,
+        cast(case
+            when is_first_raising then 1
+            when is_later_day or is_earlier_day then recorded_days_raised + 1
+            else recorded_days_raised
+        end as integer) as days_raised,
+        {#- what the latest day that raised it saw #}
+        score,
+        threshold,
+        flow_count,
+        expected_flow_count
+
+    from raised
+
+)
+
+select * from final

@@ -1,0 +1,96 @@
+"""Daily operation with the real `netflow-pca run` on real PostgreSQL: the run of the day after
+the last one is a daily run, a burst on the new day is printed as new once, the history keeps it
+after its day leaves the window, and a rerun of a day leaves the history as it was; a one-hour
+build touches only its hour's rows of the history."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from orchestrate.tests.conftest import Project, run_cli, within_rounding
+
+LOOKBACK = ("--lookback-days", "10", "--var", "events_table=events")
+# the sample's planted burst: user a, 300 extra flows in hour 12 on 2017-01-12
+BURST_LINE = re.compile(r"^a +12 +2017-01-12 +303 ", flags=re.M)
+
+
+def run(project: Project, *args: str) -> str:
+    result = run_cli(project.env, "run", *LOOKBACK, *args)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    return result.stdout
+
+
+def new_section(stdout: str) -> str:
+    """What the run printed about its new anomalies (the last part of its results)."""
+    match = re.search(r"^(New anomalies, first raised by this run of .*|No new anomalies: .*)$", stdout, flags=re.M | re.S)
+    assert match, stdout[-3000:]
+    return match[1].split("\nFlagged users:")[0]
+
+
+def history(project: Project) -> list[tuple[Any, ...]]:
+    return project.table("anomaly_history", "hour_of_day, method, user_name, evidence_day")
+
+
+def test_a_burst_on_the_new_day_is_new_once_and_stays_in_the_history(project: Project) -> None:
+    project.load_sample_events()
+    # two more weeks of the same flows, without the burst, so that the window can move past it
+    project.db.execute(f"""
+        insert into "{project.schema}".events
+        select user_name, start_time + 14 * 86400 from "{project.schema}".events
+        where not (user_name = 'a' and start_time between extract(epoch from timestamptz '2017-01-12 12:00+00')
+                                                   and extract(epoch from timestamptz '2017-01-12 12:59:59+00'))
+    """)
+
+    first = run(project, "--run-date", "2017-01-11")
+    assert "Full build: no earlier build to this server and schema is recorded." in first
+
+    burst_day = run(project, "--run-date", "2017-01-12")
+    assert "Daily run: 2017-01-12 is the day after the last build's (2017-01-11), with the same parameters: counting only 2017-01-12 and, for late events, the day before it (recount_days: 1)." in burst_day
+    assert BURST_LINE.search(new_section(burst_day)), burst_day[-3000:]
+    [(is_new, first_raised_on, days_raised)] = project.db.rows(
+        f"""select is_new, first_raised_on, days_raised from "{project.schema}".anomalous_users_novelty
+            where user_name = 'a' and hour_of_day = 12"""
+    )
+    assert (is_new, str(first_raised_on), days_raised) == (True, "2017-01-12", 1)
+
+    next_day = run(project, "--run-date", "2017-01-13")
+    assert "Daily run: 2017-01-13 is the day after" in next_day
+    assert BURST_LINE.search(next_day), "still flagged, in the ranked list"
+    assert not BURST_LINE.search(new_section(next_day)), "but not new again"
+    after_next_day = history(project)
+    [burst] = [row for row in after_next_day if row[:3] == (12, "residual", "a") and str(row[3]) == "2017-01-12"]
+    assert (str(burst[4]), str(burst[6]), burst[8]) == ("2017-01-12", "2017-01-13", 2)
+
+    rerun = run(project, "--run-date", "2017-01-13")
+    assert "Daily run: a rerun of 2017-01-13" in rerun
+    assert history(project) == within_rounding(after_next_day)
+    assert not BURST_LINE.search(new_section(rerun))
+
+    # ten days on, the burst's day has left the window of ten days: a full build, and the flag stays
+    later = run(project, "--run-date", "2017-01-23")
+    assert "Full build: 2017-01-23 is 10 days after the last build's day (2017-01-13), not the day after." in later
+    assert not BURST_LINE.search(later)
+    assert project.db.rows(
+        f"""select count(*) from "{project.schema}".anomalous_users where user_name = 'a' and evidence_day = '2017-01-12'"""
+    ) == [(0,)]
+    kept = [row for row in history(project) if row[:3] == (12, "residual", "a") and str(row[3]) == "2017-01-12"]
+    assert kept == within_rounding([burst])
+
+
+def test_a_one_hour_build_touches_only_its_hours_rows_of_the_history(project: Project) -> None:
+    # both methods: the loading method flags users in many hours of the sample
+    vars = {**project.load_sample_events(), "scoring_method": "both"}
+    project.build({**vars, "run_date": "2017-01-13"})
+    before = project.hour_fingerprints("anomaly_history")
+    assert len(before) > 1 and 12 in before
+
+    project.build({**vars, "run_date": "2017-01-14", "hour_id": 12})
+
+    after = project.hour_fingerprints("anomaly_history")
+    assert {hour: rows for hour, rows in after.items() if hour != 12} == {hour: rows for hour, rows in before.items() if hour != 12}
+    assert after[12] != before[12]
+    assert project.db.rows(
+        f"""select first_raised_on::text, last_raised_on::text, days_raised from "{project.schema}".anomaly_history
+            where hour_of_day = 12 and method = 'residual' and user_name = 'a'"""
+    ) == [("2017-01-13", "2017-01-14", 2)]
