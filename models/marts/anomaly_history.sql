@@ -25,7 +25,10 @@ flagged as (
 
 run_day as (
 
-    select {{ netflow_pca.run_day_sql(ref('int_pca_input')) }} as raised_on
+    -- the day the build reports on, so that a rerun of the same day is the same day
+    select last_day as raised_on
+
+    from {{ ref('int_analysis_window') }}
 
 ),
 
