@@ -24,8 +24,10 @@
     {%- set status = netflow_pca._pca_functions_status(schema) -%}
     {%- if status.current | length < netflow_pca.pca_function_definitions(schema) | length -%}
         {#- models fitted side by side must not install the same functions at once: the second
-            waits for the first to commit, then finds them current -#}
-        {%- do run_query("select pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('netflow_pca: install the PCA functions'))") -%}
+            waits for the first to commit, then finds them current. Keyed by the schema, since the
+            lock lasts the model's whole transaction and must not hold up projects in other schemas -#}
+        {%- do run_query("select pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext("
+            ~ netflow_pca.sql_string_literal('netflow_pca: install the PCA functions in ' ~ schema) ~ "))") -%}
         {%- set status = netflow_pca._pca_functions_status(schema) -%}
     {%- endif -%}
     {%- set result = {} -%}
