@@ -21,28 +21,34 @@ index = np.fromstring(cells or '', dtype=np.int64, sep=',')
 counts = np.fromstring(vals or '', dtype=np.float64, sep=',')
 if index.size != counts.size or (index.size and (index.min() < 0 or index.max() >= n * p)):
     plpy.error('pca_residual_scores_numpy: a cell lies outside row_dim x n_users')
-x = np.zeros(n * p)
-x[index] = counts
-active = np.zeros(n * p, dtype=bool)
-active[index] = True
-x, active = x.reshape(p, n).T, active.reshape(p, n).T
+rows, columns = index % n, index // n
+days = np.bincount(columns, minlength=p)
+first = np.cumsum(days) - days
+middle = (np.maximum(first + (days - 1) // 2, 0), np.maximum(first + days // 2, 0))
 
-# steps 1-3: Anscombe, each user's level and spread over their active days, the deviations
-stabilised = np.where(active, 2 * (np.sqrt(x + SHIFT) - np.sqrt(SHIFT)), 0.0)
-days = active.sum(axis=0)
-users = np.arange(p)
-
-def active_medians(values):
-    ordered = np.sort(np.where(active, values, np.inf), axis=0)
-    low = ordered[np.maximum((days - 1) // 2, 0), users]
-    high = ordered[np.maximum(days // 2, 0), users]
+def column_medians(values):
+    """Each user's median over their active days, from the cells sorted by user, then value (the
+    sparse cells, not the dense matrix). The key user x (top + 1) + value orders them so in one
+    argsort: values are at least 0, and float64 keeps them to 1e-9 at 1e7 users' worth of key."""
+    if not values.size:
+        return np.zeros(p)
+    ordered = values[np.argsort(columns * (float(values.max()) + 1) + values)]
+    low, high = (ordered[np.minimum(k, ordered.size - 1)] for k in middle)
     return np.where(days > 0, (low + high) / 2, 0.0)
 
-median = active_medians(stabilised)
+# steps 1-3: Anscombe, each user's level and spread over their active days, the deviations
+stabilised = 2 * (np.sqrt(counts + SHIFT) - np.sqrt(SHIFT))
+median = column_medians(stabilised)
 established = days >= min_active_days
 level = np.where(established, median, 0.0)
-scale = np.where(established, np.maximum(MAD_TO_SIGMA * active_medians(np.abs(stabilised - median)), 1.0), 1.0)
-deviation = np.where(active, (stabilised - level) / scale, 0.0)
+scale = np.where(established, np.maximum(MAD_TO_SIGMA * column_medians(np.abs(stabilised - median[columns])), 1.0), 1.0)
+x = np.zeros((n, p))
+x[rows, columns] = counts
+active = np.zeros((n, p), dtype=bool)
+active[rows, columns] = True
+deviation = np.zeros((n, p))
+deviation[rows, columns] = (stabilised - level[columns]) / scale[columns]
+users = np.arange(p)
 
 # step 4: individual extremes damped to the level, unless collective or recurring
 extreme = active & (deviation > damp_at)

@@ -3,14 +3,21 @@
     spread), its day, the count and the count the normal subspace expected. On the plpython backend
     one PL/Python function per hour does every step in numpy from int_pca_input; on the others it
     is set-based SQL over the residual PCA models (residual_scoring_route). Empty when the var
-    scoring_method leaves the method out. The planner misjudges the sizes of the SQL route's CTEs
-    and picks merge joins that rescan the cells' projections millions of times (16 s instead of 2 s
-    for 40,000 cells): hash joins only, for this model's transaction. -#}
+    scoring_method leaves the method out. The planner misjudges the sizes of CTEs and function
+    results, and picks merge joins that rescan the cells' projections millions of times (16 s
+    instead of 2 s for 40,000 cells) or a nested loop of every user's best day over every cell
+    (minutes): hash joins only, for this model's transaction; and no JIT, whose compilation
+    the resulting cost estimates trigger for nothing. -#}
 {%- set partitioned = netflow_pca.hour_partitioned_config() %}
 {{ config(**dict(
     partitioned,
     distributed_by=['user_name'],
-    pre_hook=partitioned.get('pre_hook', []) + ['set local enable_mergejoin = off', "set local work_mem = '32MB'"],
+    pre_hook=partitioned.get('pre_hook', []) + [
+        'set local enable_mergejoin = off',
+        'set local enable_nestloop = off',
+        'set local jit = off',
+        "set local work_mem = '32MB'",
+    ],
 )) }}
 -- depends_on: {{ ref('int_pca_input') }}, {{ ref('int_residual_pca_input') }}, {{ ref('int_residual_pca_components') }}, {{ ref('int_residual_pca_column_means') }}
 {%- set run = netflow_pca.run_vars() %}
@@ -55,8 +62,9 @@ matrices as (
 
 ),
 
-best_days as (
+best_days as materialized (
 
+    -- materialised: the function runs once an hour, never again for each cell it is joined to
     select
         matrices.hour_of_day,
         scored.name_id,
@@ -83,27 +91,35 @@ best_days as (
 
 ),
 
+evidence_cells as (
+
+    select * from {{ ref('int_pca_input') }}
+
+    where {{ netflow_pca.hour_filter('hour_of_day') }}
+
+),
+
 final as (
 
     select
         best_days.hour_of_day,
-        cells.user_name,
+        evidence_cells.user_name,
         cast('residual' as text) as method,
         cast(best_days.evidence as double precision) as score,
         cast({{ run.residual_threshold }} as double precision) as threshold,
         best_days.evidence > {{ run.residual_threshold }} as is_anomalous,
-        cells.day as evidence_day,
+        evidence_cells.day as evidence_day,
         cast(null as integer) as evidence_component,
-        cast(cells.flow_count as bigint) as flow_count,
+        cast(evidence_cells.flow_count as bigint) as flow_count,
         cast(best_days.expected_flow_count as double precision) as expected_flow_count,
         cast(best_days.normal_components as integer) as kept_components
 
     from best_days
 
-    inner join cells
-        on best_days.hour_of_day = cells.hour_of_day
-        and best_days.day_id = cells.day_id
-        and best_days.name_id = cells.name_id
+    inner join evidence_cells
+        on best_days.hour_of_day = evidence_cells.hour_of_day
+        and best_days.day_id = evidence_cells.day_id
+        and best_days.name_id = evidence_cells.name_id
 
 )
 
