@@ -234,3 +234,32 @@ def test_a_user_column_of_any_comparable_type_is_carried_as_its_natural_text(pro
         "u_int": "7", "u_uuid": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "u_inet": "10.0.0.6", "u_network": "10.0.1.0/24",
         "u_ipv6": "2001:db8::1", "u_cidr": "10.0.0.7", "u_mac": "08:00:2b:01:02:03", "u_varchar": "x y",
     }
+
+
+@pytest.mark.parametrize("tampering", [
+    "update {input} set flow_count = flow_count + 1 where hour_of_day = 12 and user_name = 'a' and day = date '2017-01-12'",
+    "insert into {input} select * from {input} where hour_of_day = 3 and day_id = 2 and name_id = 1",
+    "delete from {input} where hour_of_day = 7 and day_id = 1 and name_id = 2",
+    # two users' counts swapped on one day: the cells and flows per day are unchanged, the checksum is not
+    """with pair as (
+           select low.name_id as low_id, high.name_id as high_id, low.flow_count as low_count, high.flow_count as high_count
+           from {input} as low join {input} as high
+             on low.hour_of_day = high.hour_of_day and low.day_id = high.day_id and low.name_id < high.name_id
+                and low.flow_count <> high.flow_count
+           where low.hour_of_day = 12 and low.day_id = 1 order by 1, 2 limit 1)
+       update {input} set flow_count = case name_id when pair.low_id then pair.high_count else pair.low_count end
+       from pair where hour_of_day = 12 and day_id = 1 and name_id in (pair.low_id, pair.high_id)""",
+])
+def test_the_cells_test_catches_a_changed_doubled_lost_or_swapped_cell(built_project: Project, project: Project, tampering: str) -> None:
+    project.db.execute(f'create schema "{project.schema}"')
+    for model in ("int_hourly_counts", "int_pca_input"):
+        project.db.execute(f'create table "{project.schema}".{model} as select * from "{built_project.schema}".{model}')
+    with project.db.connect() as connection, connection.cursor() as cursor:
+        cursor.execute(tampering.format(input=f'"{project.schema}".int_pca_input'))
+        assert cursor.rowcount > 0
+
+    result = project.dbt("test", "--select", "pca_input_cells_match_hourly_counts",
+                         vars={"events_schema": built_project.schema})
+
+    assert result.returncode != 0
+    assert "Failure in test pca_input_cells_match_hourly_counts" in result.stdout, result.stdout[-3000:]
