@@ -14,6 +14,10 @@
         ('pca_fit_numpy', 'plpython3u', '(cells text, vals text, row_dim integer, col_dim integer,'
             ~ ' components integer, variance double precision)',
             netflow_pca._pca_fit_numpy_function()),
+        ('pca_residual_scores_numpy', 'plpython3u', '(cells text, vals text, row_dim integer, n_users integer,'
+            ~ ' min_active_days integer, damp_at double precision, collective_share double precision,'
+            ~ ' collective_min_users integer, max_extreme_days integer, max_components integer)',
+            netflow_pca._residual_scores_numpy_function()),
     ] -%}
         {%- set create = 'create or replace function ' ~ quoted_schema ~ '.' ~ name ~ signature ~ '\n' ~ body -%}
         {%- set tag = 'netflow_pca ' ~ local_md5(create) -%}

@@ -1,9 +1,16 @@
-{{ config(distributed_by=['user_name'], **netflow_pca.hour_partitioned_config()) }}
+{%- set partitioned = netflow_pca.hour_partitioned_config() %}
+{{ config(**dict(
+    partitioned,
+    distributed_by=['user_name'],
+    pre_hook=partitioned.get('pre_hook', []) + ["set local work_mem = '32MB'"],
+)) }}
 
 {#- Steps 1-4 of the residual method (docs/scoring.md): each cell's count on a variance-stabilised
     scale, as a deviation from the user's own level in that hour, and the value the residual PCA
     is fitted on, with individual extremes damped to the level so that they cannot shape the
-    normal subspace. -#}
+    normal subspace. Built for the set-based route of the residual method only (the sql and madlib
+    backends): on plpython int_residual_scores does these steps in numpy, and this model is empty,
+    as it is when the var scoring_method leaves the method out. -#}
 {%- set run = netflow_pca.run_vars() %}
 
 with
@@ -205,6 +212,10 @@ final as (
     inner join recurring_users
         on extremes.hour_of_day = recurring_users.hour_of_day
         and extremes.name_id = recurring_users.name_id
+    {%- if netflow_pca.residual_scoring_route() != 'sql' %}
+
+    where false
+    {%- endif %}
 
 )
 

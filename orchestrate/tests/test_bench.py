@@ -89,18 +89,22 @@ def test_e2e_stages_follow_the_lineage_around_the_sparse_input() -> None:
 
 
 def test_e2e_ratios_say_which_targets_are_met() -> None:
-    lines = e2e.ratio_lines(full=30.0, floor=10.0, pandas=90.0, incremental=6.0)
+    lines = e2e.ratio_lines("plpython", full=30.0, floor=10.0, numpy=10.0, incremental=6.0)
     assert lines == [
-        "dbt build / floor: 3.0 x (target at most 3 x: met)",
-        "pandas route / dbt build: 3.00 x (target at least 2 x: met)",
-        "incremental / full build: 20% (target at most 15%: NOT met)",
+        "plpython: dbt build / floor: 3.0 x (target at most 3 x: met)",
+        "plpython: dbt build / numpy route: 3.00 x (target at most 2 x: NOT met)",
+        "plpython: incremental / full build: 20% (target at most 15%: NOT met)",
+    ]
+    assert e2e.ratio_lines("sql", full=90.0, floor=10.0, numpy=10.0) == [
+        "sql: dbt build / floor: 9.0 x (target at most 8 x: NOT met)",
     ]
 
 
 def test_e2e_options_are_checked() -> None:
     args = build_parser().parse_args(["e2e", "--events", "1000", "--recount-days", "2", "--threads", "2"])
-    assert (args.bench, args.events, args.recount_days, args.threads) == ("e2e", 1000, 2, 2)
-    for bad in (["--events", "0"], ["--recount-days", "-1"], ["--schema", "Bad"]):
+    assert (args.bench, args.events, args.recount_days, args.threads, args.backend) == ("e2e", 1000, 2, 2, "plpython")
+    assert build_parser().parse_args(["e2e", "--backend", "both"]).backend == "both"
+    for bad in (["--events", "0"], ["--recount-days", "-1"], ["--schema", "Bad"], ["--backend", "madlib"]):
         with pytest.raises(SystemExit):
             build_parser().parse_args(["e2e", *bad])
 
@@ -116,8 +120,10 @@ def test_a_tiny_e2e_bench_times_every_route_and_prints_the_ratios(
     finally:
         db.execute(f"drop schema if exists {schema} cascade")
     report = capsys.readouterr().out
-    for step in ("floor: group by user, day, hour", "dbt build, all hours (full)", "pandas + scikit-learn route",
+    for step in ("floor: group by user, day, hour", "dbt build, all hours (full)", "numpy route (residual, like for like)",
+                 "pandas + scikit-learn route",
                  "dbt build, one new day (recount_days 1)", "  sparse input"):
         assert step in report
-    assert "dbt build / floor:" in report and "incremental / full build:" in report
+    assert "plpython: dbt build / floor:" in report and "plpython: dbt build / numpy route:" in report
+    assert "incremental / full build:" in report
     assert not db.relation_exists(schema, "events")

@@ -6,14 +6,28 @@ from __future__ import annotations
 import json
 from datetime import date
 
+from collections.abc import Iterator
+
 import numpy as np
+import pytest
 
 from orchestrate.lab.reference.pca import dense, fit_pca
-from orchestrate.tests.conftest import Project
+from orchestrate.tests.conftest import Database, InProcessDbt, Project, _project
 from orchestrate.tests.models import HOURLY_MODELS
 from orchestrate.tests.pca_assertions import assert_fit_matches
 
 SAMPLE_FLOWS = 18723
+
+
+@pytest.fixture(scope="module")
+def loading_built_project(
+    db: Database, server_env: dict[str, str], session_id: str, tmp_path_factory: pytest.TempPathFactory, invoke_dbt: InProcessDbt
+) -> Iterator[Project]:
+    """The sample seeds built with both scoring methods: the loading method's PCA marts
+    (pca_components, pca_column_means) are fitted only when it scores."""
+    for project in _project(db, server_env, f"nfpca_test_{session_id}_loading", tmp_path_factory.mktemp("loading"), invoke_dbt):
+        project.build({"scoring_method": "both"})
+        yield project
 
 
 def run_results(project: Project) -> dict[str, str]:
@@ -141,45 +155,55 @@ def test_events_in_the_future_do_not_move_the_window(project: Project) -> None:
     assert last_day < date(2100, 1, 1)
 
 
-def test_hour_12_first_component_is_dominated_by_user_a(built_project: Project) -> None:
-    [(vector,)] = built_project.db.rows(
-        f'select principal_components from "{built_project.schema}".pca_components where hour_of_day = 12 and row_id = 1'
+def test_hour_12_first_component_is_dominated_by_user_a(loading_built_project: Project) -> None:
+    [(vector,)] = loading_built_project.db.rows(
+        f'select principal_components from "{loading_built_project.schema}".pca_components where hour_of_day = 12 and row_id = 1'
     )
     largest = int(np.argmax(np.abs(vector))) + 1
-    [(user,)] = built_project.db.rows(
-        f'select distinct user_name from "{built_project.schema}".int_pca_input where hour_of_day = 12 and name_id = %s',
+    [(user,)] = loading_built_project.db.rows(
+        f'select distinct user_name from "{loading_built_project.schema}".int_pca_input where hour_of_day = 12 and name_id = %s',
         (largest,),
     )
     assert user == "a"
     assert vector[largest - 1] > 0.99
 
 
-def test_pca_marts_equal_numpy_for_every_hour(built_project: Project) -> None:
-    schema = built_project.schema
-    [(n, p)] = built_project.db.rows(f'select max(day_id), max(name_id) from "{schema}".int_pca_input')
+def test_pca_marts_equal_numpy_for_every_hour(loading_built_project: Project) -> None:
+    schema = loading_built_project.schema
+    [(n, p)] = loading_built_project.db.rows(f'select max(day_id), max(name_id) from "{schema}".int_pca_input')
     cells: dict[int, list[tuple[int, int, float]]] = {}
-    for hour, day_id, name_id, count in built_project.db.rows(
+    for hour, day_id, name_id, count in loading_built_project.db.rows(
         f'select hour_of_day, day_id, name_id, flow_count from "{schema}".int_pca_input'
     ):
         cells.setdefault(hour, []).append((day_id, name_id, float(count)))
     components: dict[int, list[tuple[int, list[float], float, float]]] = {hour: [] for hour in cells}
-    for hour, *row in built_project.db.rows(
+    for hour, *row in loading_built_project.db.rows(
         f'select hour_of_day, row_id, principal_components, std_dev, proportion from "{schema}".pca_components order by 1, 2'
     ):
         components[hour].append(tuple(row))  # type: ignore[arg-type]
-    means = dict(built_project.db.rows(f'select hour_of_day, column_mean from "{schema}".pca_column_means'))
+    means = dict(loading_built_project.db.rows(f'select hour_of_day, column_mean from "{schema}".pca_column_means'))
     assert sorted(means) == sorted(cells) == list(range(24))
     for hour, hour_cells in cells.items():
         assert_fit_matches(components[hour], means[hour], fit_pca(dense(hour_cells, n, p), 0.99))
 
 
-def test_sql_backend_builds_the_same_marts(built_project: Project, project: Project) -> None:
-    project.build({**project.load_sample_events(), "pca_backend": "sql"})
+def test_sql_backend_builds_the_same_marts(loading_built_project: Project, project: Project) -> None:
+    project.build({**project.load_sample_events(), "pca_backend": "sql", "scoring_method": "both"})
     for model, order, keys in [("pca_components", "1, 2", 2), ("pca_column_means", "1", 1)]:
-        mine, reference = project.table(model, order), built_project.table(model, order)
+        mine, reference = project.table(model, order), loading_built_project.table(model, order)
         assert [row[:keys] for row in mine] == [row[:keys] for row in reference]
         for got, expected in zip(mine, reference):
             assert all(np.allclose(a, b, rtol=1e-9, atol=1e-12) for a, b in zip(got[keys:], expected[keys:]))
+
+
+def test_the_default_residual_method_builds_no_pca_it_does_not_read(built_project: Project) -> None:
+    """With scoring_method residual, nothing reads the loading method's PCA: its marts and its
+    scores are built empty, and every user of every hour has a residual score."""
+    for model in ("pca_components", "pca_column_means", "int_loading_scores"):
+        assert built_project.table(model) == [], model
+    [(users, methods)] = built_project.db.rows(
+        f'select count(*), array_agg(distinct method) from "{built_project.schema}".user_outlier_scores')
+    assert users == 24 * 13 and methods == ["residual"]
 
 
 def test_a_user_column_of_any_comparable_type_is_carried_as_its_natural_text(project: Project) -> None:
@@ -204,3 +228,32 @@ def test_a_user_column_of_any_comparable_type_is_carried_as_its_natural_text(pro
         "u_int": "7", "u_uuid": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "u_inet": "10.0.0.6", "u_network": "10.0.1.0/24",
         "u_ipv6": "2001:db8::1", "u_cidr": "10.0.0.7", "u_mac": "08:00:2b:01:02:03", "u_varchar": "x y",
     }
+
+
+@pytest.mark.parametrize("tampering", [
+    "update {input} set flow_count = flow_count + 1 where hour_of_day = 12 and user_name = 'a' and day = date '2017-01-12'",
+    "insert into {input} select * from {input} where hour_of_day = 3 and day_id = 2 and name_id = 1",
+    "delete from {input} where hour_of_day = 7 and day_id = 1 and name_id = 2",
+    # two users' counts swapped on one day: the cells and flows per day are unchanged, the checksum is not
+    """with pair as (
+           select low.name_id as low_id, high.name_id as high_id, low.flow_count as low_count, high.flow_count as high_count
+           from {input} as low join {input} as high
+             on low.hour_of_day = high.hour_of_day and low.day_id = high.day_id and low.name_id < high.name_id
+                and low.flow_count <> high.flow_count
+           where low.hour_of_day = 12 and low.day_id = 1 order by 1, 2 limit 1)
+       update {input} set flow_count = case name_id when pair.low_id then pair.high_count else pair.low_count end
+       from pair where hour_of_day = 12 and day_id = 1 and name_id in (pair.low_id, pair.high_id)""",
+])
+def test_the_cells_test_catches_a_changed_doubled_lost_or_swapped_cell(built_project: Project, project: Project, tampering: str) -> None:
+    project.db.execute(f'create schema "{project.schema}"')
+    for model in ("int_hourly_counts", "int_pca_input"):
+        project.db.execute(f'create table "{project.schema}".{model} as select * from "{built_project.schema}".{model}')
+    with project.db.connect() as connection, connection.cursor() as cursor:
+        cursor.execute(tampering.format(input=f'"{project.schema}".int_pca_input'))
+        assert cursor.rowcount > 0
+
+    result = project.dbt("test", "--select", "pca_input_cells_match_hourly_counts",
+                         vars={"events_schema": built_project.schema})
+
+    assert result.returncode != 0
+    assert "Failure in test pca_input_cells_match_hourly_counts" in result.stdout, result.stdout[-3000:]

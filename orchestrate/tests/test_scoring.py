@@ -37,11 +37,12 @@ def test_both_methods_rank_user_a_first_in_hour_12(project: Project) -> None:
     assert top == {"residual": ("a", date(2017, 1, 12)), "loading": ("a", None)}
 
 
-def test_user_outlier_scores_equal_the_reference(project: Project) -> None:
+@pytest.mark.parametrize("backend", ["plpython", "sql"])  # the residual method in numpy, and set-based
+def test_user_outlier_scores_equal_the_reference(project: Project, backend: str) -> None:
     flow_plan = flowgen.plan(replace(flowgen.PRESETS[flowgen.EVALUATION_PRESET], users=120, days=28, events=400_000, seed=5))
     with project.db.connect() as connection:
         flowgen.write(connection, project.schema, "events", flow_plan)
-    project.build(vars={"events_table": "events", "scoring_method": "both"})
+    project.build(vars={"events_table": "events", "scoring_method": "both", "pca_backend": backend})
 
     matrices = hour_matrices(cells_from_plan(flow_plan))
     # every hour of the generated window has flows on every day, so the reference's per-hour

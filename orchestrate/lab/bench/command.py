@@ -75,11 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     e2e_defaults = e2e.E2eOptions()
     e2e_parser = benches.add_parser(
         "e2e",
-        help="the whole pipeline against its floor and pandas, and the daily incremental run",
+        help="the whole pipeline against its floor and the same method in numpy, and the daily incremental run",
         description="Writes generated flow events into a scratch schema and times, on the same server and data: "
         "the floor (a bare group-by of the events and one scan of int_pca_input), `dbt build` of all hours "
-        "(dbt's start-up included) and its stages, the pandas and scikit-learn route, and the daily incremental "
-        "run (one more day, recount_days); prints the ratios and peak memory.",
+        "(dbt's start-up and tests included) with each backend asked for, and its stages, the numpy route (the "
+        "residual method, like for like), the pandas and scikit-learn route (loading only), and the daily "
+        "incremental run (one more day, recount_days); prints the ratios and peak memory.",
     )
     e2e_parser.add_argument("--events", type=positive_int, default=e2e_defaults.events, help="flow events (default 10000000)")
     e2e_parser.add_argument("--users", type=positive_int, default=e2e_defaults.users, help="users (default 20000)")
@@ -87,8 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     e2e_parser.add_argument("--seed", type=positive_int, default=e2e_defaults.seed, help="generator seed")
     e2e_parser.add_argument("--recount-days", type=int, choices=range(0, 31), default=e2e_defaults.recount_days,
                             metavar="0-30", help="the var recount_days of the incremental run (default 1)")
+    e2e_parser.add_argument("--backend", choices=(*e2e.BACKENDS, "both"), default=e2e_defaults.backends[0],
+                            help="the PCA backend of the builds: plpython (default), sql, or both, one build each")
     add_threads(e2e_parser)
-    e2e_parser.add_argument("--schema", type=_schema_name, default=e2e_defaults.schema, help="scratch schema, dropped after")
+    e2e_parser.add_argument("--schema", type=_schema_name, default=e2e_defaults.schema,
+                            help="scratch schema, dropped after (the builds go to <schema>_<backend>)")
     e2e_parser.add_argument("--keep", action="store_true", help="keep the scratch schema")
     return parser
 
@@ -110,8 +114,10 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         return run_scoring_bench(env, ScoringBenchOptions(args.flow_plan, args.schema, args.keep))
     if args.bench == "e2e":
         try:
+            backends = e2e.BACKENDS if args.backend == "both" else (args.backend,)
             return e2e.run_e2e(env, e2e.E2eOptions(
-                args.events, args.users, args.days, args.seed, args.recount_days, args.threads, args.schema, args.keep))
+                args.events, args.users, args.days, args.seed, args.recount_days, args.threads, args.schema, args.keep,
+                backends))
         except e2e.BenchFailed as error:
             print(f"netflow-pca bench e2e: {error}", file=sys.stderr)
             return 1

@@ -1,15 +1,19 @@
 """`netflow-pca bench e2e`: the whole pipeline on generated flow events, against its floor, against
-the pandas route, and the daily incremental run. Not a test: a measurement.
+the same method scripted in numpy, and the daily incremental run. Not a test: a measurement.
 
 In a scratch schema it writes `days` days of realistic flow events (flowgen, streamed with COPY),
 then times, in one run on the same server and data:
 1. the floor: a bare `GROUP BY user, day, hour` of the raw events (UTC, integer arithmetic on the
    epoch seconds) plus one scan of the sparse input (int_pca_input);
-2. `dbt build` of all 24 hours, dbt's start-up included, from an empty schema; and each stage
-   (counts, sparse input, PCA, scoring: per-node times from dbt's run_results.json);
-3. the pandas route (pandas_route), in a process of its own;
-4. the daily incremental run: one more day of events appended, then `dbt build` with run_date on
-   that day and the var recount_days (int_hourly_counts counts only the new day and the margin).
+2. for each PCA backend asked for (plpython, sql), `dbt build` of all 24 hours, tests included,
+   dbt's start-up included, into an empty schema of its own (`<schema>_<backend>`); and each
+   stage (counts, sparse input, PCA, scoring: per-node times from dbt's run_results.json);
+3. the numpy route (numpy_route: the default residual method with the same settings, writing
+   back what anomalous_users holds), like for like; and the pandas route (pandas_route: the
+   loading method with scikit-learn, scores only), each in a process of its own;
+4. the daily incremental run, with the first backend: one more day of events appended, then
+   `dbt build` with run_date on that day and the var recount_days (int_hourly_counts counts only
+   the new day and the margin).
 It prints each as a ratio to the floor, the ratios the issue sets targets for, and the peak
 memory of the server (the backends' private memory, as `bench pca` samples it) and the client.
 """
@@ -38,8 +42,11 @@ from orchestrate.run.runner import PROJECT_DIR, Runner, dbt_executable
 STAGES = ("counts", "sparse input", "PCA", "scoring")
 PCA_INPUT = "int_pca_input"
 EVENTS_TABLE = "events"
-# the issue's targets
-FLOOR_TARGET, PANDAS_TARGET, INCREMENTAL_TARGET = 3.0, 2.0, 0.15
+BACKENDS = ("plpython", "sql")
+# the issue's targets: the full build within these multiples of the floor, per backend; the
+# plpython build within NUMPY_TARGET x the numpy route; the incremental run within a share of the full
+FLOOR_TARGETS = {"plpython": 3.0, "sql": 8.0}
+NUMPY_TARGET, INCREMENTAL_TARGET = 2.0, 0.15
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,7 @@ class E2eOptions:
     threads: int | None = None
     schema: str = "netflow_pca_bench_e2e"
     keep: bool = False
+    backends: tuple[str, ...] = ("plpython",)
 
 
 class BenchFailed(RuntimeError):
@@ -104,19 +112,23 @@ def stage_times(run_results: Mapping[str, Any], stages: Mapping[str, str]) -> di
     return {stage: (models, tests) for stage, (models, tests) in times.items()}
 
 
-def ratio_lines(full: float, floor: float, pandas: float, incremental: float) -> list[str]:
-    """The three ratios the issue sets targets for, each with whether it is met."""
+def ratio_lines(backend: str, full: float, floor: float, numpy: float, incremental: float | None = None) -> list[str]:
+    """The ratios the issue sets targets for, for one backend's full build, each with whether it
+    is met: to the floor, to the numpy route (plpython's target), and the incremental run's share."""
 
     def verdict(met: bool) -> str:
         return "met" if met else "NOT met"
 
-    return [
-        f"dbt build / floor: {full / floor:.1f} x (target at most {FLOOR_TARGET:g} x: {verdict(full <= FLOOR_TARGET * floor)})",
-        f"pandas route / dbt build: {pandas / full:.2f} x (target at least {PANDAS_TARGET:g} x: "
-        f"{verdict(pandas >= PANDAS_TARGET * full)})",
-        f"incremental / full build: {incremental / full:.0%} (target at most {INCREMENTAL_TARGET:.0%}: "
-        f"{verdict(incremental <= INCREMENTAL_TARGET * full)})",
-    ]
+    floor_target = FLOOR_TARGETS[backend]
+    lines = [f"{backend}: dbt build / floor: {full / floor:.1f} x (target at most {floor_target:g} x: "
+             f"{verdict(full <= floor_target * floor)})"]
+    if backend == "plpython":
+        lines.append(f"{backend}: dbt build / numpy route: {full / numpy:.2f} x (target at most {NUMPY_TARGET:g} x: "
+                     f"{verdict(full <= NUMPY_TARGET * numpy)})")
+    if incremental is not None:
+        lines.append(f"{backend}: incremental / full build: {incremental / full:.0%} (target at most {INCREMENTAL_TARGET:.0%}: "
+                     f"{verdict(incremental <= INCREMENTAL_TARGET * full)})")
+    return lines
 
 
 def _stage_rows(prefix: str, run_results: Mapping[str, Any], stages: Mapping[str, str]) -> list[Measurement]:
@@ -161,11 +173,24 @@ def _write_events(env: Mapping[str, str], schema: str, flow_plan: flowgen.FlowPl
         return flowgen.write(connection, schema, EVENTS_TABLE, flow_plan, days)
 
 
+def _route(env: Mapping[str, str], module: str, schema: str, run_date: str, days: int, log: Path) -> tuple[float, int | None, int, dict[str, float]]:
+    seconds, server, client, output = _run_process(
+        [sys.executable, "-m", f"orchestrate.lab.bench.{module}", "--schema", schema, "--table", EVENTS_TABLE,
+         "--run-date", run_date, "--lookback-days", str(days)],
+        env, schema, log)
+    return seconds, server, client, json.loads(output.strip().splitlines()[-1])
+
+
+def _steps_note(steps: Mapping[str, float]) -> str:
+    return ", ".join(f"{step} {seconds:.1f} s" for step, seconds in steps.items())
+
+
 def run_e2e(environ: Mapping[str, str], options: E2eOptions) -> int:
     schema = options.schema
     env = {**environ, "NETFLOW_PCA_SCHEMA": schema}
-    runner = Runner(env, options=DbtOptions(threads=options.threads))
-    logs = runner.target_dir / "bench_e2e"
+    runners = {backend: Runner({**environ, "NETFLOW_PCA_SCHEMA": f"{schema}_{backend}"}, options=DbtOptions(threads=options.threads))
+               for backend in options.backends}
+    logs = runners[options.backends[0]].target_dir / "bench_e2e"
     logs.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()
     # one more day than the window, with the events per day of the window
@@ -174,7 +199,8 @@ def run_e2e(environ: Mapping[str, str], options: E2eOptions) -> int:
     flow_plan = flowgen.plan(spec)
     print(f"Writing {options.days} days of about {options.events:,} flow events of {options.users:,} users "
           f"into {schema}.{EVENTS_TABLE} ...", flush=True)
-    execute(env, f"drop schema if exists {schema} cascade")
+    for relation_schema in (schema, *(f"{schema}_{backend}" for backend in options.backends)):
+        execute(env, f"drop schema if exists {relation_schema} cascade")
     started = time.perf_counter()
     events = _write_events(env, schema, flow_plan, range(options.days), append=False)
     generated = time.perf_counter() - started
@@ -191,42 +217,53 @@ def run_e2e(environ: Mapping[str, str], options: E2eOptions) -> int:
             group by 1, 2, 3
         ) as counts""")
 
-    print("dbt build of all 24 hours ...", flush=True)
-    full_seconds, full_server, full_client, full_results = _dbt_build(
-        runner, {**vars, "run_date": run_date.isoformat()}, logs / "full.log")
-    stages = node_stages(json.loads((runner.target_dir / "manifest.json").read_text()))
+    builds: dict[str, tuple[float, int | None, int, dict[str, Any]]] = {}
+    stages: dict[str, str] = {}
+    for backend, runner in runners.items():
+        print(f"dbt build of all 24 hours, pca_backend {backend} ...", flush=True)
+        builds[backend] = _dbt_build(runner, {**vars, "run_date": run_date.isoformat(), "pca_backend": backend},
+                                     logs / f"full_{backend}.log")
+        stages = node_stages(json.loads((runner.target_dir / "manifest.json").read_text()))
 
-    scan_seconds, scan_server, _ = _timed_query(env, schema, f"""
+    first = options.backends[0]
+    scan_seconds, scan_server, _ = _timed_query(env, f"{schema}_{first}", f"""
         select count(*) from (
-            select hour_of_day, day_id, count(*) from {schema}.{PCA_INPUT} group by hour_of_day, day_id
+            select hour_of_day, day_id, count(*) from {schema}_{first}.{PCA_INPUT} group by hour_of_day, day_id
         ) as scan""")
     floor = group_seconds + scan_seconds
 
+    print("The numpy route ...", flush=True)
+    numpy_seconds, numpy_server, numpy_client, numpy_steps = _route(
+        env, "numpy_route", schema, run_date.isoformat(), options.days, logs / "numpy.log")
     print("The pandas route ...", flush=True)
-    pandas_seconds, pandas_server, pandas_client, pandas_output = _run_process(
-        [sys.executable, "-m", "orchestrate.lab.bench.pandas_route", "--schema", schema, "--table", EVENTS_TABLE,
-         "--run-date", run_date.isoformat(), "--lookback-days", str(options.days)],
-        env, schema, logs / "pandas.log")
-    pandas_steps: dict[str, float] = json.loads(pandas_output.strip().splitlines()[-1])
+    pandas_seconds, pandas_server, pandas_client, pandas_steps = _route(
+        env, "pandas_route", schema, run_date.isoformat(), options.days, logs / "pandas.log")
 
-    print("Appending a day and running the daily incremental build ...", flush=True)
+    print(f"Appending a day and running the daily incremental build, pca_backend {first} ...", flush=True)
     appended = _write_events(env, schema, flow_plan, range(options.days, options.days + 1), append=True)
     new_day = flow_plan.day_date(options.days)
     incremental_seconds, incremental_server, incremental_client, incremental_results = _dbt_build(
-        runner, {**vars, "run_date": new_day.isoformat()}, logs / "incremental.log")
+        runners[first], {**vars, "run_date": new_day.isoformat(), "pca_backend": first}, logs / "incremental.log")
 
     if not options.keep:
-        execute(env, f"drop schema {schema} cascade")
+        for relation_schema in (schema, *(f"{schema}_{backend}" for backend in options.backends)):
+            execute(env, f"drop schema {relation_schema} cascade")
     steps = [
         Measurement("floor: group by user, day, hour of the events", group_seconds, group_server, f"{cells:,} cells"),
         Measurement("floor: one scan of int_pca_input", scan_seconds, scan_server),
         Measurement("floor", floor),
-        Measurement("dbt build, all hours (full)", full_seconds, full_server,
-                    f"dbt start-up and scheduling {full_seconds - full_results['elapsed_time']:.1f} s", full_client),
-        *_stage_rows("  ", full_results, stages),
-        Measurement("pandas + scikit-learn route", pandas_seconds, pandas_server,
-                    ", ".join(f"{step} {seconds:.1f} s" for step, seconds in pandas_steps.items()), pandas_client),
-        Measurement(f"dbt build, one new day (recount_days {options.recount_days})", incremental_seconds,
+    ]
+    for backend, (seconds, server, client, results) in builds.items():
+        steps += [
+            Measurement(f"dbt build, all hours (full), {backend}", seconds, server,
+                        f"dbt start-up and scheduling {seconds - results['elapsed_time']:.1f} s", client),
+            *_stage_rows("  ", results, stages),
+        ]
+    steps += [
+        Measurement("numpy route (residual, like for like)", numpy_seconds, numpy_server, _steps_note(numpy_steps), numpy_client),
+        Measurement("pandas + scikit-learn route (loading only)", pandas_seconds, pandas_server, _steps_note(pandas_steps),
+                    pandas_client),
+        Measurement(f"dbt build, one new day (recount_days {options.recount_days}), {first}", incremental_seconds,
                     incremental_server, f"{appended:,} events appended for {new_day}", incremental_client),
         *_stage_rows("  ", incremental_results, stages),
     ]
@@ -234,5 +271,7 @@ def run_e2e(environ: Mapping[str, str], options: E2eOptions) -> int:
           f"load average {load[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end ({os.cpu_count()} cores)\n")
     print(format_report(steps, floor))
     print()
-    print("\n".join(ratio_lines(full_seconds, floor, pandas_seconds, incremental_seconds)))
+    for backend, (seconds, *_rest) in builds.items():
+        print("\n".join(ratio_lines(backend, seconds, floor, numpy_seconds,
+                                    incremental_seconds if backend == first else None)))
     return 0

@@ -1,11 +1,10 @@
-{#-
-    The loading method's scores (the original pipeline's), a select of user_outlier_scores'
-    columns: per hour and user, the largest |entry| of the user's column across the components
-    pca_components keeps (variance_target), so that a component's arbitrary sign cannot change
-    it, and the component it is in. A user of an hour without components scores 0. Only the hours
-    this run builds.
--#}
-{% macro loading_scores_sql(pca_input, components, threshold) %}
+{#- The loading method's scores (the original pipeline's): per hour and user, the largest |entry|
+    of the user's column across the components pca_components keeps (variance_target), so that a
+    component's arbitrary sign cannot change it, and the component it is in. A user of an hour
+    without components scores 0. Empty when the var scoring_method leaves the method out. -#}
+{{ config(distributed_by=['user_name'], **netflow_pca.hour_partitioned_config()) }}
+{%- set run = netflow_pca.run_vars() %}
+
 with
 
 hour_users as (
@@ -15,7 +14,7 @@ hour_users as (
         name_id,
         user_name
 
-    from {{ pca_input }}
+    from {{ ref('int_pca_input') }}
 
     where {{ netflow_pca.hour_filter('hour_of_day') }}
 
@@ -28,7 +27,7 @@ hour_users as (
 
 kept_components as (
 
-    select * from {{ components }}
+    select * from {{ ref('pca_components') }}
 
     where {{ netflow_pca.hour_filter('hour_of_day') }}
 
@@ -86,8 +85,8 @@ final as (
         hour_users.user_name,
         cast('loading' as text) as method,
         cast(coalesce(largest_entries.magnitude, 0) as double precision) as score,
-        cast({{ threshold }} as double precision) as threshold,
-        coalesce(largest_entries.magnitude, 0) > {{ threshold }} as is_anomalous,
+        cast({{ run.loading_threshold }} as double precision) as threshold,
+        coalesce(largest_entries.magnitude, 0) > {{ run.loading_threshold }} as is_anomalous,
         cast(null as date) as evidence_day,
         cast(largest_entries.row_id as integer) as evidence_component,
         cast(null as bigint) as flow_count,
@@ -102,8 +101,11 @@ final as (
 
     left join component_counts
         on hour_users.hour_of_day = component_counts.hour_of_day
+    {%- if 'loading' not in run.scoring_methods %}
+
+    where false
+    {%- endif %}
 
 )
 
 select * from final
-{% endmacro %}

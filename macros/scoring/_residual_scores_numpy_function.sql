@@ -1,0 +1,107 @@
+{#- The residual method of one hour end to end in numpy (docs/scoring.md, steps 1-7), for the
+    plpython backend: the hour's cells come in once as text (0-based index (name_id - 1) x row_dim
+    + day_id - 1, and the flow counts), and every step runs on the dense days x users matrix, the
+    same arithmetic as the set-based models int_residual_pca_input, int_residual_pca_components
+    (pca_fit_numpy's rules), int_residual_pca_column_means and int_residual_scores' SQL. Returns,
+    per user (name_id), the day of the largest evidence with its evidence, count and expected
+    count, and the size of the hour's normal subspace. -#}
+{% macro _residual_scores_numpy_function() %}
+returns table (name_id integer, day_id integer, evidence double precision, flow_count bigint,
+    expected_flow_count double precision, normal_components integer)
+language plpython3u immutable parallel safe
+as $pca$
+{%- set rules = netflow_pca.pca_numerical_rules() %}
+NO_VARIANCE, ZERO_SHARE = {{ rules.no_variance }}, {{ rules.zero_share }}
+{% raw -%}
+import numpy as np
+
+SHIFT, MAD_TO_SIGMA = 0.375, 1.4826
+n, p = row_dim, n_users
+index = np.fromstring(cells or '', dtype=np.int64, sep=',')
+counts = np.fromstring(vals or '', dtype=np.float64, sep=',')
+if index.size != counts.size or (index.size and (index.min() < 0 or index.max() >= n * p)):
+    plpy.error('pca_residual_scores_numpy: a cell lies outside row_dim x n_users')
+rows, columns = index % n, index // n
+days = np.bincount(columns, minlength=p)
+first = np.cumsum(days) - days
+middle = (np.maximum(first + (days - 1) // 2, 0), np.maximum(first + days // 2, 0))
+
+def column_medians(values):
+    """Each user's median over their active days, from the cells sorted by user, then value (the
+    sparse cells, not the dense matrix). The key user x (top + 1) + value orders them so in one
+    argsort: values are at least 0, and float64 keeps them to 1e-9 at 1e7 users' worth of key."""
+    if not values.size:
+        return np.zeros(p)
+    ordered = values[np.argsort(columns * (float(values.max()) + 1) + values)]
+    low, high = (ordered[np.minimum(k, ordered.size - 1)] for k in middle)
+    return np.where(days > 0, (low + high) / 2, 0.0)
+
+# steps 1-3: Anscombe, each user's level and spread over their active days, the deviations
+stabilised = 2 * (np.sqrt(counts + SHIFT) - np.sqrt(SHIFT))
+median = column_medians(stabilised)
+established = days >= min_active_days
+level = np.where(established, median, 0.0)
+scale = np.where(established, np.maximum(MAD_TO_SIGMA * column_medians(np.abs(stabilised - median[columns])), 1.0), 1.0)
+x = np.zeros((n, p))
+x[rows, columns] = counts
+active = np.zeros((n, p), dtype=bool)
+active[rows, columns] = True
+deviation = np.zeros((n, p))
+deviation[rows, columns] = (stabilised - level[columns]) / scale[columns]
+users = np.arange(p)
+
+# step 4: individual extremes damped to the level, unless collective or recurring
+extreme = active & (deviation > damp_at)
+collective = extreme.sum(axis=1) >= max(collective_min_users, collective_share * p)
+recurring = extreme.sum(axis=0) > max_extreme_days
+fitted = np.where(extreme & ~collective[:, None] & ~recurring[None, :], 0.0, deviation)
+
+# step 5: the PCA of the damped deviations, as pca_fit_numpy fits it
+mean = fitted.mean(axis=0)
+centred = fitted - mean
+total = float(np.einsum('ij,ij->', centred, centred))
+eigenvalues, u = np.zeros(0), np.zeros((n, 0))
+if n >= 2 and total > NO_VARIANCE * float(np.einsum('ij,ij->', fitted, fitted)):
+    eigenvalues, u = np.linalg.eigh(centred @ centred.T if n <= p else centred.T @ centred)
+    eigenvalues, u = eigenvalues[::-1], u[:, ::-1]
+    rank = int(np.count_nonzero(eigenvalues > ZERO_SHARE * total))
+    kept = min(max(min(max_components, n - 1), 1), rank)
+    eigenvalues, u = eigenvalues[:kept], u[:, :kept]
+
+# step 6: the normal subspace, Gavish and Donoho's threshold on the variances
+variance = eigenvalues / max(n - 1, 1)
+proportion = np.minimum(1.0, eigenvalues / total) if eigenvalues.size else eigenvalues
+spectrum_rank = min(n - 1, p)
+beta = spectrum_rank / max(n - 1, p, 1)
+omega_squared = (0.56 * beta ** 3 - 0.95 * beta ** 2 + 1.82 * beta + 1.43) ** 2
+normal = eigenvalues.size
+if normal:
+    remaining = variance[0] / proportion[0]
+    for k in range(eigenvalues.size):
+        if not (k < spectrum_rank and variance[k] > omega_squared * remaining / (spectrum_rank - k)):
+            normal = k
+            break
+        remaining -= variance[k]
+if n <= p:
+    basis = centred.T @ (u[:, :normal] / np.sqrt(eigenvalues[:normal]))
+else:
+    basis = u[:, :normal]
+
+# step 7: each active cell's residual off the normal subspace over the user's residual spread
+day_scores = (deviation - mean) @ basis
+projection = day_scores @ basis.T
+captured = (basis ** 2 * variance[:normal]).sum(axis=1)
+column_variance = ((fitted ** 2).sum(axis=0) - n * mean ** 2) / max(n - 1, 1)
+spread = np.maximum(np.sqrt(np.maximum(column_variance - captured, 0) * n / np.maximum(days, 1)), 1 / scale)
+evidence = np.where(active, (deviation - mean - projection) / spread, -np.inf)
+best = evidence.argmax(axis=0)
+best_projection = projection[best, users]
+expected = np.maximum((level + scale * (mean + best_projection)) / 2 + np.sqrt(SHIFT), 0) ** 2 - SHIFT
+keep = days > 0
+return zip(
+    (users[keep] + 1).tolist(), (best[keep] + 1).tolist(), evidence[best, users][keep].tolist(),
+    x[best, users][keep].astype(np.int64).tolist(), expected[keep].tolist(), [normal] * int(keep.sum()),
+)
+{%- endraw %}
+$pca$
+{% endmacro %}
