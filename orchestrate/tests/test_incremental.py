@@ -125,8 +125,10 @@ def test_a_one_hour_run_on_a_fresh_schema_equals_that_hour_of_an_all_hours_run(p
         one_hour = rows_in_key_order(project, model)
         hour_column = columns_of(full_project, model).index("hour_of_day")
         all_hours = [row for row in rows_in_key_order(full_project, model) if row[hour_column] == 2]
-        assert one_hour, model
+        # empty in both only where the route leaves a model empty (on plpython the set-based residual ones)
+        assert bool(one_hour) == bool(all_hours), model
         assert_same_rows(one_hour, all_hours, model)
+    assert rows_in_key_order(project, "int_residual_scores")
 
 
 def columns_of(project: Project, model: str) -> list[str]:
