@@ -7,11 +7,12 @@
     creation, and look again; if another run created the table meanwhile, add this run's rows to
     it instead, as the model's strategy does: replace_hours deletes this run's hours first (the
     model's SQL, compiled for a table that did not exist, holds every row of its hours, so the
-    delete takes them all, without incremental predicates), append only inserts.
+    delete takes them all, without incremental predicates), and so does replace_flags (the
+    history: another run's hours hold none of this run's flags); append only inserts.
 -#}
 {% macro create_incremental_table_sql(relation, sql, create_sql) %}
     {%- set strategy = config.get('incremental_strategy') -%}
-    {%- if strategy not in ('replace_hours', 'append') -%}
+    {%- if strategy not in ('replace_hours', 'replace_flags', 'append') -%}
         {%- do return(create_sql) -%}
     {%- endif -%}
     {%- call statement('lock_table_creation') -%}
@@ -27,7 +28,7 @@
     {%- endif -%}
     {%- do log(relation ~ " was created by another run meanwhile: this run adds its rows to it") -%}
     {%- set add_rows -%}
-        {%- if strategy == 'replace_hours' %}
+        {%- if strategy in ('replace_hours', 'replace_flags') %}
         delete from {{ relation }}
         where {{ netflow_pca.hour_filter('hour_of_day') }};
         {%- endif %}
