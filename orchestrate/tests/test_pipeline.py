@@ -83,7 +83,9 @@ def test_one_hour_run_replaces_that_hour_only(project: Project) -> None:
         hours_after = project.hour_fingerprints(model)
         assert hours_after.keys() == hours_before.keys()
         assert {h: f for h, f in hours_after.items() if h != 12} == {h: f for h, f in hours_before.items() if h != 12}
-        assert hours_after[12] != hours_before[12]
+        # not in the models the default method leaves empty (the loading PCA; on plpython the set-based residual ones)
+        if hours_before:
+            assert hours_after[12] != hours_before[12], model
     assert project.db.rows(
         f"""select flow_count from "{project.schema}".int_pca_input where hour_of_day = 12 and user_name = 'zz'"""
     ) == [(7,)]

@@ -77,7 +77,9 @@ def test_all_hours_then_one_hour_leaves_the_other_hours_byte_identical(project: 
     for model, hours_before in before.items():
         hours_after = project.hour_fingerprints(model)
         assert {h: f for h, f in hours_after.items() if h != 12} == {h: f for h, f in hours_before.items() if h != 12}
-        assert hours_after[12] != hours_before[12]
+        # not in the models the default method leaves empty (the loading PCA; on plpython the set-based residual ones)
+        if hours_before:
+            assert hours_after[12] != hours_before[12], model
     assert project.db.rows(
         f"""select flow_count from "{project.schema}".int_pca_input where hour_of_day = 12 and user_name = 'zz'"""
     ) == [(7,)]

@@ -173,7 +173,9 @@ def _write_events(env: Mapping[str, str], schema: str, flow_plan: flowgen.FlowPl
         return flowgen.write(connection, schema, EVENTS_TABLE, flow_plan, days)
 
 
-def _route(env: Mapping[str, str], module: str, schema: str, run_date: str, days: int, log: Path) -> tuple[float, int | None, int, dict[str, float]]:
+def _route(
+    env: Mapping[str, str], module: str, schema: str, run_date: str, days: int, log: Path
+) -> tuple[float, int | None, int, dict[str, float]]:
     seconds, server, client, output = _run_process(
         [sys.executable, "-m", f"orchestrate.lab.bench.{module}", "--schema", schema, "--table", EVENTS_TABLE,
          "--run-date", run_date, "--lookback-days", str(days)],
@@ -188,8 +190,10 @@ def _steps_note(steps: Mapping[str, float]) -> str:
 def run_e2e(environ: Mapping[str, str], options: E2eOptions) -> int:
     schema = options.schema
     env = {**environ, "NETFLOW_PCA_SCHEMA": schema}
-    runners = {backend: Runner({**environ, "NETFLOW_PCA_SCHEMA": f"{schema}_{backend}"}, options=DbtOptions(threads=options.threads))
-               for backend in options.backends}
+    runners = {
+        backend: Runner({**environ, "NETFLOW_PCA_SCHEMA": f"{schema}_{backend}"}, options=DbtOptions(threads=options.threads))
+        for backend in options.backends
+    }
     logs = runners[options.backends[0]].target_dir / "bench_e2e"
     logs.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()
