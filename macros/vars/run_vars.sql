@@ -31,50 +31,14 @@
 {% endmacro %}
 
 
-{% macro _invalid_var(name, value, expected) %}
-    {{- exceptions.raise_compiler_error(
-        "Invalid var " ~ name ~ ": expected " ~ expected ~ ", got " ~ netflow_pca._shown(value)
-    ) -}}
-{% endmacro %}
-
-
-{% macro _shown(value) %}
-    {%- if value is string -%}
-        {%- do return("'" ~ value[:80] ~ ("..." if value | length > 80 else "") ~ "'") -%}
-    {%- endif -%}
-    {%- do return(value | string) -%}
-{% endmacro %}
-
-
-{% macro _integer_or_none(value) %}
-    {#- an int, or a string of decimal digits (Dagster partition keys and shells pass strings) -#}
-    {%- if value is integer -%}
-        {%- do return(value) -%}
-    {%- elif value is string and modules.re.fullmatch('[0-9]{1,9}', value) -%}
-        {%- do return(value | int) -%}
-    {%- endif -%}
-    {%- do return(none) -%}
-{% endmacro %}
-
-
-{% macro _number_or_none(value) %}
-    {%- if value is number and value is not boolean and value == value -%}
-        {%- do return(value) -%}
-    {%- elif value is string and modules.re.fullmatch('[0-9]+([.][0-9]*)?|[.][0-9]+', value) -%}
-        {%- do return(value | float) -%}
-    {%- endif -%}
-    {%- do return(none) -%}
-{% endmacro %}
-
-
 {% macro _hour_var(name) %}
     {%- set value = var(name, none) -%}
     {%- if value is none -%}
         {%- do return(none) -%}
     {%- endif -%}
-    {%- set hour = netflow_pca._integer_or_none(value) -%}
+    {%- set hour = netflow_pca.integer_or_none(value) -%}
     {%- if hour is none or hour < 0 or hour > 23 -%}
-        {{- netflow_pca._invalid_var(name, value, 'an hour of the day, an integer from 0 to 23') -}}
+        {{- netflow_pca.invalid_var(name, value, 'an hour of the day, an integer from 0 to 23') -}}
     {%- endif -%}
     {%- do return(hour) -%}
 {% endmacro %}
@@ -82,9 +46,9 @@
 
 {% macro _integer_var(name, minimum, maximum) %}
     {%- set value = var(name) -%}
-    {%- set number = netflow_pca._integer_or_none(value) -%}
+    {%- set number = netflow_pca.integer_or_none(value) -%}
     {%- if number is none or number < minimum or number > maximum -%}
-        {{- netflow_pca._invalid_var(name, value, 'an integer from ' ~ minimum ~ ' to ' ~ maximum) -}}
+        {{- netflow_pca.invalid_var(name, value, 'an integer from ' ~ minimum ~ ' to ' ~ maximum) -}}
     {%- endif -%}
     {%- do return(number) -%}
 {% endmacro %}
@@ -100,9 +64,9 @@
 
 {% macro _number_var(name, exclusive_minimum, maximum) %}
     {%- set value = var(name) -%}
-    {%- set number = netflow_pca._number_or_none(value) -%}
+    {%- set number = netflow_pca.number_or_none(value) -%}
     {%- if number is none or number <= exclusive_minimum or (maximum is not none and number > maximum) -%}
-        {{- netflow_pca._invalid_var(name, value, 'a number greater than ' ~ exclusive_minimum
+        {{- netflow_pca.invalid_var(name, value, 'a number greater than ' ~ exclusive_minimum
             ~ (' and at most ' ~ maximum if maximum is not none else '')) -}}
     {%- endif -%}
     {%- do return(number) -%}
@@ -113,11 +77,11 @@
     {#- as MADlib's components_param: an integer is a number of components, a fraction in (0, 1]
         the share of variance to keep -#}
     {%- set value = var(name) -%}
-    {%- set number = netflow_pca._number_or_none(value) -%}
+    {%- set number = netflow_pca.number_or_none(value) -%}
     {%- set is_count = value is integer and number is not none and number >= 1 -%}
     {%- set is_fraction = value is not integer and number is not none and 0 < number <= 1 -%}
     {%- if not (is_count or is_fraction) -%}
-        {{- netflow_pca._invalid_var(name, value,
+        {{- netflow_pca.invalid_var(name, value,
             'a fraction of variance in (0, 1] or a whole number of components of at least 1') -}}
     {%- endif -%}
     {%- do return(number) -%}
@@ -133,13 +97,13 @@
     {%- set text = value.isoformat() if value is not string and value.isoformat is defined else value -%}
     {%- set match = modules.re.fullmatch('([0-9]{4})-([0-9]{2})-([0-9]{2})', text) if text is string else none -%}
     {%- if not match -%}
-        {{- netflow_pca._invalid_var(name, value, 'a date as YYYY-MM-DD') -}}
+        {{- netflow_pca.invalid_var(name, value, 'a date as YYYY-MM-DD') -}}
     {%- endif -%}
     {%- set year, month, day = match.group(1) | int, match.group(2) | int, match.group(3) | int -%}
     {%- set leap = (year % 4 == 0 and year % 100 != 0) or year % 400 == 0 -%}
     {%- set month_days = [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] -%}
     {%- if year < 1 or month < 1 or month > 12 or day < 1 or day > month_days[month - 1] -%}
-        {{- netflow_pca._invalid_var(name, value, 'a calendar date as YYYY-MM-DD') -}}
+        {{- netflow_pca.invalid_var(name, value, 'a calendar date as YYYY-MM-DD') -}}
     {%- endif -%}
     {%- do return(text) -%}
 {% endmacro %}
@@ -148,7 +112,7 @@
 {% macro _choice_var(name, choices) %}
     {%- set value = var(name) -%}
     {%- if value not in choices -%}
-        {{- netflow_pca._invalid_var(name, value, 'one of ' ~ choices | join(', ')) -}}
+        {{- netflow_pca.invalid_var(name, value, 'one of ' ~ choices | join(', ')) -}}
     {%- endif -%}
     {%- do return(value) -%}
 {% endmacro %}
@@ -164,7 +128,7 @@
 {% macro _text_var(name) %}
     {%- set value = var(name) -%}
     {%- if value is not string or not modules.re.fullmatch('[A-Za-z0-9_+/:.-]{1,64}', value) -%}
-        {{- netflow_pca._invalid_var(name, value, 'a name of letters, digits and _ + - / : .') -}}
+        {{- netflow_pca.invalid_var(name, value, 'a name of letters, digits and _ + - / : .') -}}
     {%- endif -%}
     {%- do return(value) -%}
 {% endmacro %}
@@ -179,7 +143,7 @@
     {%- endif -%}
     {%- if value is not string or value | length == 0 or value | length > 63
             or modules.re.search('["\'\\x00-\\x1f\\x7f]', value) -%}
-        {{- netflow_pca._invalid_var(name, value,
+        {{- netflow_pca.invalid_var(name, value,
             'a PostgreSQL name of 1 to 63 characters without quotes or control characters') -}}
     {%- endif -%}
     {%- do return(value) -%}

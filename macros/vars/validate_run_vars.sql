@@ -12,7 +12,7 @@
             ~ netflow_pca.sql_string_literal(run.timezone)
         ).columns[0].values()[0] -%}
         {%- if known == 0 -%}
-            {{- netflow_pca._invalid_var('timezone', run.timezone,
+            {{- netflow_pca.invalid_var('timezone', run.timezone,
                 'a time zone name PostgreSQL knows (see pg_timezone_names)') -}}
         {%- endif -%}
         {%- set events = netflow_pca.events_relation() -%}

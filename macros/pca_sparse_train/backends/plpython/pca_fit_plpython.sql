@@ -28,7 +28,7 @@
         fit as {{ 'materialized ' if means is not none }}(
 
             select
-                {{ netflow_pca._pca_prefixed(args.groups, 'matrices.') ~ ', ' if args.groups }}
+                {{ netflow_pca.prefixed_columns(args.groups, 'matrices.') ~ ', ' if args.groups }}
                 fitted.row_id,
                 cast(fitted.principal_components as double precision[]) as principal_components,
                 fitted.std_dev,

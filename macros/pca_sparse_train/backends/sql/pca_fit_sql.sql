@@ -19,7 +19,7 @@
     {%- set rows_are_short = n <= p -%}
     {%- set m = [n, p] | min -%}
     {%- if m > 1000 -%}
-        {{- netflow_pca._pca_invalid('row_dim and col_dim', 'the sql backend handles min(row_dim, col_dim) up to 1000 '
+        {{- netflow_pca.pca_invalid_argument('row_dim and col_dim', 'the sql backend handles min(row_dim, col_dim) up to 1000 '
             ~ '(its cost grows with the cube); use the plpython backend') -}}
     {%- endif -%}
     {%- set short_id, long_id = (args.row, args.col) if rows_are_short else (args.col, args.row) -%}
@@ -45,7 +45,7 @@
     {%- call statement('pca_sql_lines') %}
         create unlogged table {{ lines }} as
         select
-            {{ netflow_pca._pca_prefixed(groups, 'cells.') }},
+            {{ netflow_pca.prefixed_columns(groups, 'cells.') }},
             cells.long_id,
             sum(cells.v) as long_sum,
             bool_or(cells.short_id = cells.previous_short_id) as has_duplicate,
@@ -73,7 +73,7 @@
                 ) as integer) as previous_short_id
             from {{ args.source }}
         ) as cells
-        group by {{ netflow_pca._pca_prefixed(groups, 'cells.') }}, cells.long_id
+        group by {{ netflow_pca.prefixed_columns(groups, 'cells.') }}, cells.long_id
         {{- by_line }};
         -- the projection reads the lines in this order, so that workers can sum each line's
         -- cells without sorting them, each taking a share of the lines
@@ -93,13 +93,13 @@
     {%- call statement('pca_sql_gram') %}
         create unlogged table {{ gram }} as
         select
-            {{ netflow_pca._pca_prefixed(groups, 'lines.') }},
+            {{ netflow_pca.prefixed_columns(groups, 'lines.') }},
             cells.short_id,
             sum(cells.v) as short_sum,
             {{ netflow_pca._pca_weighted_sums('lines.dense', m) }} as gram_row
         from {{ lines }} as lines
         cross join lateral unnest(lines.short_ids, lines.vals) as cells (short_id, v)
-        group by {{ netflow_pca._pca_prefixed(groups, 'lines.') }}, cells.short_id
+        group by {{ netflow_pca.prefixed_columns(groups, 'lines.') }}, cells.short_id
         {{- by_group }}
     {%- endcall %}
 
@@ -111,7 +111,7 @@
         ),
         gram_rows as (
             select
-                {{ netflow_pca._pca_prefixed(groups, 'groups.') }},
+                {{ netflow_pca.prefixed_columns(groups, 'groups.') }},
                 short_ids.short_id,
                 coalesce(gram.gram_row, array_fill(0::double precision, array[{{ m }}])) as gram_row,
                 coalesce(gram.short_sum, 0) as short_sum,
@@ -119,7 +119,7 @@
             from groups
             cross join generate_series(1, {{ m }}) as short_ids (short_id)
             left join {{ gram }} as gram
-                on {{ netflow_pca._pca_same_group(groups, 'gram', 'groups') }}
+                on {{ netflow_pca.same_group_condition(groups, 'gram', 'groups') }}
                 and gram.short_id = short_ids.short_id
         ),
         centring as (
@@ -134,7 +134,7 @@
         ),
         centred_rows as (
             select
-                {{ netflow_pca._pca_prefixed(groups, 'gram_rows.') }},
+                {{ netflow_pca.prefixed_columns(groups, 'gram_rows.') }},
                 gram_rows.short_id,
                 gram_rows.gram_row[gram_rows.short_id] as raw_diagonal,
                 array(
@@ -148,7 +148,7 @@
                     order by cells.j
                 ) as centred_row
             from gram_rows
-            inner join centring on {{ netflow_pca._pca_same_group(groups, 'centring', 'gram_rows') }}
+            inner join centring on {{ netflow_pca.same_group_condition(groups, 'centring', 'gram_rows') }}
         ),
         matrices as (
             select
@@ -160,7 +160,7 @@
             group by {{ groups | join(', ') }}
         )
         select
-            {{ netflow_pca._pca_prefixed(groups, 'matrices.') }},
+            {{ netflow_pca.prefixed_columns(groups, 'matrices.') }},
             matrices.raw_total,
             matrices.total,
             decomposition.eigenvalues,
@@ -187,12 +187,12 @@
             end as kept
         from (
             select
-                {{ netflow_pca._pca_prefixed(groups, 'eigen.') }},
+                {{ netflow_pca.prefixed_columns(groups, 'eigen.') }},
                 eigen.total,
                 eigen.raw_total,
                 spectrum.eigenvalue,
                 sum(spectrum.eigenvalue) over (
-                    partition by {{ netflow_pca._pca_prefixed(groups, 'eigen.') }} order by spectrum.k
+                    partition by {{ netflow_pca.prefixed_columns(groups, 'eigen.') }} order by spectrum.k
                 ) as cumulative
             from {{ eigen }} as eigen
             cross join lateral unnest(eigen.eigenvalues) with ordinality as spectrum (eigenvalue, k)
@@ -208,7 +208,7 @@
             create unlogged table {{ weights }} as
             -- one read of each eigenvector array: a subscript of a stored array that large fetches all of it
             select
-                {{ netflow_pca._pca_prefixed(groups, 'eigen.') }},
+                {{ netflow_pca.prefixed_columns(groups, 'eigen.') }},
                 cast((entries.i - 1) % {{ m }} + 1 as integer) as short_id,
                 array_agg(
                     case when (entries.i - 1) / {{ m }} < kept.kept
@@ -218,9 +218,9 @@
                     order by entries.i
                 ) as w
             from {{ eigen }} as eigen
-            inner join {{ kept }} as kept on {{ netflow_pca._pca_same_group(groups, 'kept', 'eigen') }}
+            inner join {{ kept }} as kept on {{ netflow_pca.same_group_condition(groups, 'kept', 'eigen') }}
             cross join lateral unnest(eigen.eigenvectors[1:{{ most_kept * m }}]) with ordinality as entries (x, i)
-            group by {{ netflow_pca._pca_prefixed(groups, 'eigen.') }}, cast((entries.i - 1) % {{ m }} + 1 as integer)
+            group by {{ netflow_pca.prefixed_columns(groups, 'eigen.') }}, cast((entries.i - 1) % {{ m }} + 1 as integer)
             {{- netflow_pca.greenplum_distribution(replicated=true) }};
             create index on {{ weights }} ({{ groups | join(', ') }}, short_id);
             analyze {{ weights }}
@@ -229,15 +229,15 @@
         {%- call statement('pca_sql_projections') %}
             create unlogged table {{ projections }} as
             select
-                {{ netflow_pca._pca_prefixed(groups, 'lines.') }},
+                {{ netflow_pca.prefixed_columns(groups, 'lines.') }},
                 lines.long_id,
                 {{ netflow_pca._pca_weighted_sums('weights.w', most_kept) }} as projected
             from {{ lines }} as lines
             cross join lateral unnest(lines.short_ids, lines.vals) as cells (short_id, v)
             inner join {{ weights }} as weights
-                on {{ netflow_pca._pca_same_group(groups, 'weights', 'lines') }}
+                on {{ netflow_pca.same_group_condition(groups, 'weights', 'lines') }}
                 and weights.short_id = cells.short_id
-            group by {{ netflow_pca._pca_prefixed(groups, 'lines.') }}, lines.long_id
+            group by {{ netflow_pca.prefixed_columns(groups, 'lines.') }}, lines.long_id
             {{- by_line }}
         {%- endcall %}
     {%- endif %}
@@ -257,9 +257,9 @@
                 eigen.eigenvectors[(listed.row_id - 1) * {{ m }} + 1:listed.row_id * {{ m }}] as principal_components,
                 sqrt(eigen.eigenvalues[listed.row_id]) / sqrt({{ n - 1 }}) as std_dev,
                 eigen.eigenvalues[listed.row_id] / eigen.total as proportion,
-                {{ netflow_pca._pca_prefixed(groups, 'kept.') }}
+                {{ netflow_pca.prefixed_columns(groups, 'kept.') }}
             from {{ kept }} as kept
-            inner join {{ eigen }} as eigen on {{ netflow_pca._pca_same_group(groups, 'eigen', 'kept') }}
+            inner join {{ eigen }} as eigen on {{ netflow_pca.same_group_condition(groups, 'eigen', 'kept') }}
             cross join lateral generate_series(1, kept.kept) as listed (row_id)
             {{- by_group }}
         {%- endcall %}
@@ -299,7 +299,7 @@
     with
     vectors as (
         select
-            {{ netflow_pca._pca_prefixed(groups, 'kept.') }},
+            {{ netflow_pca.prefixed_columns(groups, 'kept.') }},
             {%- for k in range(1, most_kept + 1) %}
             array_agg(coalesce(projections.projected[{{ k }}], 0) order by long_ids.long_id) as component_{{ k }},
             max(projections.projected[{{ k }}]) as most_positive_{{ k }},
@@ -309,14 +309,14 @@
         from {{ kept }} as kept
         cross join generate_series(1, {{ p }}) as long_ids (long_id)
         left join {{ projections }} as projections
-            on {{ netflow_pca._pca_same_group(groups, 'projections', 'kept') }}
+            on {{ netflow_pca.same_group_condition(groups, 'projections', 'kept') }}
             and projections.long_id = long_ids.long_id
         where kept.kept > 0
-        group by {{ netflow_pca._pca_prefixed(groups, 'kept.') }}, kept.kept
+        group by {{ netflow_pca.prefixed_columns(groups, 'kept.') }}, kept.kept
     ),
     components as (
         select
-            {{ netflow_pca._pca_prefixed(groups, 'vectors.') }},
+            {{ netflow_pca.prefixed_columns(groups, 'vectors.') }},
             listed.row_id,
             listed.principal_components,
             listed.most_positive,
@@ -355,7 +355,7 @@
         components.{{ group }}
         {%- endfor %}
     from components
-    inner join {{ eigen }} as eigen on {{ netflow_pca._pca_same_group(groups, 'eigen', 'components') }}
+    inner join {{ eigen }} as eigen on {{ netflow_pca.same_group_condition(groups, 'eigen', 'components') }}
 {%- endmacro %}
 
 
@@ -368,17 +368,3 @@
         {%- endfor %}
     ]
 {%- endmacro %}
-
-
-{#- Columns with a table alias in front, comma-separated. -#}
-{% macro _pca_prefixed(columns, prefix) %}
-    {%- for column in columns -%}{{ prefix ~ column }}{{ ', ' if not loop.last }}{%- endfor -%}
-{% endmacro %}
-
-
-{#- A join condition: the same values of the grouping columns on both sides. -#}
-{% macro _pca_same_group(columns, left, right) %}
-    {%- for column in columns -%}
-        {{ left }}.{{ column }} = {{ right }}.{{ column }}{{ ' and ' if not loop.last }}
-    {%- endfor -%}
-{% endmacro %}

@@ -5,7 +5,7 @@
     (pca_fit_numpy's rules), int_residual_pca_column_means and int_residual_scores' SQL. Returns,
     per user (name_id), the day of the largest evidence with its evidence, count and expected
     count, and the size of the hour's normal subspace. -#}
-{% macro _residual_scores_numpy_function() %}
+{% macro residual_scores_numpy_source() %}
 returns table (name_id integer, day_id integer, evidence double precision, flow_count bigint,
     expected_flow_count double precision, normal_components integer)
 language plpython3u immutable parallel safe

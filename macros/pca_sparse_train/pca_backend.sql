@@ -32,7 +32,7 @@
         ).rows[0][0] -%}
         {%- do return(none if found > 0 else 'no function pca_sparse_train in schema ' ~ run.madlib_schema) -%}
     {%- elif name == 'plpython' -%}
-        {%- set problem = netflow_pca._pca_install_functions(['plpython3u'])['plpython3u'] -%}
+        {%- set problem = netflow_pca.install_missing_pca_functions(['plpython3u'])['plpython3u'] -%}
         {%- if problem is not none -%}
             {%- do return(problem) -%}
         {%- endif -%}
@@ -40,5 +40,5 @@
             'select ' ~ netflow_pca.quote_identifier(run.pca_functions_schema) ~ '.pca_numpy_version()').rows[0][0] -%}
         {%- do return(none if numpy is not none else 'numpy does not import inside PL/Python') -%}
     {%- endif -%}
-    {%- do return(netflow_pca._pca_install_functions(['plpgsql'])['plpgsql']) -%}
+    {%- do return(netflow_pca.install_missing_pca_functions(['plpgsql'])['plpgsql']) -%}
 {% endmacro %}

@@ -11,7 +11,7 @@
     {%- set row_dim = netflow_pca._pca_dimension('row_dim', row_dim) -%}
     {%- set col_dim = netflow_pca._pca_dimension('col_dim', col_dim) -%}
     {%- if row_dim * col_dim > 100000000 -%}
-        {{- netflow_pca._pca_invalid('row_dim and col_dim', row_dim ~ ' x ' ~ col_dim
+        {{- netflow_pca.pca_invalid_argument('row_dim and col_dim', row_dim ~ ' x ' ~ col_dim
             ~ ' cells exceed 100,000,000: the dense matrix of one group would not fit in memory') -}}
     {%- endif -%}
     {%- set components, variance = netflow_pca._pca_components_param(components_param, [row_dim, col_dim] | min) -%}
@@ -19,22 +19,22 @@
     {%- set source = netflow_pca._pca_relation('source_table', source_table) -%}
     {%- set found = netflow_pca._pca_catalog_relation(source) -%}
     {%- if found is none -%}
-        {{- netflow_pca._pca_invalid('source_table', 'relation ' ~ source.label ~ ' does not exist') -}}
+        {{- netflow_pca.pca_invalid_argument('source_table', 'relation ' ~ source.label ~ ' does not exist') -}}
     {%- endif -%}
     {%- set columns = netflow_pca._pca_catalog_columns(found.oid) -%}
 
     {%- set out = netflow_pca._pca_relation('out_table', out_table) -%}
     {%- if out.identifier | length > 58 -%}
-        {{- netflow_pca._pca_invalid('out_table', "'" ~ out.identifier
+        {{- netflow_pca.pca_invalid_argument('out_table', "'" ~ out.identifier
             ~ "' is longer than 58 characters, so '" ~ out.identifier ~ "_mean' would be cut short") -}}
     {%- endif -%}
     {%- set out_mean = netflow_pca._pca_relation('out_table', {'schema': out.schema, 'identifier': out.identifier ~ '_mean'}) -%}
     {%- for target in [out, out_mean] -%}
         {%- set existing = netflow_pca._pca_catalog_relation(target) -%}
         {%- if existing is not none and existing.oid == found.oid -%}
-            {{- netflow_pca._pca_invalid('out_table', target.label ~ ' is the source table') -}}
+            {{- netflow_pca.pca_invalid_argument('out_table', target.label ~ ' is the source table') -}}
         {%- elif existing is not none and existing.kind != 'r' -%}
-            {{- netflow_pca._pca_invalid('out_table', target.label ~ ' exists and is not a table') -}}
+            {{- netflow_pca.pca_invalid_argument('out_table', target.label ~ ' exists and is not a table') -}}
         {%- endif -%}
     {%- endfor -%}
 
@@ -48,14 +48,14 @@
     {%- for name in netflow_pca._pca_grouping_names(grouping_cols) -%}
         {%- set group = netflow_pca._pca_column('grouping_cols', name, columns, none, none) -%}
         {%- if name in [row.name, col.name, val.name] or group.quoted in groups -%}
-            {{- netflow_pca._pca_invalid('grouping_cols', "column '" ~ name ~ "' is given twice") -}}
+            {{- netflow_pca.pca_invalid_argument('grouping_cols', "column '" ~ name ~ "' is given twice") -}}
         {%- endif -%}
         {%- do groups.append(group.quoted) -%}
         {%- do group_names.append(name) -%}
         {%- do group_columns.append(group.quoted ~ ' ' ~ group.type) -%}
     {%- endfor -%}
     {%- if row.name == col.name or val.name in [row.name, col.name] -%}
-        {{- netflow_pca._pca_invalid('row_id, col_id and val_id', 'they must be three different columns') -}}
+        {{- netflow_pca.pca_invalid_argument('row_id, col_id and val_id', 'they must be three different columns') -}}
     {%- endif -%}
 
     {%- set args = {
@@ -80,15 +80,10 @@
 {% endmacro %}
 
 
-{% macro _pca_invalid(argument, problem) %}
-    {{- exceptions.raise_compiler_error('pca_sparse_train: invalid argument ' ~ argument ~ ': ' ~ problem) -}}
-{% endmacro %}
-
-
 {% macro _pca_dimension(argument, value) %}
-    {%- set number = netflow_pca._integer_or_none(value) if value is not boolean else none -%}
+    {%- set number = netflow_pca.integer_or_none(value) if value is not boolean else none -%}
     {%- if number is none or number < 1 or number > 2147483647 -%}
-        {{- netflow_pca._pca_invalid(argument, 'expected a positive integer, got ' ~ netflow_pca._shown(value)) -}}
+        {{- netflow_pca.pca_invalid_argument(argument, 'expected a positive integer, got ' ~ netflow_pca.shown_value(value)) -}}
     {%- endif -%}
     {%- do return(number) -%}
 {% endmacro %}
@@ -97,17 +92,17 @@
 {#- MADlib's components_param: an integer is a number of components (at most the smaller
     dimension), a fraction in (0, 1] the share of variance to keep; returns [count, fraction]. -#}
 {% macro _pca_components_param(value, smaller_dimension) %}
-    {%- set number = netflow_pca._number_or_none(value) if value is not boolean else none -%}
+    {%- set number = netflow_pca.number_or_none(value) if value is not boolean else none -%}
     {%- if value is integer and number is not none and 1 <= number <= smaller_dimension -%}
         {%- do return([number, none]) -%}
     {%- elif value is integer and number is not none and number > smaller_dimension -%}
-        {{- netflow_pca._pca_invalid('components_param', number ~ ' components asked for, but min(row_dim, col_dim) is '
+        {{- netflow_pca.pca_invalid_argument('components_param', number ~ ' components asked for, but min(row_dim, col_dim) is '
             ~ smaller_dimension) -}}
     {%- elif value is not integer and number is not none and 0 < number <= 1 -%}
         {%- do return([none, number]) -%}
     {%- endif -%}
-    {{- netflow_pca._pca_invalid('components_param', 'expected a whole number of components of at least 1 '
-        ~ 'or a fraction of variance in (0, 1], got ' ~ netflow_pca._shown(value)) -}}
+    {{- netflow_pca.pca_invalid_argument('components_param', 'expected a whole number of components of at least 1 '
+        ~ 'or a fraction of variance in (0, 1], got ' ~ netflow_pca.shown_value(value)) -}}
 {% endmacro %}
 
 
@@ -123,8 +118,8 @@
         {%- set match = modules.re.fullmatch('\\s*' ~ part ~ '(?:\\s*[.]\\s*' ~ part ~ ')?\\s*', value)
             if value is string else none -%}
         {%- if not match -%}
-            {{- netflow_pca._pca_invalid(argument, 'expected a table name like schema.table, got '
-                ~ netflow_pca._shown(value)) -}}
+            {{- netflow_pca.pca_invalid_argument(argument, 'expected a table name like schema.table, got '
+                ~ netflow_pca.shown_value(value)) -}}
         {%- endif -%}
         {%- set parts = [] -%}
         {%- for part in match.groups() if part is not none -%}
@@ -133,7 +128,7 @@
         {%- set schema, identifier = (parts[0], parts[1]) if parts | length == 2 else (target.schema, parts[0]) -%}
     {%- endif -%}
     {%- if identifier | length > 63 or schema | length > 63 -%}
-        {{- netflow_pca._pca_invalid(argument, 'a name is longer than 63 characters: ' ~ netflow_pca._shown(identifier)) -}}
+        {{- netflow_pca.pca_invalid_argument(argument, 'a name is longer than 63 characters: ' ~ netflow_pca.shown_value(identifier)) -}}
     {%- endif -%}
     {%- do return({
         'schema': schema,
@@ -174,11 +169,11 @@
 {#- A column of the source, by its exact name, of one of the accepted types (none: any). -#}
 {% macro _pca_column(argument, name, columns, accepted_types, expected) %}
     {%- if name is not string or name not in columns -%}
-        {{- netflow_pca._pca_invalid(argument, netflow_pca._shown(name) ~ ' is not a column of the source; its columns are '
+        {{- netflow_pca.pca_invalid_argument(argument, netflow_pca.shown_value(name) ~ ' is not a column of the source; its columns are '
             ~ columns.keys() | join(', ')) -}}
     {%- endif -%}
     {%- if accepted_types is not none and columns[name].base not in accepted_types -%}
-        {{- netflow_pca._pca_invalid(argument, "column '" ~ name ~ "' has type " ~ columns[name].type
+        {{- netflow_pca.pca_invalid_argument(argument, "column '" ~ name ~ "' has type " ~ columns[name].type
             ~ '; expected ' ~ expected ~ ' type') -}}
     {%- endif -%}
     {%- do return({'name': name, 'quoted': netflow_pca.quote_identifier(name), 'type': columns[name].type}) -%}
@@ -194,7 +189,7 @@
     {%- elif grouping_cols is iterable and grouping_cols is not mapping -%}
         {%- do return(grouping_cols | list) -%}
     {%- endif -%}
-    {{- netflow_pca._pca_invalid('grouping_cols', 'expected column names, got ' ~ netflow_pca._shown(grouping_cols)) -}}
+    {{- netflow_pca.pca_invalid_argument('grouping_cols', 'expected column names, got ' ~ netflow_pca.shown_value(grouping_cols)) -}}
 {% endmacro %}
 
 
@@ -217,23 +212,23 @@
     {%- set null_rows, null_cols, null_vals, non_finite, min_row, max_row, min_col, max_col, null_groups = checks -%}
     {%- for argument, column, nulls in [('row_id', row, null_rows), ('col_id', col, null_cols), ('val_id', val, null_vals)] -%}
         {%- if nulls > 0 -%}
-            {{- netflow_pca._pca_invalid(argument, "column '" ~ column.name ~ "' has " ~ nulls ~ ' NULL values') -}}
+            {{- netflow_pca.pca_invalid_argument(argument, "column '" ~ column.name ~ "' has " ~ nulls ~ ' NULL values') -}}
         {%- endif -%}
     {%- endfor -%}
     {%- if non_finite > 0 -%}
-        {{- netflow_pca._pca_invalid('val_id', "column '" ~ val.name ~ "' has " ~ non_finite ~ ' NaN or infinite values') -}}
+        {{- netflow_pca.pca_invalid_argument('val_id', "column '" ~ val.name ~ "' has " ~ non_finite ~ ' NaN or infinite values') -}}
     {%- endif -%}
     {%- if null_groups > 0 -%}
-        {{- netflow_pca._pca_invalid('grouping_cols', 'a grouping column has NULL values') -}}
+        {{- netflow_pca.pca_invalid_argument('grouping_cols', 'a grouping column has NULL values') -}}
     {%- endif -%}
     {%- for argument, column, smallest in [('row_id', row, min_row), ('col_id', col, min_col)] -%}
         {%- if smallest is not none and smallest < 1 -%}
-            {{- netflow_pca._pca_invalid(argument, "ids are 1-based, but column '" ~ column.name ~ "' holds " ~ smallest) -}}
+            {{- netflow_pca.pca_invalid_argument(argument, "ids are 1-based, but column '" ~ column.name ~ "' holds " ~ smallest) -}}
         {%- endif -%}
     {%- endfor -%}
     {%- for argument, column, largest, dimension in [('row_dim', row, max_row, args.row_dim), ('col_dim', col, max_col, args.col_dim)] -%}
         {%- if largest is not none and largest > dimension -%}
-            {{- netflow_pca._pca_invalid(argument, dimension ~ " is smaller than the largest id in column '"
+            {{- netflow_pca.pca_invalid_argument(argument, dimension ~ " is smaller than the largest id in column '"
                 ~ column.name ~ "', " ~ largest) -}}
         {%- endif -%}
     {%- endfor -%}

@@ -9,7 +9,7 @@
     {%- set started = modules.datetime.datetime.now() -%}
     {%- set work_name = 'pca_work_' ~ local_md5(invocation_id ~ components ~ started.isoformat())[:10] ~ '_' -%}
     {%- set work = netflow_pca.quote_identifier(work_schema) ~ '.' ~ work_name -%}
-    {%- do netflow_pca._pca_create_outputs(components, means, args.group_columns, args.groups) -%}
+    {%- do netflow_pca.pca_output_tables(components, means, args.group_columns, args.groups) -%}
 
     {%- if backend.name == 'madlib' -%}
         {#- temporary tables: MADlib reads their names as plain text, whatever the schema's name -#}
@@ -27,27 +27,6 @@
 {% endmacro %}
 
 
-{#- Creates the output tables in MADlib's layout, with the grouping columns ("name type") last;
-    on Greenplum distributed by the grouping columns (quoted names), the unit every reader takes. -#}
-{% macro _pca_create_outputs(components, means, group_columns, group_keys=none) %}
-    {%- set group_definitions -%}
-        {%- for column in group_columns %}, {{ column }}{% endfor -%}
-    {%- endset -%}
-    {%- set distribution = netflow_pca.greenplum_distribution(group_keys) -%}
-    {%- call statement('pca_output_tables') %}
-        create table {{ components }} (
-            row_id integer,
-            principal_components double precision[],
-            std_dev double precision,
-            proportion double precision{{ group_definitions }}
-        ){{ distribution }};
-        {%- if means is not none %}
-        create table {{ means }} (column_mean double precision[]{{ group_definitions }}){{ distribution }};
-        {%- endif %}
-    {%- endcall %}
-{% endmacro %}
-
-
 {#- A warning for each group with no components (no variance), or fewer than components_param. -#}
 {% macro _pca_warn_short_groups(args, components, means) %}
     {%- set groups = args.groups | join(', ') -%}
@@ -60,7 +39,7 @@
     {%- set short_groups = run_query(
         'select ' ~ ("concat_ws(', '" ~ netflow_pca._pca_group_labels(args) ~ ')' if args.groups else "'the matrix'")
         ~ ', (select count(*) from ' ~ components ~ ' as fitted'
-        ~ (' where ' ~ netflow_pca._pca_same_group(args.groups, 'fitted', 'listed') if args.groups else '') ~ ') as kept'
+        ~ (' where ' ~ netflow_pca.same_group_condition(args.groups, 'fitted', 'listed') if args.groups else '') ~ ') as kept'
         ~ ' from ' ~ listed ~ ' order by 2, 1 limit 11'
     ).rows | selectattr(1, 'lt', args.components or 1) | list -%}
     {%- for label, kept in short_groups[:10] -%}

@@ -66,7 +66,7 @@
                 cast(source.{{ args.val }} as double precision) as val
             from {{ args.source }} as source
             {%- if args.groups %}
-            inner join {{ groups }} as groups on {{ netflow_pca._pca_same_group(args.groups, 'groups', 'source') }}
+            inner join {{ groups }} as groups on {{ netflow_pca.same_group_condition(args.groups, 'groups', 'source') }}
             {%- endif %}
             {{- netflow_pca.greenplum_distribution(['col_num']) }}
         {%- endcall %}

@@ -25,7 +25,7 @@
     {%- do run_query('drop table if exists ' ~ fit) -%}
     {%- if hour_groups | length == 0 -%}
         {#- no input at all: an empty fit -#}
-        {%- do netflow_pca._pca_create_outputs(fit, none, ['hour_of_day integer']) -%}
+        {%- do netflow_pca.pca_output_tables(fit, none, ['hour_of_day integer']) -%}
         {%- do return('') -%}
     {%- endif -%}
     {%- for row_dim, col_dim, hours in hour_groups -%}

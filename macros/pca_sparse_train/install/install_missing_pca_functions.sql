@@ -1,25 +1,8 @@
-{#-
-    Creates the functions of the plpython and sql backends in the schema the var
-    pca_functions_schema names (default: the target schema), for an administrator to run once:
-    `dbt run-operation install_pca_functions`. PL/Python functions need a superuser (plpython3u is
-    an untrusted language); the PL/pgSQL one needs only CREATE on the schema. Only this operation
-    creates the plpython3u extension and the functions schema: a run uses what is there, so no
-    var can make it create a schema or an extension. What cannot be installed is reported, not
-    failed; the run then uses what is there.
--#}
-{% macro install_pca_functions() %}
-    {%- do netflow_pca.pca_operation_transaction('begin') -%}
-    {%- set installed = netflow_pca._pca_install_functions(['plpgsql', 'plpython3u'], administrator=true) -%}
-    {%- do netflow_pca.pca_operation_transaction('commit') -%}
-    {%- do return(installed) -%}
-{% endmacro %}
-
-
 {#- Installs the functions of the given languages that are missing or stale, where this role may;
     returns {language: reason it is unusable, or none when ready}. Runs in the caller's transaction
     and issues only statements that cannot fail on privileges, which it checks first. Only the
     administrator's operation (administrator=true) creates the extension and the schema. -#}
-{% macro _pca_install_functions(languages, administrator=false) %}
+{% macro install_missing_pca_functions(languages, administrator=false) %}
     {%- set schema = netflow_pca.run_vars().pca_functions_schema -%}
     {%- set status = netflow_pca._pca_functions_status(schema) -%}
     {%- if status.current | length < netflow_pca.pca_function_definitions(schema) | length -%}
