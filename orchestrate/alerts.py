@@ -71,14 +71,15 @@ def smtp_settings(environ: Mapping[str, str]) -> SmtpSettings | None:
     security = value["SECURITY"].lower() or "none"
     if security not in SECURITY_PORTS:
         raise AlertSettingsError(f"{PREFIX}SECURITY must be one of {', '.join(SECURITY_PORTS)}, not '{value['SECURITY']}'")
-    if not (value["PORT"] or str(SECURITY_PORTS[security])).isdigit():
+    port = value["PORT"] or str(SECURITY_PORTS[security])
+    if not (port.isascii() and port.isdigit()):
         raise AlertSettingsError(f"{PREFIX}PORT must be a port number, not '{value['PORT']}'")
     if bool(value["USER"]) != bool(value["PASSWORD"]):
         raise AlertSettingsError(f"set both {PREFIX}USER and {PREFIX}PASSWORD to log in, or neither")
     recipients = tuple(address.strip() for address in value["RECIPIENTS"].split(",") if address.strip())
     return SmtpSettings(
         host=value["HOST"],
-        port=int(value["PORT"] or SECURITY_PORTS[security]),
+        port=int(port),
         sender=value["SENDER"],
         recipients=recipients,
         security=security,

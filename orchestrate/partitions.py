@@ -34,7 +34,7 @@ def partition_vars(keys: Sequence[str], config: HourlyRunConfig, project_vars: M
     keys, or a single one without it when the run covers all 24 hours."""
     hours = set()
     for key in keys:
-        if not key.isdigit() or not 0 <= int(key) <= 23:
+        if not (key.isascii() and key.isdigit()) or not 0 <= int(key) <= 23:
             raise UsageError(f"partition '{key}' is not an hour of the day (0-23)")
         hours.add(int(key))
     run_date = parse_run_date(config.run_date, "run_date") if config.run_date else None

@@ -35,7 +35,7 @@ def parse_hours(text: str) -> tuple[int, ...]:
     hours: set[int] = set()
     for part in text.split(","):
         bounds = part.strip().split("-")
-        if len(bounds) > 2 or not all(bound.strip().isdigit() for bound in bounds):
+        if len(bounds) > 2 or not all(bound.strip().isascii() and bound.strip().isdigit() for bound in bounds):
             raise UsageError(f"--hours: '{part.strip()}' is not an hour (0-23) or a range of hours like 0-5")
         first, last = int(bounds[0]), int(bounds[-1])
         if not 0 <= first <= last <= 23:

@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import HealthCheck, Phase, assume, example, given, settings
 from dbt.config.utils import parse_cli_vars
 from hypothesis import strategies as st
 
@@ -89,6 +89,7 @@ def test_vars_option_is_refused_or_yields_known_scalar_vars(mapping: dict[str, A
 
 @settings(max_examples=300, deadline=None)
 @given(hours=hostile_text, run_date=hostile_text, number=hostile_text, schema=hostile_text)
+@example(hours="²", run_date="", number="²", schema="")  # a digit to str.isdigit, not to int()
 def test_command_line_options_reaching_sql_are_refused_or_well_formed(hours: str, run_date: str, number: str, schema: str) -> None:
     try:
         assert set(parse_hours(hours)) <= set(range(24))
