@@ -12,17 +12,15 @@ the PG* variables naming the server; it prints its steps' seconds as JSON.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
-import time
 from datetime import date
 from typing import Any
 
 import pandas as pd
 import psycopg2
 
-from orchestrate.lab.bench.pandas_route import export_events, hourly_counts, hourly_matrices
+from orchestrate.lab.bench.pandas_route import replace_table, timed_route
 from orchestrate.lab.generators.flowgen import qualified
 from orchestrate.lab.reference.scoring import HourMatrix, ResidualParams, ranked_flags, residual_scores
 
@@ -45,39 +43,16 @@ def anomalies(matrices: dict[int, pd.DataFrame], params: ResidualParams) -> list
 
 
 def write_anomalies(connection: Any, schema: str, rows: list[tuple[Any, ...]]) -> None:
-    table = qualified(schema, ANOMALIES_TABLE)
-    buffer = io.StringIO()
-    pd.DataFrame(rows).to_csv(buffer, sep="\t", header=False, index=False, float_format="%.17g")
-    buffer.seek(0)
-    with connection.cursor() as cursor:
-        cursor.execute(f"drop table if exists {table}")
-        cursor.execute(f"""create table {table} (hour_of_day integer, method text, anomaly_rank integer, user_name text,
-            score float8, threshold float8, evidence_day date, flow_count bigint, expected_flow_count float8)""")
-        cursor.copy_expert(f"copy {table} from stdin", buffer)
-    connection.commit()
+    replace_table(connection, qualified(schema, ANOMALIES_TABLE),
+                  "hour_of_day integer, method text, anomaly_rank integer, user_name text, score float8,"
+                  " threshold float8, evidence_day date, flow_count bigint, expected_flow_count float8",
+                  pd.DataFrame(rows))
 
 
 def run(connection: Any, schema: str, table: str, run_date: date, lookback_days: int) -> dict[str, float]:
     """The whole route; returns the seconds of each step."""
-    seconds: dict[str, float] = {}
-    started = time.perf_counter()
-
-    def lap(step: str) -> None:
-        nonlocal started
-        now = time.perf_counter()
-        seconds[step] = now - started
-        started = now
-
-    events = export_events(connection, schema, table)
-    lap("export")
-    matrices = hourly_matrices(hourly_counts(events, run_date, lookback_days))
-    del events
-    lap("matrices")
-    rows = anomalies(matrices, ResidualParams())
-    lap("residual method")
-    write_anomalies(connection, schema, rows)
-    lap("write back")
-    return seconds
+    return timed_route(connection, schema, table, run_date, lookback_days, "residual method",
+                       lambda matrices: anomalies(matrices, ResidualParams()), write_anomalies)
 
 
 def main(argv: list[str] | None = None) -> int:

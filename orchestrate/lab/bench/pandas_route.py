@@ -16,8 +16,9 @@ import io
 import json
 import sys
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,8 @@ import psycopg2
 from sklearn.decomposition import PCA
 
 from orchestrate.lab.generators.flowgen import qualified
+
+T = TypeVar("T")
 
 SCORES_TABLE = "pandas_user_scores"
 # the project's defaults: vars variance_target and loading_threshold
@@ -74,20 +77,29 @@ def loading_scores(matrices: dict[int, pd.DataFrame], variance: float, threshold
     return pd.concat(frames, ignore_index=True)
 
 
-def write_scores(connection: Any, schema: str, scores: pd.DataFrame) -> None:
-    table = qualified(schema, SCORES_TABLE)
+def replace_table(connection: Any, table: str, columns: str, frame: pd.DataFrame) -> None:
+    """Writes `frame` with COPY into `table`, created afresh with `columns` (SQL column definitions)."""
     buffer = io.StringIO()
-    scores.to_csv(buffer, sep="\t", header=False, index=False, float_format="%.17g")
+    frame.to_csv(buffer, sep="\t", header=False, index=False, float_format="%.17g")
     buffer.seek(0)
     with connection.cursor() as cursor:
         cursor.execute(f"drop table if exists {table}")
-        cursor.execute(f"create table {table} (hour_of_day integer, user_name text, score float8, flagged boolean)")
+        cursor.execute(f"create table {table} ({columns})")
         cursor.copy_expert(f"copy {table} from stdin", buffer)
     connection.commit()
 
 
-def run(connection: Any, schema: str, table: str, run_date: date, lookback_days: int) -> dict[str, float]:
-    """The whole route; returns the seconds of each step."""
+def write_scores(connection: Any, schema: str, scores: pd.DataFrame) -> None:
+    replace_table(connection, qualified(schema, SCORES_TABLE),
+                  "hour_of_day integer, user_name text, score float8, flagged boolean", scores)
+
+
+def timed_route(
+    connection: Any, schema: str, table: str, run_date: date, lookback_days: int,
+    method_step: str, method: Callable[[dict[int, pd.DataFrame]], T], write: Callable[[Any, str, T], None],
+) -> dict[str, float]:
+    """Export, count and build the matrices, run `method` on them and `write` its result back;
+    returns the seconds of each step (the method's under `method_step`)."""
     seconds: dict[str, float] = {}
     started = time.perf_counter()
 
@@ -102,11 +114,17 @@ def run(connection: Any, schema: str, table: str, run_date: date, lookback_days:
     matrices = hourly_matrices(hourly_counts(events, run_date, lookback_days))
     del events
     lap("matrices")
-    scores = loading_scores(matrices, VARIANCE, THRESHOLD)
-    lap("fit and score")
-    write_scores(connection, schema, scores)
+    result = method(matrices)
+    lap(method_step)
+    write(connection, schema, result)
     lap("write back")
     return seconds
+
+
+def run(connection: Any, schema: str, table: str, run_date: date, lookback_days: int) -> dict[str, float]:
+    """The whole route; returns the seconds of each step."""
+    return timed_route(connection, schema, table, run_date, lookback_days, "fit and score",
+                       lambda matrices: loading_scores(matrices, VARIANCE, THRESHOLD), write_scores)
 
 
 def main(argv: list[str] | None = None) -> int:
