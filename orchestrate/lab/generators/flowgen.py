@@ -81,12 +81,13 @@ class FlowSpec:
 
 
 EVALUATION_PRESET = "evaluation"
+DETECTION_PRESET = "detection"
 PRESETS: dict[str, FlowSpec] = {
     # the scoring's evaluation data: a few hundred users, five weeks, a handful of bursts, collective events
     EVALUATION_PRESET: FlowSpec(users=300, days=35, events=1_000_000, seed=20240101, start=date(2024, 1, 1), bursts=10),
     "tiny": FlowSpec(users=20, days=14, events=20_000, seed=7, bursts=4),
     # the detection's data: the evaluation set with subtle and lasting bursts beside the large ones
-    "detection": FlowSpec(users=600, days=42, events=2_000_000, seed=20240102, start=date(2024, 1, 1), bursts=10, subtle=12, lasting=12),
+    DETECTION_PRESET: FlowSpec(users=600, days=42, events=2_000_000, seed=20240102, start=date(2024, 1, 1), bursts=10, subtle=12, lasting=12),
 }
 
 
