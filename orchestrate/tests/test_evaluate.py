@@ -79,12 +79,17 @@ def test_flags_from_a_table_with_or_without_day(db: Database, session_id: str) -
     schema = f"nfpca_test_{session_id}_evaluate"
     db.execute(f'create schema "{schema}"')
     try:
-        db.execute(f'create table "{schema}".with_day (hour_of_day int, user_name text, method text, evidence_day date, rank int)')
-        db.execute(f"insert into \"{schema}\".with_day values (3, 'u1', 'residual', '2024-01-01', 1), (3, 'u1', 'residual', '2024-01-01', 1)")
+        db.execute(
+            f'create table "{schema}".with_day (hour_of_day int, user_name text, method text, evidence_day date, rank int, first_evidence_day date)'
+        )
+        db.execute(
+            f"insert into \"{schema}\".with_day values (3, 'u1', 'residual', '2024-01-02', 1, '2024-01-01'),"
+            " (3, 'u1', 'residual', '2024-01-02', 1, '2024-01-01')"
+        )
         db.execute(f'create table "{schema}".without_day (hour_of_day int, user_name text, method text)')
         db.execute(f"insert into \"{schema}\".without_day values (3, 'u1', 'loading')")
         with db.connect() as connection:
-            assert evaluate.flags_from_table(connection, f"{schema}.with_day") == [Flag("table:residual", 3, "u1", D1)]
+            assert evaluate.flags_from_table(connection, f"{schema}.with_day") == [Flag("table:residual", 3, "u1", D2, D1)]
             assert evaluate.flags_from_table(connection, f"{schema}.without_day") == [Flag("table:loading", 3, "u1", None)]
     finally:
         db.execute(f'drop schema if exists "{schema}" cascade')

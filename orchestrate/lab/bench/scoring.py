@@ -55,6 +55,7 @@ def total(rows: list[Metrics]) -> Metrics:
 def _scored_data_set(env: Mapping[str, str], options: ScoringBenchOptions, flow_plan: flowgen.FlowPlan) -> list[Metrics] | int:
     """Write, build and compare one data set: its figures, or the build's exit code."""
     spec, parameters = flow_plan.spec, connection_parameters(env)
+    _drop_schema(env, options.schema)  # the previous data set's, with the views on its events
     with psycopg2.connect(**parameters) as connection:
         written = flowgen.write(connection, options.schema, EVENTS_TABLE, flow_plan)
     print(f"Generated {written:,} flows of {spec.users} users over {spec.days} days (seed {spec.seed}) "
@@ -94,5 +95,9 @@ def run_scoring_bench(env: Mapping[str, str], options: ScoringBenchOptions) -> i
         return 0
     finally:
         if not options.keep:
-            with psycopg2.connect(**connection_parameters(env)) as connection, connection.cursor() as cursor:
-                cursor.execute(f"drop schema if exists {flowgen.quote_identifier(options.schema)} cascade")
+            _drop_schema(env, options.schema)
+
+
+def _drop_schema(env: Mapping[str, str], schema: str) -> None:
+    with psycopg2.connect(**connection_parameters(env)) as connection, connection.cursor() as cursor:
+        cursor.execute(f"drop schema if exists {flowgen.quote_identifier(schema)} cascade")

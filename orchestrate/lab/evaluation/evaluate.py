@@ -2,7 +2,7 @@
 
 The flags come from the numpy reference (`reference.scoring`) run on the hourly counts of an
 events table, or from any table of flags with columns `hour_of_day`, `user_name`, `method` and
-optionally `evidence_day` or `day` (the `anomalous_users` mart). The truth is the
+optionally `evidence_day` or `day` and `first_evidence_day` (the `anomalous_users` mart). The truth is the
 `<table>_truth` table that flowgen writes beside the events.
 
     python -m orchestrate.lab.generators.flowgen --preset evaluation --schema eval --table evaluation
@@ -208,14 +208,15 @@ def truth_from_table(connection: Any, schema: str, table: str) -> Truth:
 
 
 def flags_from_table(connection: Any, relation: str, method_prefix: str = "table:") -> list[Flag]:
-    """Flags from a table with hour_of_day, user_name, method and, if it has one, the day of
-    the evidence (`evidence_day`, as in the anomalous_users mart, or `day`); each method named
-    with the prefix, to tell them from the reference's."""
+    """Flags from a table with hour_of_day, user_name, method and, if it has them, the day of
+    the evidence (`evidence_day`, as in the anomalous_users mart, or `day`) and the first day of
+    its run (`first_evidence_day`); each method named with the prefix, to tell them from the
+    reference's."""
     with connection.cursor() as cursor:
         cursor.execute(f"select * from {_relation(relation)} limit 0")
         columns = {column.name for column in cursor.description}
         day = next((name for name in ("evidence_day", "day") if name in columns), "null::date")
-        first_day = "first_day" if "first_day" in columns else "null::date"
+        first_day = "first_evidence_day" if "first_evidence_day" in columns else "null::date"
         cursor.execute(f"select distinct method, hour_of_day, user_name, {day}, {first_day} from {_relation(relation)}")
         return [Flag(f"{method_prefix}{m}", int(h), str(u), d, f) for m, h, u, d, f in cursor.fetchall()]
 
