@@ -7,7 +7,7 @@
     largest evidence with its count and expected count, the run's first and last day, and the size
     of the hour's normal subspace. -#}
 {% macro residual_scores_numpy_source() %}
-returns table (name_id integer, day_id integer, evidence double precision, flow_count bigint,
+returns table (name_id integer, day_id integer, score double precision, flow_count bigint,
     expected_flow_count double precision, first_day_id integer, last_day_id integer, normal_components integer)
 language plpython3u immutable parallel safe
 as $pca$
@@ -54,9 +54,9 @@ baseline_days = np.bincount(columns[in_baseline], minlength=p)
 
 def column_medians(values):
     """Each user's median over their baseline days, from the cells sorted by user, then value
-    (the sparse cells, not the dense matrix), those outside the baseline last. The key
-    user x (top + 1) + value orders them so in one argsort: values are at least 0, and float64
-    keeps them to 1e-9 at 1e7 users' worth of key."""
+    (the sparse cells, not the dense matrix), those outside the baseline after them. The key
+    user x 2 top + value (top + value outside the baseline), top = max + 1, orders them so in
+    one argsort: values are at least 0, and float64 keeps them to 1e-9 at 1e7 users' worth of key."""
     if not values.size:
         return np.zeros(p)
     top = float(values.max()) + 1
