@@ -41,15 +41,23 @@ def run_ids(above):
     length[0] = 0
     return ids, length, starts
 
+# step 1: Anscombe
+stabilised = 2 * (np.sqrt(counts + SHIFT) - np.sqrt(SHIFT))
+t = np.zeros((n, p))
+t[rows, columns] = stabilised
+
 # the baseline: the active days but a user's longest run of 2 to 2 x max_run_days consecutive
-# active days (the earliest of equals) when it holds at least half of them and at most half the days
+# active days (the earliest of equals) when it holds at least half of them and at most half the
+# days, and its mean is more than 2 above every other active day
 ids, length, _ = run_ids(active)
 cell_length = np.where(length[ids] <= 2 * max_run_days, length[ids], 0)
 longest = cell_length.argmax(axis=0)
 run_length = cell_length[longest, users]
-dominant = (run_length >= 2) & (2 * run_length >= days) & (2 * run_length <= n)
-excluded = np.where(dominant, ids[longest, users], -1)
-in_baseline = ids[rows, columns] != excluded[columns]
+in_run = ids == ids[longest, users]
+run_mean = np.where(in_run, t, 0.0).sum(axis=0) / np.maximum(run_length, 1)
+outside = np.where(active & ~in_run, t, -np.inf).max(axis=0)
+dominant = (run_length >= 2) & (2 * run_length >= days) & (2 * run_length <= n) & (run_mean > outside + 2)
+in_baseline = ~(in_run & dominant)[rows, columns]
 baseline_days = np.bincount(columns[in_baseline], minlength=p)
 
 def column_medians(values):
@@ -68,8 +76,7 @@ def column_medians(values):
     )
     return np.where(baseline_days > 0, (low + high) / 2, 0.0)
 
-# steps 1-3: Anscombe, each user's level and spread over their baseline days, the deviations
-stabilised = 2 * (np.sqrt(counts + SHIFT) - np.sqrt(SHIFT))
+# steps 2-3: each user's level and spread over their baseline days, the deviations
 median = column_medians(stabilised)
 established = baseline_days >= min_active_days
 level = np.where(established, median, 0.0)

@@ -54,7 +54,9 @@ active_runs as (
         name_id,
         active_run,
         count(*) as run_days,
-        min(day_id) as first_day_id
+        min(day_id) as first_day_id,
+        avg(stabilised) as run_mean,
+        max(stabilised) as run_max
 
     from cells
 
@@ -71,6 +73,11 @@ ranked_runs as (
     select
         *,
         sum(run_days) over (partition by hour_of_day, name_id) as active_days,
+        -- the user's largest stabilised count outside the run (null: no other active day)
+        max(run_max) over (
+            partition by hour_of_day, name_id
+            rows between unbounded preceding and unbounded following exclude current row
+        ) as outside_max,
         row_number() over (
             partition by hour_of_day, name_id
             order by case when run_days <= 2 * {{ run.residual_max_run_days }} then run_days else 0 end desc, first_day_id
@@ -83,8 +90,9 @@ ranked_runs as (
 excluded_runs as (
 
     -- left out of the user's level when it holds at least half of their active days (and at
-    -- most half of the hour's days): a burst lasting several days on a rarely active user must
-    -- not become their level
+    -- most half of the hour's days) and its mean is more than 2 above every other active day: a
+    -- burst lasting several days on a rarely active user must not become their level, while an
+    -- intermittent user's few days of usual activity stay in it
     select
         ranked_runs.hour_of_day,
         ranked_runs.name_id,
@@ -99,6 +107,7 @@ excluded_runs as (
         and ranked_runs.run_days between 2 and 2 * {{ run.residual_max_run_days }}
         and 2 * ranked_runs.run_days >= ranked_runs.active_days
         and 2 * ranked_runs.run_days <= dimensions.row_dim
+        and (ranked_runs.outside_max is null or ranked_runs.run_mean > ranked_runs.outside_max + 2)
 
 ),
 

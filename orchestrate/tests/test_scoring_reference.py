@@ -153,12 +153,16 @@ def test_a_burst_too_large_for_the_fit_is_damped_out_of_it() -> None:
 
 
 def test_a_dominant_short_run_is_left_out_of_the_level() -> None:
-    active = np.zeros((20, 3), dtype=bool)
+    active = np.zeros((20, 4), dtype=bool)
     active[[2, 9, 10, 11], 0] = True  # a run of 3 of 4 active days: left out
     active[[2, 5, 9, 10, 11, 15], 1] = True  # 3 of 6: left out, 3 baseline days remain
     active[:, 2] = True  # active every day: one run longer than 2 x max_run_days, kept
-    baseline = baseline_days(active, np.ones(20, dtype=bool), max_run_days=5)
-    assert list(baseline.sum(axis=0)) == [1, 3, 20]
+    active[[2, 9, 10, 11], 3] = True  # as the first, but the run is no higher than the other day: kept
+    stabilised = np.where(active, 1.0, 0.0)
+    stabilised[9:12, :2] = 8.0
+    stabilised[9:12, 3] = 2.0
+    baseline = baseline_days(active, np.ones(20, dtype=bool), 5, stabilised)
+    assert list(baseline.sum(axis=0)) == [1, 3, 20, 4]
     assert not baseline[9:12, :2].any()
 
 

@@ -71,7 +71,8 @@ def _variant(
     consecutive = consecutive_days(hour.days)
     stabilised = transform(hour.counts)
     levels = user_levels(
-        stabilised, active, PARAMS.min_active_days, baseline_days(active, consecutive, PARAMS.max_run_days) if baseline else None
+        stabilised, active, PARAMS.min_active_days,
+        baseline_days(active, consecutive, PARAMS.max_run_days, stabilised) if baseline else None,
     )
     level = levels.level if absent_at_level else 0.0
     deviation = np.where(active, (stabilised - level) / levels.scale, 0.0)

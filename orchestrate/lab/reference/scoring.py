@@ -28,6 +28,7 @@ ANSCOMBE_SHIFT = 0.375
 MAD_TO_SIGMA = 1.4826
 RUN_AT = 3.0
 MAX_RUN_DAYS = 5
+RUN_ABOVE = 2.0  # a run left out of the level is above every other active day by this much (stabilised)
 
 
 @dataclass(frozen=True)
@@ -137,9 +138,10 @@ class UserLevels:
     """Per user of one hour: the active days (the days with flows), and the median and robust
     spread of the variance-stabilised counts over the baseline days: the active days but, when
     it holds at least half of them (and no more than half of the hour's days), the user's
-    longest run of 2 to 2 x max_run_days consecutive active days (the earliest of equals: a
-    burst lasting several days on a rarely active user, with a usual day or two beside it, must
-    not become their level); (0, 1) with fewer baseline days than min_active_days (no
+    longest run of 2 to 2 x max_run_days consecutive active days (the earliest of equals) if its
+    mean is more than RUN_ABOVE above every other active day (a burst lasting several days on a
+    rarely active user, with a usual day or two beside it, must not become their level; an
+    intermittent user's few days of usual activity stay in it); (0, 1) with fewer baseline days than min_active_days (no
     established level: activity is compared with none)."""
 
     active_days: np.ndarray
@@ -174,7 +176,7 @@ def run_ids(above: np.ndarray, consecutive: np.ndarray) -> tuple[np.ndarray, int
     return np.where(above, np.cumsum(starts.T.ravel()).reshape(p, n).T, 0), int(starts.sum())
 
 
-def baseline_days(active: np.ndarray, consecutive: np.ndarray, max_run_days: int) -> np.ndarray:
+def baseline_days(active: np.ndarray, consecutive: np.ndarray, max_run_days: int, stabilised: np.ndarray) -> np.ndarray:
     """The cells a user's level is taken from (see UserLevels)."""
     ids, runs = run_ids(active, consecutive)
     length = np.bincount(ids.ravel(), minlength=runs + 1)
@@ -183,9 +185,15 @@ def baseline_days(active: np.ndarray, consecutive: np.ndarray, max_run_days: int
     longest = cell_length.argmax(axis=0)  # the first day of the earliest longest run
     users = np.arange(active.shape[1])
     run_length = cell_length[longest, users]
-    dominant = (run_length >= 2) & (2 * run_length >= active.sum(axis=0)) & (2 * run_length <= active.shape[0])
-    excluded = np.where(dominant, ids[longest, users], -1)
-    return active & (ids != excluded[None, :])
+    candidate = ids[longest, users]
+    in_run = ids == candidate[None, :]
+    run_mean = np.where(in_run, stabilised, 0.0).sum(axis=0) / np.maximum(run_length, 1)
+    outside = np.where(active & ~in_run, stabilised, -np.inf).max(axis=0)
+    dominant = (
+        (run_length >= 2) & (2 * run_length >= active.sum(axis=0)) & (2 * run_length <= active.shape[0])
+        & (run_mean > outside + RUN_ABOVE)
+    )
+    return active & ~(in_run & dominant[None, :])
 
 
 def user_levels(stabilised: np.ndarray, active: np.ndarray, min_active_days: int, baseline: np.ndarray | None = None) -> UserLevels:
@@ -207,7 +215,7 @@ def deviations(hour: HourMatrix, min_active_days: int, max_run_days: int | None 
     leaves out a dominant short run (UserLevels)."""
     active = hour.nonzero
     stabilised = anscombe(hour.counts)
-    baseline = None if max_run_days is None else baseline_days(active, consecutive_days(hour.days), max_run_days)
+    baseline = None if max_run_days is None else baseline_days(active, consecutive_days(hour.days), max_run_days, stabilised)
     levels = user_levels(stabilised, active, min_active_days, baseline)
     return np.where(active, (stabilised - levels.level) / levels.scale, 0.0), levels
 
