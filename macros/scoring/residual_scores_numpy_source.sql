@@ -3,11 +3,12 @@
     + day_id - 1, and the flow counts), and every step runs on the dense days x users matrix, the
     same arithmetic as the set-based models int_residual_pca_input, int_residual_pca_components
     (pca_fit_numpy's rules), int_residual_pca_column_means and int_residual_scores' SQL. Returns,
-    per user (name_id), the day of the largest evidence with its evidence, count and expected
-    count, and the size of the hour's normal subspace. -#}
+    per user (name_id), their score (their best run's, docs/scoring.md), the day of the run's
+    largest evidence with its count and expected count, the run's first and last day, and the size
+    of the hour's normal subspace. -#}
 {% macro residual_scores_numpy_source() %}
-returns table (name_id integer, day_id integer, evidence double precision, flow_count bigint,
-    expected_flow_count double precision, normal_components integer)
+returns table (name_id integer, day_id integer, score double precision, flow_count bigint,
+    expected_flow_count double precision, first_day_id integer, last_day_id integer, normal_components integer)
 language plpython3u immutable parallel safe
 as $pca$
 {%- set rules = netflow_pca.pca_numerical_rules() %}
@@ -23,37 +24,72 @@ if index.size != counts.size or (index.size and (index.min() < 0 or index.max() 
     plpy.error('pca_residual_scores_numpy: a cell lies outside row_dim x n_users')
 rows, columns = index % n, index // n
 days = np.bincount(columns, minlength=p)
-first = np.cumsum(days) - days
-middle = (np.maximum(first + (days - 1) // 2, 0), np.maximum(first + days // 2, 0))
-
-def column_medians(values):
-    """Each user's median over their active days, from the cells sorted by user, then value (the
-    sparse cells, not the dense matrix). The key user x (top + 1) + value orders them so in one
-    argsort: values are at least 0, and float64 keeps them to 1e-9 at 1e7 users' worth of key."""
-    if not values.size:
-        return np.zeros(p)
-    ordered = values[np.argsort(columns * (float(values.max()) + 1) + values)]
-    low, high = (ordered[np.minimum(k, ordered.size - 1)] for k in middle)
-    return np.where(days > 0, (low + high) / 2, 0.0)
-
-# steps 1-3: Anscombe, each user's level and spread over their active days, the deviations
-stabilised = 2 * (np.sqrt(counts + SHIFT) - np.sqrt(SHIFT))
-median = column_medians(stabilised)
-established = days >= min_active_days
-level = np.where(established, median, 0.0)
-scale = np.where(established, np.maximum(MAD_TO_SIGMA * column_medians(np.abs(stabilised - median[columns])), 1.0), 1.0)
 x = np.zeros((n, p))
 x[rows, columns] = counts
 active = np.zeros((n, p), dtype=bool)
 active[rows, columns] = True
-deviation = np.zeros((n, p))
-deviation[rows, columns] = (stabilised - level[columns]) / scale[columns]
 users = np.arange(p)
 
-# step 4: individual extremes damped to the level, unless collective or recurring
+def run_ids(above):
+    """Each cell of above numbered by its run of consecutive days (from 1, user by user), 0
+    outside runs; the runs' lengths (0 for the outside); the cells that start a run."""
+    before = np.zeros_like(above)
+    before[1:] = above[:-1]
+    starts = above & ~before
+    ids = np.where(above, np.cumsum(starts.T.ravel()).reshape(p, n).T, 0)
+    length = np.bincount(ids.ravel(), minlength=int(starts.sum()) + 1)
+    length[0] = 0
+    return ids, length, starts
+
+# step 1: Anscombe
+stabilised = 2 * (np.sqrt(counts + SHIFT) - np.sqrt(SHIFT))
+t = np.zeros((n, p))
+t[rows, columns] = stabilised
+
+# the baseline: the active days but a user's longest run of 2 to 2 x max_run_days consecutive
+# active days (the earliest of equals) when it holds at least half of them and at most half the
+# days, and its mean is more than 2 above every other active day
+ids, length, _ = run_ids(active)
+cell_length = np.where(length[ids] <= 2 * max_run_days, length[ids], 0)
+longest = cell_length.argmax(axis=0)
+run_length = cell_length[longest, users]
+in_run = ids == ids[longest, users]
+run_mean = np.where(in_run, t, 0.0).sum(axis=0) / np.maximum(run_length, 1)
+outside = np.where(active & ~in_run, t, -np.inf).max(axis=0)
+dominant = (run_length >= 2) & (2 * run_length >= days) & (2 * run_length <= n) & (run_mean > outside + 2)
+in_baseline = ~(in_run & dominant)[rows, columns]
+baseline_days = np.bincount(columns[in_baseline], minlength=p)
+
+def column_medians(values):
+    """Each user's median over their baseline days, from the cells sorted by user, then value
+    (the sparse cells, not the dense matrix), those outside the baseline after them. The key
+    user x 2 top + value (top + value outside the baseline), top = max + 1, orders them so in
+    one argsort: values are at least 0, and float64 keeps them to 1e-9 at 1e7 users' worth of key."""
+    if not values.size:
+        return np.zeros(p)
+    top = float(values.max()) + 1
+    ordered = values[np.argsort(columns * 2 * top + np.where(in_baseline, values, top + values))]
+    first = np.cumsum(days) - days
+    low, high = (
+        ordered[np.minimum(np.maximum(first + k, 0), ordered.size - 1)]
+        for k in ((baseline_days - 1) // 2, baseline_days // 2)
+    )
+    return np.where(baseline_days > 0, (low + high) / 2, 0.0)
+
+# steps 2-3: each user's level and spread over their baseline days, the deviations
+median = column_medians(stabilised)
+established = baseline_days >= min_active_days
+level = np.where(established, median, 0.0)
+scale = np.where(established, np.maximum(MAD_TO_SIGMA * column_medians(np.abs(stabilised - median[columns])), 1.0), 1.0)
+deviation = np.zeros((n, p))
+deviation[rows, columns] = (stabilised - level[columns]) / scale[columns]
+
+# step 4: individual extremes damped to the level, unless collective or recurring (more extreme
+# episodes than max_extreme_days, or one longer than max_run_days)
 extreme = active & (deviation > damp_at)
 collective = extreme.sum(axis=1) >= max(collective_min_users, collective_share * p)
-recurring = extreme.sum(axis=0) > max_extreme_days
+ids, length, starts = run_ids(extreme)
+recurring = (starts.sum(axis=0) > max_extreme_days) | (length[ids] > max_run_days).any(axis=0)
 fitted = np.where(extreme & ~collective[:, None] & ~recurring[None, :], 0.0, deviation)
 
 # step 5: the PCA of the damped deviations, as pca_fit_numpy fits it
@@ -94,13 +130,28 @@ captured = (basis ** 2 * variance[:normal]).sum(axis=1)
 column_variance = ((fitted ** 2).sum(axis=0) - n * mean ** 2) / max(n - 1, 1)
 spread = np.maximum(np.sqrt(np.maximum(column_variance - captured, 0) * n / np.maximum(days, 1)), 1 / scale)
 evidence = np.where(active, (deviation - mean - projection) / spread, -np.inf)
-best = evidence.argmax(axis=0)
+
+# each user's best run of consecutive days above run_at, scored max(best day, sum / sqrt(days))
+# up to max_run_days long (by its best day beyond); a day alone when the user has no run
+above = evidence > run_at
+ids, length, _ = run_ids(above)
+total = np.bincount(ids[above], evidence[above], length.size)
+peak = np.full(length.size, -np.inf)
+np.maximum.at(peak, ids[above], evidence[above])
+run_score = np.maximum(peak, np.where(length <= max_run_days, total / np.sqrt(np.maximum(length, 1)), -np.inf))
+cell_score = np.where(above, run_score[ids], evidence)
+start = cell_score.argmax(axis=0)
+chosen = ids[start, users]
+day_rows = np.broadcast_to(np.arange(n)[:, None], (n, p))
+last_row = np.where(chosen > 0, np.where(ids == chosen, day_rows, -1).max(axis=0), start)
+best = np.where((day_rows >= start) & (day_rows <= last_row), evidence, -np.inf).argmax(axis=0)
 best_projection = projection[best, users]
 expected = np.maximum((level + scale * (mean + best_projection)) / 2 + np.sqrt(SHIFT), 0) ** 2 - SHIFT
 keep = days > 0
 return zip(
-    (users[keep] + 1).tolist(), (best[keep] + 1).tolist(), evidence[best, users][keep].tolist(),
-    x[best, users][keep].astype(np.int64).tolist(), expected[keep].tolist(), [normal] * int(keep.sum()),
+    (users[keep] + 1).tolist(), (best[keep] + 1).tolist(), cell_score[start, users][keep].tolist(),
+    x[best, users][keep].astype(np.int64).tolist(), expected[keep].tolist(), (start[keep] + 1).tolist(),
+    (last_row[keep] + 1).tolist(), [normal] * int(keep.sum()),
 )
 {%- endraw %}
 $pca$

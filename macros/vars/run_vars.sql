@@ -19,6 +19,8 @@
         'residual_collective_share': netflow_pca._number_var('residual_collective_share', 0, 1),
         'residual_collective_min_users': netflow_pca._integer_var('residual_collective_min_users', 1, 2147483647),
         'residual_max_extreme_days': netflow_pca._integer_var('residual_max_extreme_days', 0, 36600),
+        'residual_run_at': netflow_pca._number_var('residual_run_at', 0, none),
+        'residual_max_run_days': netflow_pca._integer_var('residual_max_run_days', 1, 36600),
         'pca_backend': netflow_pca._choice_var('pca_backend', ['auto', 'madlib', 'plpython', 'sql']),
         'pca_functions_schema': netflow_pca._identifier_var('pca_functions_schema', target.schema),
         'madlib_schema': netflow_pca._identifier_var('madlib_schema'),

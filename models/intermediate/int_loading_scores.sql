@@ -91,7 +91,9 @@ final as (
         cast(largest_entries.row_id as integer) as evidence_component,
         cast(null as bigint) as flow_count,
         cast(null as double precision) as expected_flow_count,
-        cast(coalesce(component_counts.kept_components, 0) as integer) as kept_components
+        cast(coalesce(component_counts.kept_components, 0) as integer) as kept_components,
+        cast(null as date) as first_evidence_day,
+        cast(null as date) as last_evidence_day
 
     from hour_users
 

@@ -37,11 +37,92 @@ cells as (
         day,
         flow_count,
         -- Anscombe's transform, shifted so that an absent cell (0) stays 0
-        2 * (sqrt(cast(flow_count as double precision) + 0.375) - sqrt(cast(0.375 as double precision))) as stabilised
+        2 * (sqrt(cast(flow_count as double precision) + 0.375) - sqrt(cast(0.375 as double precision))) as stabilised,
+        -- the same for every day of a run of consecutive active days
+        day_id - row_number() over (partition by hour_of_day, name_id order by day_id) as active_run
 
     from pca_input
 
     where {{ netflow_pca.hour_filter('hour_of_day') }}
+
+),
+
+active_runs as (
+
+    select
+        hour_of_day,
+        name_id,
+        active_run,
+        count(*) as run_days,
+        min(day_id) as first_day_id,
+        avg(stabilised) as run_mean,
+        max(stabilised) as run_max
+
+    from cells
+
+    group by
+        hour_of_day,
+        name_id,
+        active_run
+
+),
+
+ranked_runs as (
+
+    -- each user's longest run of at most twice the longest burst, the earliest of equals
+    select
+        *,
+        sum(run_days) over (partition by hour_of_day, name_id) as active_days,
+        -- the user's largest stabilised count outside the run (null: no other active day)
+        max(run_max) over (
+            partition by hour_of_day, name_id
+            rows between unbounded preceding and unbounded following exclude current row
+        ) as outside_max,
+        row_number() over (
+            partition by hour_of_day, name_id
+            order by case when run_days <= 2 * {{ run.residual_max_run_days }} then run_days else 0 end desc, first_day_id
+        ) as run_rank
+
+    from active_runs
+
+),
+
+excluded_runs as (
+
+    -- left out of the user's level when it holds at least half of their active days (and at
+    -- most half of the hour's days) and its mean is more than 2 above every other active day: a
+    -- burst lasting several days on a rarely active user must not become their level, while an
+    -- intermittent user's few days of usual activity stay in it
+    select
+        ranked_runs.hour_of_day,
+        ranked_runs.name_id,
+        ranked_runs.active_run
+
+    from ranked_runs
+
+    inner join dimensions
+        on ranked_runs.hour_of_day = dimensions.hour_of_day
+
+    where ranked_runs.run_rank = 1
+        and ranked_runs.run_days between 2 and 2 * {{ run.residual_max_run_days }}
+        and 2 * ranked_runs.run_days >= ranked_runs.active_days
+        and 2 * ranked_runs.run_days <= dimensions.row_dim
+        and (ranked_runs.outside_max is null or ranked_runs.run_mean > ranked_runs.outside_max + 2)
+
+),
+
+baseline_cells as (
+
+    select
+        cells.*,
+        excluded_runs.name_id is null as in_baseline
+
+    from cells
+
+    left join excluded_runs
+        on cells.hour_of_day = excluded_runs.hour_of_day
+        and cells.name_id = excluded_runs.name_id
+        and cells.active_run = excluded_runs.active_run
 
 ),
 
@@ -64,9 +145,10 @@ medians as (
         hour_of_day,
         name_id,
         count(*) as active_days,
-        percentile_cont(0.5) within group (order by stabilised) as median_stabilised
+        count(*) filter (where in_baseline) as baseline_days,
+        percentile_cont(0.5) within group (order by stabilised) filter (where in_baseline) as median_stabilised
 
-    from cells
+    from baseline_cells
 
     group by
         hour_of_day,
@@ -80,29 +162,33 @@ levels as (
         medians.hour_of_day,
         medians.name_id,
         medians.active_days,
+        medians.baseline_days,
         case
-            when medians.active_days >= {{ run.residual_min_active_days }} then medians.median_stabilised
+            when medians.baseline_days >= {{ run.residual_min_active_days }} then medians.median_stabilised
             else 0
         end as level,
         case
-            when medians.active_days >= {{ run.residual_min_active_days }}
+            when medians.baseline_days >= {{ run.residual_min_active_days }}
                 then greatest(
-                    1.4826 * percentile_cont(0.5) within group (order by abs(cells.stabilised - medians.median_stabilised)),
+                    1.4826 * percentile_cont(0.5) within group (
+                        order by abs(baseline_cells.stabilised - medians.median_stabilised)
+                    ) filter (where baseline_cells.in_baseline),
                     1
                 )
             else 1
         end as scale
 
-    from cells
+    from baseline_cells
 
     inner join medians
-        on cells.hour_of_day = medians.hour_of_day
-        and cells.name_id = medians.name_id
+        on baseline_cells.hour_of_day = medians.hour_of_day
+        and baseline_cells.name_id = medians.name_id
 
     group by
         medians.hour_of_day,
         medians.name_id,
         medians.active_days,
+        medians.baseline_days,
         medians.median_stabilised
 
 ),
@@ -112,6 +198,7 @@ deviations as (
     select
         cells.*,
         levels.active_days,
+        levels.baseline_days,
         levels.level,
         levels.scale,
         (cells.stabilised - levels.level) / levels.scale as deviation
@@ -157,14 +244,43 @@ collective_days as (
 
 ),
 
-recurring_users as (
+extreme_episodes as (
 
+    -- runs of consecutive extreme days
     select
         hour_of_day,
         name_id,
-        count(*) filter (where is_extreme) > {{ run.residual_max_extreme_days }} as is_recurring
+        count(*) as episode_days
 
-    from extremes
+    from (
+        select
+            hour_of_day,
+            name_id,
+            day_id - row_number() over (partition by hour_of_day, name_id order by day_id) as episode
+
+        from extremes
+
+        where is_extreme
+    ) extreme_days
+
+    group by
+        hour_of_day,
+        name_id,
+        episode
+
+),
+
+recurring_users as (
+
+    -- a pattern, not a burst: more episodes than residual_max_extreme_days, or one longer than a
+    -- burst lasts (a change of level)
+    select
+        hour_of_day,
+        name_id,
+        count(*) > {{ run.residual_max_extreme_days }}
+            or max(episode_days) > {{ run.residual_max_run_days }} as is_recurring
+
+    from extreme_episodes
 
     group by
         hour_of_day,
@@ -183,17 +299,18 @@ final as (
         extremes.flow_count,
         extremes.stabilised,
         extremes.active_days,
+        extremes.baseline_days,
         extremes.level,
         extremes.scale,
         extremes.deviation,
         extremes.is_extreme,
         collective_days.is_collective,
-        recurring_users.is_recurring,
+        coalesce(recurring_users.is_recurring, false) as is_recurring,
         -- the rows of the hour's fit, the PCA's row_dim
         dimensions.row_dim as n_days,
         hour_users.n_users,
         case
-            when extremes.is_extreme and not collective_days.is_collective and not recurring_users.is_recurring then 0
+            when extremes.is_extreme and not collective_days.is_collective and not coalesce(recurring_users.is_recurring, false) then 0
             else extremes.deviation
         end as fit_value
 
@@ -209,7 +326,7 @@ final as (
         on extremes.hour_of_day = collective_days.hour_of_day
         and extremes.day_id = collective_days.day_id
 
-    inner join recurring_users
+    left join recurring_users
         on extremes.hour_of_day = recurring_users.hour_of_day
         and extremes.name_id = recurring_users.name_id
     {%- if netflow_pca.residual_scoring_route() != 'sql' %}

@@ -1,6 +1,8 @@
-{#- The residual method's scores (docs/scoring.md, steps 5-7): per hour and user, the largest
-    evidence (an active cell's residual off the hour's normal subspace over the user's residual
-    spread), its day, the count and the count the normal subspace expected. On the plpython backend
+{#- The residual method's scores (docs/scoring.md, steps 5-8): per hour and user, the score of
+    their best run of consecutive days with evidence (an active cell's residual off the hour's
+    normal subspace over the user's residual spread) above residual_run_at, or of their best day,
+    the run's first and last day, its best day, that day's count and the count the normal
+    subspace expected. On the plpython backend
     one PL/Python function per hour does every step in numpy from int_pca_input; on the others it
     is set-based SQL over the residual PCA models (residual_scoring_route). Empty when the var
     scoring_method leaves the method out. The planner misjudges the sizes of CTEs and function
@@ -19,7 +21,7 @@
         "set local work_mem = '32MB'",
     ],
 )) }}
--- depends_on: {{ ref('int_pca_input') }}, {{ ref('int_pca_dimensions') }}, {{ ref('int_residual_pca_input') }}, {{ ref('int_residual_pca_components') }}, {{ ref('int_residual_pca_column_means') }}
+-- depends_on: {{ ref('int_pca_input') }}, {{ ref('int_pca_dimensions') }}, {{ ref('int_window_days') }}, {{ ref('int_residual_pca_input') }}, {{ ref('int_residual_pca_components') }}, {{ ref('int_residual_pca_column_means') }}
 {%- set run = netflow_pca.run_vars() %}
 {%- set route = netflow_pca.residual_scoring_route() %}
 
@@ -68,9 +70,11 @@ best_days as materialized (
         matrices.hour_of_day,
         scored.name_id,
         scored.day_id,
-        scored.evidence,
+        scored.score,
         scored.flow_count,
         scored.expected_flow_count,
+        scored.first_day_id,
+        scored.last_day_id,
         scored.normal_components
 
     from matrices
@@ -85,7 +89,9 @@ best_days as materialized (
         cast({{ run.residual_collective_share }} as double precision),
         {{ run.residual_collective_min_users }},
         {{ run.residual_max_extreme_days }},
-        {{ run.residual_max_components }}
+        {{ run.residual_max_components }},
+        cast({{ run.residual_run_at }} as double precision),
+        {{ run.residual_max_run_days }}
     ) as scored
 
 ),
@@ -98,20 +104,30 @@ evidence_cells as (
 
 ),
 
+window_days as (
+
+    select * from {{ ref('int_window_days') }}
+
+    where {{ netflow_pca.hour_filter('hour_of_day') }}
+
+),
+
 final as (
 
     select
         best_days.hour_of_day,
         evidence_cells.user_name,
         cast('residual' as text) as method,
-        cast(best_days.evidence as double precision) as score,
+        cast(best_days.score as double precision) as score,
         cast({{ run.residual_threshold }} as double precision) as threshold,
-        best_days.evidence > {{ run.residual_threshold }} as is_anomalous,
+        best_days.score > {{ run.residual_threshold }} as is_anomalous,
         evidence_cells.day as evidence_day,
         cast(null as integer) as evidence_component,
         cast(evidence_cells.flow_count as bigint) as flow_count,
         cast(best_days.expected_flow_count as double precision) as expected_flow_count,
-        cast(best_days.normal_components as integer) as kept_components
+        cast(best_days.normal_components as integer) as kept_components,
+        first_days.day as first_evidence_day,
+        last_days.day as last_evidence_day
 
     from best_days
 
@@ -119,6 +135,14 @@ final as (
         on best_days.hour_of_day = evidence_cells.hour_of_day
         and best_days.day_id = evidence_cells.day_id
         and best_days.name_id = evidence_cells.name_id
+
+    inner join window_days as first_days
+        on best_days.hour_of_day = first_days.hour_of_day
+        and best_days.first_day_id = first_days.day_id
+
+    inner join window_days as last_days
+        on best_days.hour_of_day = last_days.hour_of_day
+        and best_days.last_day_id = last_days.day_id
 
 )
 
@@ -408,13 +432,83 @@ evidence as (
 
 ),
 
-best_days as (
+run_cells as (
 
+    -- the cells above run_at, numbered so that a run of consecutive days shares its number
     select
-        evidence.*,
-        row_number() over (partition by hour_of_day, name_id order by evidence desc, day_id) as day_rank
+        hour_of_day,
+        name_id,
+        day_id,
+        day,
+        evidence,
+        day_id - row_number() over (partition by hour_of_day, name_id order by day_id) as run
 
     from evidence
+
+    where evidence > {{ run.residual_run_at }}
+
+),
+
+runs as (
+
+    -- a run's score: its best day, or sum / sqrt(days) when that is more and the run is no
+    -- longer than a burst lasts
+    select
+        hour_of_day,
+        name_id,
+        min(day_id) as first_day_id,
+        min(day) as first_day,
+        max(day_id) as last_day_id,
+        max(day) as last_day,
+        greatest(
+            max(evidence),
+            case when count(*) <= {{ run.residual_max_run_days }} then sum(evidence) / sqrt(count(*)) end
+        ) as run_score
+
+    from run_cells
+
+    group by
+        hour_of_day,
+        name_id,
+        run
+
+),
+
+best_runs as (
+
+    select * from (
+        select
+            runs.*,
+            row_number() over (partition by hour_of_day, name_id order by run_score desc, first_day_id) as run_rank
+
+        from runs
+    ) ranked_runs
+
+    where run_rank = 1
+
+),
+
+best_days as (
+
+    -- the best run's best day (the earliest of equals), or the best day of a user without a run
+    select
+        evidence.*,
+        best_runs.run_score,
+        best_runs.first_day,
+        best_runs.last_day,
+        row_number() over (
+            partition by evidence.hour_of_day, evidence.name_id
+            order by
+                case when evidence.day_id between best_runs.first_day_id and best_runs.last_day_id then 0 else 1 end,
+                evidence.evidence desc,
+                evidence.day_id
+        ) as day_rank
+
+    from evidence
+
+    left join best_runs
+        on evidence.hour_of_day = best_runs.hour_of_day
+        and evidence.name_id = best_runs.name_id
 
 ),
 
@@ -424,14 +518,16 @@ final as (
         hour_of_day,
         user_name,
         cast('residual' as text) as method,
-        cast(evidence as double precision) as score,
+        cast(coalesce(run_score, evidence) as double precision) as score,
         cast({{ run.residual_threshold }} as double precision) as threshold,
-        evidence > {{ run.residual_threshold }} as is_anomalous,
+        coalesce(run_score, evidence) > {{ run.residual_threshold }} as is_anomalous,
         day as evidence_day,
         cast(null as integer) as evidence_component,
         cast(flow_count as bigint) as flow_count,
         cast(expected_flow_count as double precision) as expected_flow_count,
-        cast(normal_components as integer) as kept_components
+        cast(normal_components as integer) as kept_components,
+        coalesce(first_day, day) as first_evidence_day,
+        coalesce(last_day, day) as last_evidence_day
 
     from best_days
 

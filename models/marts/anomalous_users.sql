@@ -34,7 +34,9 @@ final as (
         evidence_component,
         flow_count,
         expected_flow_count,
-        kept_components
+        kept_components,
+        first_evidence_day,
+        last_evidence_day
 
     from flagged
 

@@ -54,7 +54,10 @@ final as (
         flagged.kept_components,
         history.first_raised_on = run_day.raised_on as is_new,
         history.first_raised_on,
-        history.days_raised
+        history.days_raised,
+        {#- last: where a table built before them has them (on_schema_change append_new_columns) #}
+        flagged.first_evidence_day,
+        flagged.last_evidence_day
 
     from flagged
 
@@ -64,7 +67,7 @@ final as (
         on flagged.hour_of_day = history.hour_of_day
         and flagged.method = history.method
         and flagged.user_name = history.user_name
-        and flagged.evidence_day is not distinct from history.evidence_day
+        and {{ netflow_pca.flag_first_day('flagged') }} is not distinct from {{ netflow_pca.flag_first_day('history') }}
 
 )
 

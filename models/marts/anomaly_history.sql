@@ -1,5 +1,5 @@
-{#- Every flag ever raised: one row per (hour, method, user, evidence day), kept when its day
-    leaves the window, and never rebuilt by a normal run, not even with --full-refresh (drop the
+{#- Every flag ever raised: one row per (hour, method, user, first day of the flagged run), kept
+    when its day leaves the window, and never rebuilt by a normal run, not even with --full-refresh (drop the
     table by hand to start it afresh). A build upserts the flags it raises (replace_flags): a new
     one gets a row, a known one keeps its first raising and counts the new day. The run's day is
     run_date, else the last day of the window's data, so a rerun of the same day changes nothing.
@@ -33,6 +33,7 @@ run_day as (
 ),
 
 {% if is_incremental() %}
+{%- set recorded_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list %}
 recorded as (
 
     select * from {{ this }}
@@ -52,7 +53,9 @@ recorded as (
         cast(null as text) as first_invocation_id,
         cast(null as date) as last_raised_on,
         cast(null as text) as last_invocation_id,
-        cast(null as integer) as days_raised
+        cast(null as integer) as days_raised,
+        cast(null as date) as first_evidence_day,
+        cast(null as date) as last_evidence_day
 
     where false
 
@@ -77,12 +80,17 @@ raised as (
 
     cross join run_day
 
-    {#- the loading method's flags have no evidence day: its flag is the (hour, method, user) #}
+    {#- a residual flag is its run, known by its first day, so that a lasting burst that grows
+        from one build to the next (its best day moving) stays one flag; rows recorded before
+        runs have only their evidence day, their first. The loading method's flags have no day:
+        its flag is the (hour, method, user) #}
     left join recorded
         on flagged.hour_of_day = recorded.hour_of_day
         and flagged.method = recorded.method
         and flagged.user_name = recorded.user_name
-        and flagged.evidence_day is not distinct from recorded.evidence_day
+        and {{ netflow_pca.flag_first_day('flagged') }} is not distinct from {{ netflow_pca.flag_first_day(
+            'recorded', 'first_evidence_day' in (recorded_columns if is_incremental() else ['first_evidence_day'])
+        ) }}
 
 ),
 
@@ -120,7 +128,10 @@ final as (
         score,
         threshold,
         flow_count,
-        expected_flow_count
+        expected_flow_count,
+        {#- last: where a table built before them has them (on_schema_change append_new_columns) #}
+        first_evidence_day,
+        last_evidence_day
 
     from raised
 

@@ -14,10 +14,10 @@ from orchestrate.tests.conftest import Database
 D1, D2, D3 = date(2024, 1, 1), date(2024, 1, 2), date(2024, 1, 3)
 TRUTH = truth_from_rows(
     [
-        ("burst", "u1", D1, 3),
-        ("burst", "u2", D2, 14),
-        ("collective", None, D3, None),  # a holiday: every hour of the day
-        ("collective", None, D2, 10),
+        ("burst", "burst", "u1", D1, 3),
+        ("burst", "burst", "u2", D2, 14),
+        ("collective", "holiday", None, D3, None),  # a holiday: every hour of the day
+        ("collective", "update", None, D2, 10),
     ]
 )
 
@@ -43,6 +43,27 @@ def test_metrics_count_pairs_days_and_collective_flags() -> None:
     assert m.recall == 1.0 and m.precision == pytest.approx(0.4)
 
 
+def test_metrics_per_kind_and_a_lasting_burst_on_its_first_day() -> None:
+    truth = truth_from_rows(
+        [
+            ("burst", "subtle", "u1", D1, 3),
+            ("burst", "lasting", "u2", D1, 14),
+            ("burst", "lasting", "u2", D2, 14),
+            ("burst", "lasting", "u3", D2, 5),
+            ("burst", "lasting", "u3", D3, 5),
+        ]
+    )
+    flags = [
+        Flag("residual", 14, "u2", D2, D1),  # found from its first day, D2 its best
+        Flag("residual", 5, "u3", D3, D3),  # found, wrong first day
+        Flag("residual", 7, "u7", D1),  # false
+    ]
+    overall, lasting, subtle = evaluate.metrics_by_kind("residual", flags, truth)
+    assert (overall.found, overall.injected, overall.flagged, overall.right_day) == (2, 3, 3, 1)
+    assert (lasting.method, lasting.found, lasting.injected, lasting.flagged, lasting.right_day) == ("residual/lasting", 2, 2, 3, 1)
+    assert (subtle.found, subtle.injected, subtle.flagged) == (0, 1, 1)
+
+
 def test_metrics_without_days_leave_day_figures_out() -> None:
     m = metrics("loading", [Flag("loading", 3, "u1", None), Flag("loading", 4, "u1", None)], TRUTH)
     assert (m.found, m.flagged, m.right_day, m.collective_flags) == (1, 2, None, None)
@@ -58,12 +79,17 @@ def test_flags_from_a_table_with_or_without_day(db: Database, session_id: str) -
     schema = f"nfpca_test_{session_id}_evaluate"
     db.execute(f'create schema "{schema}"')
     try:
-        db.execute(f'create table "{schema}".with_day (hour_of_day int, user_name text, method text, evidence_day date, rank int)')
-        db.execute(f"insert into \"{schema}\".with_day values (3, 'u1', 'residual', '2024-01-01', 1), (3, 'u1', 'residual', '2024-01-01', 1)")
+        db.execute(
+            f'create table "{schema}".with_day (hour_of_day int, user_name text, method text, evidence_day date, rank int, first_evidence_day date)'
+        )
+        db.execute(
+            f"insert into \"{schema}\".with_day values (3, 'u1', 'residual', '2024-01-02', 1, '2024-01-01'),"
+            " (3, 'u1', 'residual', '2024-01-02', 1, '2024-01-01')"
+        )
         db.execute(f'create table "{schema}".without_day (hour_of_day int, user_name text, method text)')
         db.execute(f"insert into \"{schema}\".without_day values (3, 'u1', 'loading')")
         with db.connect() as connection:
-            assert evaluate.flags_from_table(connection, f"{schema}.with_day") == [Flag("table:residual", 3, "u1", D1)]
+            assert evaluate.flags_from_table(connection, f"{schema}.with_day") == [Flag("table:residual", 3, "u1", D2, D1)]
             assert evaluate.flags_from_table(connection, f"{schema}.without_day") == [Flag("table:loading", 3, "u1", None)]
     finally:
         db.execute(f'drop schema if exists "{schema}" cascade')

@@ -73,6 +73,30 @@ def test_bursts_are_in_the_counts_on_distinct_users_half_at_night(evaluation_pla
         assert evaluation_counts[burst.hour, burst.day, burst.user] >= burst.extra_flows >= 25
 
 
+def test_subtle_and_lasting_bursts_leave_the_large_ones_as_they_were(evaluation_plan: flowgen.FlowPlan) -> None:
+    spec = replace(EVALUATION, subtle=6, lasting=6)
+    flow_plan = flowgen.plan(spec)
+    assert flow_plan.bursts[:10] == evaluation_plan.bursts
+    subtle = [b for b in flow_plan.bursts if b.label == "subtle"]
+    lasting = [b for b in flow_plan.bursts if b.label == "lasting"]
+    assert len(subtle) == len(lasting) == 6 and len({b.user for b in flow_plan.bursts}) == 22
+    assert all(b.days == 1 and b.extra_flows >= 20 for b in subtle)
+    assert all(2 <= b.days <= 5 and b.day + b.days <= spec.days for b in lasting)
+    collective = {(event.day, hour) for event in flow_plan.collective for hour in event.hours}
+    burst = lasting[0]
+    assert all((day, burst.hour) not in collective for b in lasting for day in range(b.day, b.day + b.days))
+    counts = flowgen.count_tensor(flow_plan)[burst.hour, :, burst.user]
+    assert (counts[burst.day : burst.day + burst.days] >= burst.extra_flows).all()
+    rows = [row for row in flowgen.truth_rows(flow_plan) if row.label == "lasting" and row.user_name == flow_plan.user_name(burst.user)]
+    assert [row.day for row in rows] == [flow_plan.day_date(burst.day + k) for k in range(burst.days)]
+
+
+def test_poisson_counts_are_less_dispersed() -> None:
+    spec = replace(TINY, users=60, days=21, events=200_000, anomalies=False)
+    mixed, plain = (flowgen.count_tensor(flowgen.plan(replace(spec, poisson=poisson))) for poisson in (False, True))
+    assert plain.var(axis=1).sum() < mixed.var(axis=1).sum()
+
+
 def test_collective_events_move_many_users(evaluation_plan: flowgen.FlowPlan, evaluation_counts: np.ndarray) -> None:
     events = {event.label: event for event in evaluation_plan.collective}
     assert set(events) == {"holiday", "outage", "update"}

@@ -39,7 +39,8 @@ def test_both_methods_rank_user_a_first_in_hour_12(project: Project) -> None:
 
 @pytest.mark.parametrize("backend", ["plpython", "sql"])  # the residual method in numpy, and set-based
 def test_user_outlier_scores_equal_the_reference(project: Project, backend: str) -> None:
-    flow_plan = flowgen.plan(replace(flowgen.PRESETS[flowgen.EVALUATION_PRESET], users=120, days=28, events=400_000, seed=5))
+    spec = replace(flowgen.PRESETS[flowgen.EVALUATION_PRESET], users=120, days=28, events=400_000, seed=5, subtle=3, lasting=4)
+    flow_plan = flowgen.plan(spec)
     with project.db.connect() as connection:
         flowgen.write(connection, project.schema, "events", flow_plan)
     project.build(vars={"events_table": "events", "scoring_method": "both", "pca_backend": backend})
@@ -57,10 +58,10 @@ def test_user_outlier_scores_equal_the_reference(project: Project, backend: str)
             by_day[(hour.hour, user)] = {day: (evidence[i, j], fit.expected[i, j]) for i, day in enumerate(hour.days)}
     rows = project.db.rows(
         f'select hour_of_day, user_name, method, score, is_anomalous, evidence_day, evidence_component, flow_count,'
-        f' expected_flow_count from "{project.schema}".user_outlier_scores'
+        f' expected_flow_count, first_evidence_day, last_evidence_day from "{project.schema}".user_outlier_scores'
     )
     assert {row[:3] for row in rows} == expected.keys()
-    for hour, user, method, score, is_anomalous, day, component, flow_count, expected_count in rows:
+    for hour, user, method, score, is_anomalous, day, component, flow_count, expected_count, first_day, last_day in rows:
         reference = expected[(hour, user, method)]
         key = (hour, user, method)
         assert score == pytest.approx(reference.score, rel=1e-6, abs=1e-6), key
@@ -68,8 +69,17 @@ def test_user_outlier_scores_equal_the_reference(project: Project, backend: str)
         if method == "loading":
             assert component == reference.component, key
         else:
-            # the day of the best evidence (days tied to rounding may come in either order)
+            # the best run's best day (days tied to rounding may come in either order) and its bounds
             day_evidence, day_expected = by_day[(hour, user)][day]
-            assert day_evidence == pytest.approx(reference.score, rel=1e-9, abs=1e-9), key
+            assert day_evidence == pytest.approx(by_day[(hour, user)][reference.day][0], rel=1e-9, abs=1e-9), key
             assert expected_count == pytest.approx(day_expected, rel=1e-6, abs=1e-6), key
-    assert any(s.flagged for s in expected.values() if s.method == "residual")
+            if day == reference.day:
+                assert (first_day, last_day) == (reference.first_day, reference.last_day), key
+            else:  # days alone, tied
+                assert first_day == last_day == day and reference.first_day == reference.last_day, key
+    residual = [s for s in expected.values() if s.method == "residual"]
+    assert any(s.flagged for s in residual)
+    # the lasting bursts are reported once each, from their first day to their last
+    lasting = {(plan_burst.hour, flow_plan.user_name(plan_burst.user)): plan_burst for plan_burst in flow_plan.bursts if plan_burst.days > 1}
+    found = [s for s in residual if s.flagged and (s.hour_of_day, s.user_name) in lasting]
+    assert found and all(s.last_day > s.first_day == flow_plan.day_date(lasting[(s.hour_of_day, s.user_name)].day) for s in found)

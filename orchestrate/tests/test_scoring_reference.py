@@ -17,6 +17,9 @@ from orchestrate.lab.reference.scoring import (
     HourMatrix,
     ResidualParams,
     _column_medians,
+    baseline_days,
+    best_runs,
+    damped,
     hour_matrices,
     inverse_anscombe,
     anscombe,
@@ -146,6 +149,56 @@ def test_a_burst_too_large_for_the_fit_is_damped_out_of_it() -> None:
     assert np.abs(fit.pca.components[0, 0]) < 0.5 and fit.normal == 0
 
 
+# ---- bursts over several days ------------------------------------------------------------------
+
+
+def test_a_dominant_short_run_is_left_out_of_the_level() -> None:
+    active = np.zeros((20, 4), dtype=bool)
+    active[[2, 9, 10, 11], 0] = True  # a run of 3 of 4 active days: left out
+    active[[2, 5, 9, 10, 11, 15], 1] = True  # 3 of 6: left out, 3 baseline days remain
+    active[:, 2] = True  # active every day: one run longer than 2 x max_run_days, kept
+    active[[2, 9, 10, 11], 3] = True  # as the first, but the run is no higher than the other day: kept
+    stabilised = np.where(active, 1.0, 0.0)
+    stabilised[9:12, :2] = 8.0
+    stabilised[9:12, 3] = 2.0
+    baseline = baseline_days(active, np.ones(20, dtype=bool), 5, stabilised)
+    assert list(baseline.sum(axis=0)) == [1, 3, 20, 4]
+    assert not baseline[9:12, :2].any()
+
+
+def test_extreme_episodes_not_days_make_a_pattern() -> None:
+    deviation = np.zeros((21, 3))
+    deviation[[4, 5, 6], 0] = 9.0  # one burst over three consecutive days: damped
+    deviation[[3, 10, 17], 1] = 9.0  # the same weekday three times: a pattern, kept
+    deviation[2:9, 2] = 9.0  # seven consecutive days, longer than a burst lasts: a change of level, kept
+    fitted = damped(deviation, ResidualParams())
+    assert not fitted[:, 0].any()
+    assert (fitted[:, 1:] == deviation[:, 1:]).all()
+
+
+def test_consecutive_moderate_days_add_up_but_scattered_ones_do_not() -> None:
+    evidence = np.zeros((21, 2))
+    evidence[[7, 8, 9], 0] = 5.0  # 15 / sqrt(3) = 8.7
+    evidence[[3, 10, 17], 1] = 5.0  # a week apart: each day alone
+    evidence[12, 0] = 6.0
+    runs = best_runs(evidence, np.ones((21, 2), dtype=bool), np.ones(21, dtype=bool), ResidualParams())
+    assert runs.score[0] == pytest.approx(15 / np.sqrt(3)) and (runs.first[0], runs.last[0], runs.best[0]) == (7, 9, 7)
+    assert runs.score[1] == 5.0 and (runs.first[1], runs.last[1], runs.best[1]) == (3, 3, 3)
+    gap = np.ones(21, dtype=bool)
+    gap[8] = False  # day 8 does not follow day 7 (a day without flows in the hour between them)
+    assert best_runs(evidence, np.ones((21, 2), dtype=bool), gap, ResidualParams()).score[0] == pytest.approx(10 / np.sqrt(2))
+
+
+def test_a_lasting_burst_on_a_rare_user_is_flagged_once_from_its_first_day() -> None:
+    rng = np.random.default_rng(10)
+    counts = poisson_hour(rng, users=60)
+    counts[:, 7] = 0
+    counts[[3, 20], 7] = 1  # usually one flow on two days
+    counts[[11, 12, 13], 7] = 30  # then 30 a day for three days
+    flagged = [s for s in residual_scores(as_hour(counts)) if s.flagged]
+    assert [(s.user_name, s.first_day, s.last_day) for s in flagged] == [("u07", DAYS[11], DAYS[13])]
+
+
 def test_absent_days_are_no_evidence() -> None:
     counts = poisson_hour(np.random.default_rng(9))
     counts[3:10, 2] = 0  # a heavy user away for a week
@@ -186,7 +239,7 @@ def test_evaluation_targets_on_generated_data(seed: int) -> None:
 
 
 def test_default_params_are_the_documented_ones() -> None:
-    assert ResidualParams() == ResidualParams(3, 4.0, 0.05, 3, 2, 20, 7.0)
+    assert ResidualParams() == ResidualParams(3, 4.0, 0.05, 3, 2, 20, 7.0, 3.0, 5)
 
 
 def test_unknown_method_is_refused() -> None:

@@ -16,7 +16,8 @@
             netflow_pca.pca_fit_numpy_source()),
         ('pca_residual_scores_numpy', 'plpython3u', '(cells text, vals text, row_dim integer, n_users integer,'
             ~ ' min_active_days integer, damp_at double precision, collective_share double precision,'
-            ~ ' collective_min_users integer, max_extreme_days integer, max_components integer)',
+            ~ ' collective_min_users integer, max_extreme_days integer, max_components integer,'
+            ~ ' run_at double precision, max_run_days integer)',
             netflow_pca.residual_scores_numpy_source()),
     ] -%}
         {%- set create = 'create or replace function ' ~ quoted_schema ~ '.' ~ name ~ signature ~ '\n' ~ body -%}

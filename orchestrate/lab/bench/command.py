@@ -7,6 +7,7 @@ import argparse
 import re
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from orchestrate.cli import Parser, add_threads, positive_int
 from orchestrate.lab.bench import e2e, pca
@@ -29,6 +30,13 @@ def _schema_name(text: str) -> str:
     if not re.fullmatch("[a-z_][a-z0-9_]{0,62}", text):
         raise argparse.ArgumentTypeError(f"'{text}' is not a lower-case schema name of letters, digits and _")
     return text
+
+
+def _seeds(text: str) -> tuple[int, ...]:
+    seeds = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not seeds or not all(seed.isascii() and seed.isdigit() for seed in seeds):
+        raise argparse.ArgumentTypeError(f"expected comma-separated seeds (non-negative integers), got {text!r}")
+    return tuple(int(seed) for seed in seeds)
 
 
 def _backends(text: str) -> tuple[str, ...]:
@@ -63,11 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
         "scoring",
         help="recall and precision of both scoring methods on generated data with injected bursts",
         description="Generates flow events with injected bursts and collective events (default: the "
-        f"{flowgen.EVALUATION_PRESET} preset, 300 users over five weeks), builds the pipeline on them with both scoring "
-        "methods, and prints the recall and precision of anomalous_users' (user, hour) pairs.",
+        f"{flowgen.DETECTION_PRESET} preset, 600 users over six weeks with large, subtle and lasting bursts), builds the "
+        "pipeline on them with both scoring methods, and prints the recall and precision of anomalous_users' "
+        "(user, hour) pairs, per kind of burst; with --seeds, for each seed and over all.",
     )
     flowgen.add_spec_arguments(scoring)
-    scoring.set_defaults(preset=flowgen.EVALUATION_PRESET)
+    scoring.set_defaults(preset=flowgen.DETECTION_PRESET)
+    scoring.add_argument("--seeds", type=_seeds, help="comma-separated generator seeds, one data set each (default: --seed's)")
     scoring.add_argument("--schema", type=_schema_name, default=ScoringBenchOptions.schema,
                          help="scratch schema for the events and the models, dropped after")
     scoring.add_argument("--keep", action="store_true", help="keep the scratch schema")
@@ -102,7 +112,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
     if args.bench == "scoring":
         try:
-            args.flow_plan = flowgen.plan(flowgen.spec_from_args(args))
+            spec = flowgen.spec_from_args(args)
+            args.flow_plans = tuple(flowgen.plan(replace(spec, seed=seed)) for seed in args.seeds or (spec.seed,))
         except ValueError as error:
             raise UsageError(f"bad data set: {error}") from None
     return args
@@ -111,7 +122,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """Run the benchmark on the server env names; returns the command's exit code."""
     if args.bench == "scoring":
-        return run_scoring_bench(env, ScoringBenchOptions(args.flow_plan, args.schema, args.keep))
+        return run_scoring_bench(env, ScoringBenchOptions(args.flow_plans, args.schema, args.keep))
     if args.bench == "e2e":
         try:
             backends = e2e.BACKENDS if args.backend == "both" else (args.backend,)

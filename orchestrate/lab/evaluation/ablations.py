@@ -3,6 +3,10 @@ measured on generated data sets (docs/scoring.md). Research, not part of the pip
 
     python -m orchestrate.lab.evaluation.ablations              # all variants, the default data sets
     python -m orchestrate.lab.evaluation.ablations --variants residual,no-damping --thresholds 6,7,8
+    python -m orchestrate.lab.evaluation.ablations --data-sets detection --variants residual,no-run-score
+
+Every variant scores a user by their best run of consecutive days (`best_runs`), as the method
+does; `no-run-score` by their best day alone.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from orchestrate.lab.reference.scoring import (
     HourMatrix,
     ResidualParams,
     anscombe,
+    baseline_days,
+    best_runs,
+    consecutive_days,
     damped,
     deviations,
     hour_matrices,
@@ -56,14 +63,25 @@ def _variant(
     damp: bool = True,
     rule: Callable[[np.ndarray, Pca], int] | None = None,
     spread: bool = True,
+    baseline: bool = True,
+    episodes: bool = True,
 ) -> np.ndarray:
     """The residual method's evidence with the given steps swapped out."""
     active = hour.nonzero
+    consecutive = consecutive_days(hour.days)
     stabilised = transform(hour.counts)
-    levels = user_levels(stabilised, active, PARAMS.min_active_days)
+    levels = user_levels(
+        stabilised, active, PARAMS.min_active_days,
+        baseline_days(active, consecutive, PARAMS.max_run_days, stabilised) if baseline else None,
+    )
     level = levels.level if absent_at_level else 0.0
     deviation = np.where(active, (stabilised - level) / levels.scale, 0.0)
-    fitted = damped(deviation, PARAMS) if damp else deviation
+    if not damp:
+        fitted = deviation
+    elif episodes:
+        fitted = damped(deviation, PARAMS, consecutive)
+    else:  # recurring: extreme on more than max_extreme_days days (the rule before runs)
+        fitted = damped(deviation, PARAMS, np.zeros(len(hour.days), dtype=bool))
     n, p = deviation.shape
     components = min(n - 1, p) if rule else min(PARAMS.max_components, max(n - 1, 1), p)
     pca = fit_pca(fitted, components)
@@ -81,6 +99,9 @@ VARIANTS: dict[str, Callable[[HourMatrix], np.ndarray]] = {
     "variance-0.9": lambda hour: _variant(hour, rule=_by_variance(0.9)),
     "variance-0.99": lambda hour: _variant(hour, rule=_by_variance(0.99)),
     "no-spread": lambda hour: _variant(hour, spread=False),
+    "no-run-score": lambda hour: residual_fit(hour, PARAMS).evidence,
+    "level-with-runs": lambda hour: _variant(hour, baseline=False),
+    "recurring-by-days": lambda hour: _variant(hour, episodes=False),
     "zscore": lambda hour: deviations(hour, PARAMS.min_active_days)[0],
 }
 
@@ -92,52 +113,85 @@ DATA_SETS: dict[str, flowgen.FlowSpec] = {
     "1000 users x 42 days": flowgen.FlowSpec(users=1000, days=42, events=3_000_000, seed=11, bursts=20),
     "2000 users x 90 days": flowgen.FlowSpec(users=2000, days=90, events=10_000_000, seed=202, bursts=30),
 }
+# the kinds of issue 16 beside the large bursts: subtle and lasting ones, over-dispersed and Poisson counts
+DETECTION_SETS: dict[str, flowgen.FlowSpec] = {
+    f"{users} x {days}{' Poisson' if poisson else ''}": flowgen.FlowSpec(
+        users=users, days=days, events=users * days * 95, seed=1000 + 10 * index + poisson,
+        bursts=max(4, users // 60), subtle=max(6, users // 50), lasting=max(6, users // 50), poisson=bool(poisson),
+    )
+    for index, (users, days) in enumerate(((250, 35), (600, 42), (1000, 60), (2000, 90)))
+    for poisson in (0, 1)
+}
+GROUPS = {"default": DATA_SETS, "detection": DETECTION_SETS}
 
 
-def evaluate_variant(variant: str, flow_plan: flowgen.FlowPlan, thresholds: Sequence[float]) -> list[Metrics]:
+KINDS = (None, "burst", "subtle", "lasting")  # None: every burst
+
+
+def evaluate_variant(variant: str, flow_plan: flowgen.FlowPlan, thresholds: Sequence[float]) -> dict[tuple[float, str | None], Metrics]:
+    """Per threshold and kind (None: all), the figures of the users' best runs (best days for
+    no-run-score); a kind the data set lacks is left out."""
     truth = truth_from_plan(flow_plan)
-    cells: list[tuple[float, Flag]] = []
+    params = replace(PARAMS, run_at=np.inf) if variant == "no-run-score" else PARAMS
+    scored: list[tuple[float, Flag]] = []
     for hour in hour_matrices(cells_from_plan(flow_plan)):
-        evidence = VARIANTS[variant](hour)
-        for i, j in zip(*np.nonzero(hour.nonzero & (evidence > min(thresholds)))):
-            cells.append((float(evidence[i, j]), Flag(variant, hour.hour, hour.users[j], hour.days[i])))
-    return [metrics(variant, [flag for value, flag in cells if value > threshold], truth) for threshold in thresholds]
+        runs = best_runs(VARIANTS[variant](hour), hour.nonzero, consecutive_days(hour.days), params)
+        for j in np.nonzero(runs.score > min(thresholds))[0]:
+            flag = Flag(variant, hour.hour, hour.users[j], hour.days[runs.best[j]], hour.days[runs.first[j]])
+            scored.append((float(runs.score[j]), flag))
+    kinds = [kind for kind in KINDS if kind is None or kind in truth.kinds.values()]
+    return {
+        (threshold, kind): metrics(variant, [flag for value, flag in scored if value > threshold], truth, kind)
+        for threshold in thresholds
+        for kind in kinds
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestrate.lab.evaluation.ablations", description="The residual method with one step swapped out at a time.")
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, of {', '.join(VARIANTS)}")
     parser.add_argument("--thresholds", default="5,7,9", help="evidence thresholds (default 5,7,9)")
-    parser.add_argument("--data-sets", default=",".join(DATA_SETS), help="comma-separated names (default all)")
+    parser.add_argument(
+        "--data-sets", default="default", help=f"comma-separated names, or a group: {', '.join(GROUPS)} (default: default)"
+    )
     args = parser.parse_args(argv)
     variants = [v for v in args.variants.split(",") if v]
-    names = [n for n in args.data_sets.split(",") if n]
-    if unknown := [v for v in variants if v not in VARIANTS] + [n for n in names if n not in DATA_SETS]:
+    sets = {**DATA_SETS, **DETECTION_SETS}
+    names = [n for part in args.data_sets.split(",") if part for n in (GROUPS[part] if part in GROUPS else [part])]
+    if unknown := [v for v in variants if v not in VARIANTS] + [n for n in names if n not in sets]:
         print(f"scoring_ablations: unknown {', '.join(unknown)}", file=sys.stderr)
         return 2
     thresholds = [float(t) for t in args.thresholds.split(",")]
-    totals = {(v, t): [0, 0, 0, 0] for v in variants for t in thresholds}
-    print(f"{'data set':<22} {'variant':<14} " + " ".join(f"{'t=' + format(t, 'g'):>28}" for t in thresholds))
+    totals: dict[tuple[str, float, str | None], list[int]] = {}
+    print(f"{'data set':<22} {'variant':<18} " + " ".join(f"{'t=' + format(t, 'g'):>28}" for t in thresholds))
     for name in names:
-        flow_plan = flowgen.plan(DATA_SETS[name])
+        flow_plan = flowgen.plan(sets[name])
         for variant in variants:
-            cells = []
-            for threshold, m in zip(thresholds, evaluate_variant(variant, flow_plan, thresholds)):
-                total = totals[(variant, threshold)]
+            figures = evaluate_variant(variant, flow_plan, thresholds)
+            for (threshold, kind), m in figures.items():
+                total = totals.setdefault((variant, threshold, kind), [0, 0, 0, 0])
                 total[0] += m.found
                 total[1] += m.flagged
                 total[2] += m.injected
                 total[3] += m.collective_flags or 0
-                cells.append(f"{m.found:>3}/{m.injected:<3} of {m.flagged:>5} flagged, {m.collective_flags:>4} coll.")
-            print(f"{name:<22} {variant:<14} " + " ".join(f"{c:>28}" for c in cells), flush=True)
+            cells = [
+                f"{m.found:>3}/{m.injected:<3} of {m.flagged:>5} flagged, {m.collective_flags:>4} coll."
+                for m in (figures[(threshold, None)] for threshold in thresholds)
+            ]
+            print(f"{name:<22} {variant:<18} " + " ".join(f"{c:>28}" for c in cells), flush=True)
     print()
-    print(f"{'all data sets':<22} {'variant':<14} " + " ".join(f"{'t=' + format(t, 'g') + ': recall precision coll.':>34}" for t in thresholds))
+    header = " ".join(f"{'t=' + format(t, 'g') + ': recall precision coll.':>34}" for t in thresholds)
+    print(f"{'all data sets':<22} {'variant / kind':<18} {header}")
     for variant in variants:
-        cells = []
-        for threshold in thresholds:
-            found, flagged, injected, collective = totals[(variant, threshold)]
-            cells.append(f"{found / injected:.3f} {found / flagged if flagged else float('nan'):9.3f} {collective:>6}")
-        print(f"{'':<22} {variant:<14} " + " ".join(f"{c:>34}" for c in cells))
+        for kind in KINDS:
+            if (variant, thresholds[0], kind) not in totals:
+                continue
+            cells = []
+            for threshold in thresholds:
+                found, flagged, injected, collective = totals[(variant, threshold, kind)]
+                cells.append(f"{found / injected:.3f} {found / flagged if flagged else float('nan'):9.3f} {collective:>6}")
+            label = variant if kind is None else f"  {kind}"
+            print(f"{'':<22} {label:<18} " + " ".join(f"{c:>34}" for c in cells))
     return 0
 
 

@@ -2,7 +2,7 @@
 
 The flags come from the numpy reference (`reference.scoring`) run on the hourly counts of an
 events table, or from any table of flags with columns `hour_of_day`, `user_name`, `method` and
-optionally `evidence_day` or `day` (the `anomalous_users` mart). The truth is the
+optionally `evidence_day` or `day` and `first_evidence_day` (the `anomalous_users` mart). The truth is the
 `<table>_truth` table that flowgen writes beside the events.
 
     python -m orchestrate.lab.generators.flowgen --preset evaluation --schema eval --table evaluation
@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -31,12 +31,26 @@ Cell = tuple[int, date, str, int]  # hour_of_day, day, user_name, flow_count
 
 @dataclass(frozen=True)
 class Truth:
-    bursts: frozenset[tuple[str, int, date]]  # injected (user, hour, day)
+    bursts: frozenset[tuple[str, int, date]]  # injected (user, hour, day), every day of a lasting burst
     collective: frozenset[tuple[date, int]]  # (day, hour) cells of collective events
+    kinds: Mapping[tuple[str, int], str] = field(default_factory=dict)  # (user, hour): burst, subtle or lasting
 
     @property
     def pairs(self) -> frozenset[tuple[str, int]]:
         return frozenset((user, hour) for user, hour, _ in self.bursts)
+
+    @property
+    def first_days(self) -> dict[tuple[str, int], date]:
+        first: dict[tuple[str, int], date] = {}
+        for user, hour, day in self.bursts:
+            first[(user, hour)] = min(day, first.get((user, hour), day))
+        return first
+
+    def of_kind(self, kind: str) -> Truth:
+        """The truth with only the bursts of one kind (the collective events as they are)."""
+        return Truth(
+            frozenset(b for b in self.bursts if self.kinds.get(b[:2], "burst") == kind), self.collective, self.kinds
+        )
 
 
 @dataclass(frozen=True)
@@ -45,6 +59,7 @@ class Flag:
     hour_of_day: int
     user_name: str
     day: date | None
+    first_day: date | None = None  # the first day of the run flagged, when not the day itself
 
 
 @dataclass(frozen=True)
@@ -65,48 +80,67 @@ class Metrics:
         return self.found / self.flagged if self.flagged else float("nan")
 
 
-def truth_from_rows(rows: Iterable[tuple[str, str | None, date, int | None]]) -> Truth:
-    """From (kind, user_name, day, hour_of_day) rows of a truth table; hour None = all hours."""
+def truth_from_rows(rows: Iterable[tuple[str, str, str | None, date, int | None]]) -> Truth:
+    """From (kind, label, user_name, day, hour_of_day) rows of a truth table; hour None = all
+    hours; a burst's label is its kind (burst, subtle or lasting)."""
     bursts: set[tuple[str, int, date]] = set()
     collective: set[tuple[date, int]] = set()
-    for kind, user, day, hour in rows:
+    kinds: dict[tuple[str, int], str] = {}
+    for kind, label, user, day, hour in rows:
         if kind == "burst" and user is not None and hour is not None:
             bursts.add((user, hour, day))
+            kinds[(user, hour)] = label
         elif kind == "collective":
             collective.update((day, h) for h in (range(24) if hour is None else (hour,)))
-    return Truth(frozenset(bursts), frozenset(collective))
+    return Truth(frozenset(bursts), frozenset(collective), kinds)
 
 
 def truth_from_plan(flow_plan: flowgen.FlowPlan) -> Truth:
-    return truth_from_rows((row.kind, row.user_name, row.day, row.hour_of_day) for row in flowgen.truth_rows(flow_plan))
+    return truth_from_rows((row.kind, row.label, row.user_name, row.day, row.hour_of_day) for row in flowgen.truth_rows(flow_plan))
 
 
-def metrics(method: str, flags: Iterable[Flag], truth: Truth) -> Metrics:
+def metrics(method: str, flags: Iterable[Flag], truth: Truth, kind: str | None = None) -> Metrics:
+    """With a kind (burst, subtle, lasting): the bursts of that kind found, among the flags of
+    them and the false ones (the flags of the other kinds left out). The right day of a burst
+    is its first: the flag's first_day, or its day."""
     flags = [flag for flag in flags if flag.method == method]
+    if kind is not None:
+        flags = [f for f in flags if truth.kinds.get((f.user_name, f.hour_of_day), kind) == kind]
+        truth = truth.of_kind(kind)
     pairs = {(flag.user_name, flag.hour_of_day) for flag in flags}
     found = pairs & truth.pairs
     has_days = any(flag.day is not None for flag in flags) or not flags
     right_day = collective = None
     if has_days:
-        right_day = len({(f.user_name, f.hour_of_day) for f in flags if (f.user_name, f.hour_of_day, f.day) in truth.bursts})
+        first_days = truth.first_days
+        right_day = len(
+            {(f.user_name, f.hour_of_day) for f in flags if first_days.get((f.user_name, f.hour_of_day)) == (f.first_day or f.day)}
+        )
         collective = len(
             {(f.user_name, f.hour_of_day) for f in flags if (f.day, f.hour_of_day) in truth.collective} - truth.pairs
         )
-    return Metrics(method, len(pairs), len(found), len(truth.pairs), right_day, collective)
+    label = method if kind is None else f"{method}/{kind}"
+    return Metrics(label, len(pairs), len(found), len(truth.pairs), right_day, collective)
+
+
+def metrics_by_kind(method: str, flags: Sequence[Flag], truth: Truth) -> list[Metrics]:
+    """The method's figures over every burst, then per kind present in the truth (when several)."""
+    kinds = sorted(set(truth.kinds.values()))
+    return [metrics(method, flags, truth)] + ([metrics(method, flags, truth, kind) for kind in kinds] if len(kinds) > 1 else [])
 
 
 def flags_from_scores(scores: Iterable[Score]) -> list[Flag]:
-    return [Flag(s.method, s.hour_of_day, s.user_name, s.day) for s in scores if s.flagged]
+    return [Flag(s.method, s.hour_of_day, s.user_name, s.day, s.first_day) for s in scores if s.flagged]
 
 
 def format_metrics(rows: Sequence[Metrics]) -> str:
-    header = f"{'method':<10} {'flagged':>7} {'found':>5} {'injected':>8} {'recall':>7} {'precision':>9} {'right day':>9} {'collective':>10}"
+    header = f"{'method':<17} {'flagged':>7} {'found':>5} {'injected':>8} {'recall':>7} {'precision':>9} {'right day':>9} {'collective':>10}"
     lines = [header, "-" * len(header)]
     for m in rows:
         right = "-" if m.right_day is None else str(m.right_day)
         collective = "-" if m.collective_flags is None else str(m.collective_flags)
         lines.append(
-            f"{m.method:<10} {m.flagged:>7} {m.found:>5} {m.injected:>8} {m.recall:>7.3f} {m.precision:>9.3f} {right:>9} {collective:>10}"
+            f"{m.method:<17} {m.flagged:>7} {m.found:>5} {m.injected:>8} {m.recall:>7.3f} {m.precision:>9.3f} {right:>9} {collective:>10}"
         )
     return "\n".join(lines)
 
@@ -169,20 +203,22 @@ def cells_from_table(connection: Any, schema: str, table: str) -> list[Cell]:
 
 def truth_from_table(connection: Any, schema: str, table: str) -> Truth:
     with connection.cursor() as cursor:
-        cursor.execute(f"select kind, user_name, day, hour_of_day from {flowgen.qualified(schema, table)}")
+        cursor.execute(f"select kind, label, user_name, day, hour_of_day from {flowgen.qualified(schema, table)}")
         return truth_from_rows(cursor.fetchall())
 
 
 def flags_from_table(connection: Any, relation: str, method_prefix: str = "table:") -> list[Flag]:
-    """Flags from a table with hour_of_day, user_name, method and, if it has one, the day of
-    the evidence (`evidence_day`, as in the anomalous_users mart, or `day`); each method named
-    with the prefix, to tell them from the reference's."""
+    """Flags from a table with hour_of_day, user_name, method and, if it has them, the day of
+    the evidence (`evidence_day`, as in the anomalous_users mart, or `day`) and the first day of
+    its run (`first_evidence_day`); each method named with the prefix, to tell them from the
+    reference's."""
     with connection.cursor() as cursor:
         cursor.execute(f"select * from {_relation(relation)} limit 0")
         columns = {column.name for column in cursor.description}
         day = next((name for name in ("evidence_day", "day") if name in columns), "null::date")
-        cursor.execute(f"select distinct method, hour_of_day, user_name, {day} from {_relation(relation)}")
-        return [Flag(f"{method_prefix}{m}", int(h), str(u), d) for m, h, u, d in cursor.fetchall()]
+        first_day = "first_evidence_day" if "first_evidence_day" in columns else "null::date"
+        cursor.execute(f"select distinct method, hour_of_day, user_name, {day}, {first_day} from {_relation(relation)}")
+        return [Flag(f"{method_prefix}{m}", int(h), str(u), d, f) for m, h, u, d, f in cursor.fetchall()]
 
 
 # ---- command line --------------------------------------------------------------------------
@@ -239,8 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     scores = score_hours(hour_matrices(cells), methods, params)
     if truth is not None:
         flags = flags_from_scores(scores)
-        rows = [metrics(method, flags, truth) for method in methods]
-        rows += [metrics(method, extra_flags, truth) for method in sorted({f.method for f in extra_flags})]
+        rows = [row for method in methods for row in metrics_by_kind(method, flags, truth)]
+        rows += [row for method in sorted({f.method for f in extra_flags}) for row in metrics_by_kind(method, extra_flags, truth)]
         print(format_metrics(rows))
     if args.hour is not None or truth is None:
         print(format_ranking(scores, range(24) if args.hour is None else (args.hour,), args.top))

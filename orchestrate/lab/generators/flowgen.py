@@ -63,12 +63,15 @@ class FlowSpec:
     start: date = date(2024, 1, 1)
     anomalies: bool = True
     bursts: int | None = None  # default: about one per 40 users, at least 4, at most 50
+    subtle: int = 0  # one-day bursts of max(~20, 4-6x the usual count)
+    lasting: int = 0  # bursts over 2-5 consecutive days, each day max(~20, 3-8x the usual count)
+    poisson: bool = False  # plain Poisson counts instead of gamma-mixed (over-dispersed) ones
 
     def __post_init__(self) -> None:
         if self.users < 1 or self.days < 1 or self.events < 0:
             raise ValueError("users and days must be at least 1 and events at least 0")
-        if self.bursts is not None and self.bursts < 0:
-            raise ValueError("bursts must be at least 0")
+        if min(self.bursts or 0, self.subtle, self.lasting) < 0:
+            raise ValueError("bursts, subtle and lasting must be at least 0")
 
     @property
     def burst_count(self) -> int:
@@ -78,19 +81,27 @@ class FlowSpec:
 
 
 EVALUATION_PRESET = "evaluation"
+DETECTION_PRESET = "detection"
 PRESETS: dict[str, FlowSpec] = {
     # the scoring's evaluation data: a few hundred users, five weeks, a handful of bursts, collective events
     EVALUATION_PRESET: FlowSpec(users=300, days=35, events=1_000_000, seed=20240101, start=date(2024, 1, 1), bursts=10),
     "tiny": FlowSpec(users=20, days=14, events=20_000, seed=7, bursts=4),
+    # the detection's data: the evaluation set with subtle and lasting bursts beside the large ones
+    DETECTION_PRESET: FlowSpec(users=600, days=42, events=2_000_000, seed=20240102, start=date(2024, 1, 1), bursts=10, subtle=12, lasting=12),
 }
 
 
 @dataclass(frozen=True)
 class Burst:
     user: int
-    day: int
+    day: int  # the first day
     hour: int
-    extra_flows: int
+    extra_flows: int  # on each day
+    days: int = 1
+    label: str = "burst"  # burst (large, one day), subtle (one day) or lasting (consecutive days)
+
+    def covers(self, day: int) -> bool:
+        return self.day <= day < self.day + self.days
 
 
 @dataclass(frozen=True)
@@ -241,32 +252,39 @@ def _expected_cell(spec: FlowSpec, users: Users, user: int, day: int, hour: int)
 
 def _bursts(spec: FlowSpec, users: Users, collective: tuple[CollectiveEvent, ...]) -> tuple[Burst, ...]:
     """Bursts on distinct users: half on light users (the lightest 30%) at night (0:00-5:59), the
-    rest on any user at any hour; never inside a collective event. Sizes: several times the
-    user's usual count in that hour, and at least a few tens of flows."""
-    count = min(spec.burst_count, spec.users)
-    if count == 0:
-        return ()
-    rng = _rng(spec.seed, 2)
+    rest on any user at any hour; never inside a collective event. The large ones: several times
+    the user's usual count in that hour, and at least a few tens of flows; then the subtle ones
+    (max(20-30, 4-6 times), one day) and the lasting ones (max(20-60, 3-8 times) on each of 2-5
+    consecutive days). Each kind draws from its own stream: adding one kind moves no other."""
+    kinds = (
+        ("burst", min(spec.burst_count, spec.users), 2, (25, 150), (4.0, 20.0), (1, 1)),
+        ("subtle", spec.subtle if spec.anomalies else 0, 6, (20, 30), (4.0, 6.0), (1, 1)),
+        ("lasting", spec.lasting if spec.anomalies else 0, 7, (20, 60), (3.0, 8.0), (2, 5)),
+    )
     busy = {(event.day, hour) for event in collective for hour in event.hours}
     light = np.argsort(users.daily_flows, kind="stable")[: max(1, int(0.3 * spec.users))]
     taken: set[int] = set()
     bursts: list[Burst] = []
-    for index in range(count):
-        night = index % 2 == 0
-        pool = np.setdiff1d(light if night else np.arange(spec.users), np.fromiter(taken, int, len(taken)))
-        if pool.size == 0:
-            pool = np.setdiff1d(np.arange(spec.users), np.fromiter(taken, int, len(taken)))
-        user = int(rng.choice(pool))
-        while True:
-            day = int(rng.integers(spec.days))
-            hour = int(rng.integers(0, 6)) if night else int(rng.integers(HOURS))
-            if (day, hour) not in busy:
-                break
-        typical = _expected_cell(spec, users, user, day, hour)
-        factor = float(np.exp(rng.uniform(np.log(4.0), np.log(20.0))))
-        extra = int(max(rng.integers(25, 150), round(factor * typical)))
-        taken.add(user)
-        bursts.append(Burst(user, day, hour, extra))
+    for label, count, stream, floor, factors, lengths in kinds:
+        rng = _rng(spec.seed, stream)
+        for index in range(min(count, spec.users - len(taken))):
+            night = index % 2 == 0
+            pool = np.setdiff1d(light if night else np.arange(spec.users), np.fromiter(taken, int, len(taken)))
+            if pool.size == 0:
+                pool = np.setdiff1d(np.arange(spec.users), np.fromiter(taken, int, len(taken)))
+            user = int(rng.choice(pool))
+            length = int(rng.integers(lengths[0], lengths[1] + 1)) if label == "lasting" else 1
+            length = min(length, spec.days)
+            while True:
+                day = int(rng.integers(spec.days - length + 1))
+                hour = int(rng.integers(0, 6)) if night else int(rng.integers(HOURS))
+                if all((d, hour) not in busy for d in range(day, day + length)):
+                    break
+            typical = _expected_cell(spec, users, user, day, hour)
+            factor = float(np.exp(rng.uniform(np.log(factors[0]), np.log(factors[1]))))
+            extra = int(max(rng.integers(*floor), round(factor * typical)))
+            taken.add(user)
+            bursts.append(Burst(user, day, hour, extra, length, label))
     return tuple(bursts)
 
 
@@ -302,9 +320,11 @@ def day_counts(flow_plan: FlowPlan, day: int) -> np.ndarray:
     the bursts that fall on it. Deterministic per (seed, day), whatever else is generated."""
     rates = day_rates(flow_plan, day)
     rng = _rng(flow_plan.spec.seed, 4, day)
-    counts = rng.poisson(rates * rng.gamma(CELL_SHAPE, 1.0 / CELL_SHAPE, rates.shape))
+    if not flow_plan.spec.poisson:
+        rates = rates * rng.gamma(CELL_SHAPE, 1.0 / CELL_SHAPE, rates.shape)
+    counts = rng.poisson(rates)
     for burst in flow_plan.bursts:
-        if burst.day == day:
+        if burst.covers(day):
             counts[burst.user, burst.hour] += burst.extra_flows
     return counts
 
@@ -376,10 +396,15 @@ class ChunkStream(io.RawIOBase):
 
 
 def truth_rows(flow_plan: FlowPlan) -> list[TruthRow]:
-    """The injected bursts, then the collective events (one row per hour; holiday: all hours)."""
+    """The injected bursts (one row per day; label burst, subtle or lasting), then the collective
+    events (one row per hour; holiday: all hours)."""
     rows = [
-        TruthRow("burst", "burst", flow_plan.user_name(b.user), flow_plan.day_date(b.day), b.hour, b.extra_flows, 1, "individual burst")
+        TruthRow(
+            "burst", b.label, flow_plan.user_name(b.user), flow_plan.day_date(day), b.hour, b.extra_flows, 1,
+            "individual burst" if b.days == 1 else f"lasting burst, day {day - b.day + 1} of {b.days}",
+        )
         for b in sorted(flow_plan.bursts, key=lambda b: (b.hour, b.day, b.user))
+        for day in range(b.day, b.day + b.days)
     ]
     for event in flow_plan.collective:
         hours: tuple[int | None, ...] = (None,) if len(event.hours) == HOURS else event.hours
@@ -459,13 +484,18 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int)
     parser.add_argument("--start", type=date.fromisoformat, help="first day, YYYY-MM-DD")
     parser.add_argument("--bursts", type=int, help="number of injected individual bursts")
+    parser.add_argument("--subtle", type=int, help="number of subtle one-day bursts (max(~20, 4-6x the usual count))")
+    parser.add_argument("--lasting", type=int, help="number of bursts over 2-5 consecutive days")
+    parser.add_argument("--poisson", action="store_true", help="plain Poisson counts (default: over-dispersed)")
     parser.add_argument("--no-anomalies", action="store_true", help="no bursts and no collective events")
 
 
 def spec_from_args(args: argparse.Namespace) -> FlowSpec:
     base = PRESETS[args.preset] if args.preset else FlowSpec()
-    names = ("users", "days", "events", "seed", "start", "bursts")
+    names = ("users", "days", "events", "seed", "start", "bursts", "subtle", "lasting")
     changes: dict[str, Any] = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    if args.poisson:
+        changes["poisson"] = True
     if args.no_anomalies:
         changes["anomalies"] = False
     return replace(base, **changes)

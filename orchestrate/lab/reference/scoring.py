@@ -26,6 +26,9 @@ from orchestrate.lab.reference.pca import Pca, fit_pca
 
 ANSCOMBE_SHIFT = 0.375
 MAD_TO_SIGMA = 1.4826
+RUN_AT = 3.0
+MAX_RUN_DAYS = 5
+RUN_ABOVE = 2.0  # a run left out of the level is above every other active day by this much (stabilised)
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ class Score:
     day: date | None  # day of the strongest evidence (residual, zscore)
     flow_count: int | None  # that day's count
     expected_count: float | None  # what the normal subspace predicted for it
+    first_day: date | None = None  # residual: the first and last day of the run the score is of
+    last_day: date | None = None
 
 
 @dataclass(frozen=True)
@@ -65,9 +70,11 @@ class ResidualParams:
     damp_at: float = 4.0  # damp cells more than this many robust SDs above the user's level
     collective_share: float = 0.05  # ...unless at least this share of the hour's users is, that day,
     collective_min_users: int = 3  # and at least this many
-    max_extreme_days: int = 2  # ...and unless the user has more extreme days than this (a pattern)
+    max_extreme_days: int = 2  # ...and unless the user has more extreme episodes than this (a pattern)
     max_components: int = 20  # components requested from pca_sparse_train for the fit
     threshold: float = 7.0  # flag evidence above this (residual SDs; zscore: robust SDs)
+    run_at: float = RUN_AT  # consecutive days each above this evidence form a run, scored together
+    max_run_days: int = MAX_RUN_DAYS  # a longer run is a change of level: scored by its best day alone
 
 
 def hour_matrices(cells: Iterable[tuple[int, date, str, int]]) -> list[HourMatrix]:
@@ -128,11 +135,17 @@ def loading_scores(hour: HourMatrix, variance_target: float = 0.99, threshold: f
 
 @dataclass(frozen=True)
 class UserLevels:
-    """Per user of one hour, over their active days (the days with flows): how many, and the
-    median and robust spread of the variance-stabilised counts; (0, 1) with fewer active days
-    than min_active_days (no established level: activity is compared with none)."""
+    """Per user of one hour: the active days (the days with flows), and the median and robust
+    spread of the variance-stabilised counts over the baseline days: the active days but, when
+    it holds at least half of them (and no more than half of the hour's days), the user's
+    longest run of 2 to 2 x max_run_days consecutive active days (the earliest of equals) if its
+    mean is more than RUN_ABOVE above every other active day (a burst lasting several days on a
+    rarely active user, with a usual day or two beside it, must not become their level; an
+    intermittent user's few days of usual activity stay in it); (0, 1) with fewer baseline days than min_active_days (no
+    established level: activity is compared with none)."""
 
     active_days: np.ndarray
+    baseline_days: np.ndarray
     level: np.ndarray
     scale: np.ndarray
 
@@ -147,23 +160,63 @@ def _column_medians(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.where(counts > 0, (low + high) / 2.0, 0.0)
 
 
-def user_levels(stabilised: np.ndarray, active: np.ndarray, min_active_days: int) -> UserLevels:
-    days = active.sum(axis=0)
+def run_starts(above: np.ndarray, consecutive: np.ndarray) -> np.ndarray:
+    """Cells of `above` (days x users) that begin a run: the day before (consecutive[i]: row i
+    is the day after row i - 1) is not above, or is not the previous day."""
+    before = np.zeros_like(above)
+    before[1:] = above[:-1] & consecutive[1:, None]
+    return above & ~before
+
+
+def run_ids(above: np.ndarray, consecutive: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each cell of `above` numbered by its run (from 1, user by user, days in order), 0 outside
+    runs; and how many runs."""
+    n, p = above.shape
+    starts = run_starts(above, consecutive)
+    return np.where(above, np.cumsum(starts.T.ravel()).reshape(p, n).T, 0), int(starts.sum())
+
+
+def baseline_days(active: np.ndarray, consecutive: np.ndarray, max_run_days: int, stabilised: np.ndarray) -> np.ndarray:
+    """The cells a user's level is taken from (see UserLevels)."""
+    ids, runs = run_ids(active, consecutive)
+    length = np.bincount(ids.ravel(), minlength=runs + 1)
+    length[0] = 0
+    cell_length = np.where(length[ids] <= 2 * max_run_days, length[ids], 0)
+    longest = cell_length.argmax(axis=0)  # the first day of the earliest longest run
+    users = np.arange(active.shape[1])
+    run_length = cell_length[longest, users]
+    candidate = ids[longest, users]
+    in_run = ids == candidate[None, :]
+    run_mean = np.where(in_run, stabilised, 0.0).sum(axis=0) / np.maximum(run_length, 1)
+    outside = np.where(active & ~in_run, stabilised, -np.inf).max(axis=0)
+    dominant = (
+        (run_length >= 2) & (2 * run_length >= active.sum(axis=0)) & (2 * run_length <= active.shape[0])
+        & (run_mean > outside + RUN_ABOVE)
+    )
+    return active & ~(in_run & dominant[None, :])
+
+
+def user_levels(stabilised: np.ndarray, active: np.ndarray, min_active_days: int, baseline: np.ndarray | None = None) -> UserLevels:
+    """`baseline` (default: the active cells) is where the level and spread come from."""
+    baseline = active if baseline is None else baseline
+    days = baseline.sum(axis=0)
     established = days >= min_active_days
-    median = _column_medians(stabilised, active)
-    mad = _column_medians(np.abs(stabilised - median), active)
+    median = _column_medians(stabilised, baseline)
+    mad = _column_medians(np.abs(stabilised - median), baseline)
     level = np.where(established, median, 0.0)
     scale = np.where(established, np.maximum(MAD_TO_SIGMA * mad, 1.0), 1.0)
-    return UserLevels(days, level, scale)
+    return UserLevels(active.sum(axis=0), days, level, scale)
 
 
-def deviations(hour: HourMatrix, min_active_days: int) -> tuple[np.ndarray, UserLevels]:
+def deviations(hour: HourMatrix, min_active_days: int, max_run_days: int | None = None) -> tuple[np.ndarray, UserLevels]:
     """Each active cell's deviation from its user's level in units of the user's spread,
     (t - level) / scale; inactive cells stay 0, i.e. "at the user's level": an absence is no
-    evidence, and the matrix stays as sparse as the counts."""
+    evidence, and the matrix stays as sparse as the counts. With max_run_days, the level
+    leaves out a dominant short run (UserLevels)."""
     active = hour.nonzero
     stabilised = anscombe(hour.counts)
-    levels = user_levels(stabilised, active, min_active_days)
+    baseline = None if max_run_days is None else baseline_days(active, consecutive_days(hour.days), max_run_days, stabilised)
+    levels = user_levels(stabilised, active, min_active_days, baseline)
     return np.where(active, (stabilised - levels.level) / levels.scale, 0.0), levels
 
 
@@ -199,16 +252,25 @@ def zscore_scores(hour: HourMatrix, params: ResidualParams = ResidualParams()) -
 # ---- residual --------------------------------------------------------------------------------
 
 
-def damped(deviation: np.ndarray, params: ResidualParams) -> np.ndarray:
+def damped(deviation: np.ndarray, params: ResidualParams, consecutive: np.ndarray | None = None) -> np.ndarray:
     """The matrix fed to the PCA: the deviations, with each individual extreme (a cell above
     damp_at) set to 0, the user's level, so that it cannot shape the normal subspace. A cell is
     not individual, and stays, when its day is collective (at least collective_share of the
-    hour's users, and at least collective_min_users, are extreme that day) or when its user is
-    extreme on more than max_extreme_days days (a recurring pattern, such as busy weekends)."""
+    hour's users, and at least collective_min_users, are extreme that day) or when its user has
+    more than max_extreme_days extreme episodes (runs of consecutive extreme days: a recurring
+    pattern, such as busy weekends, and not one burst lasting several days) or one longer than
+    max_run_days (a change of level). `consecutive` (per row: the day after the previous row)
+    defaults to every row."""
     extreme = deviation > params.damp_at
     needed = max(params.collective_min_users, params.collective_share * deviation.shape[1])
     collective_day = extreme.sum(axis=1) >= needed
-    recurring_user = extreme.sum(axis=0) > params.max_extreme_days
+    if consecutive is None:
+        consecutive = np.ones(deviation.shape[0], dtype=bool)
+    ids, runs = run_ids(extreme, consecutive)
+    length = np.bincount(ids.ravel(), minlength=runs + 1)
+    length[0] = 0
+    episodes = run_starts(extreme, consecutive).sum(axis=0)
+    recurring_user = (episodes > params.max_extreme_days) | (length[ids] > params.max_run_days).any(axis=0)
     return np.where(extreme & ~collective_day[:, None] & ~recurring_user[None, :], 0.0, deviation)
 
 
@@ -266,10 +328,16 @@ def residual_spread(fitted: np.ndarray, pca: Pca, normal: int, levels: UserLevel
     return np.maximum(np.sqrt(variance * n / np.maximum(levels.active_days, 1)), 1.0 / levels.scale)
 
 
+def consecutive_days(days: Sequence[date]) -> np.ndarray:
+    """Per row, whether its day follows the previous row's day."""
+    ordinals = np.array([day.toordinal() for day in days], dtype=np.int64)
+    return np.concatenate([[False], np.diff(ordinals) == 1]) if ordinals.size else np.zeros(0, dtype=bool)
+
+
 def residual_fit(hour: HourMatrix, params: ResidualParams = ResidualParams()) -> ResidualFit:
     active = hour.nonzero
-    deviation, levels = deviations(hour, params.min_active_days)
-    fitted = damped(deviation, params)
+    deviation, levels = deviations(hour, params.min_active_days, params.max_run_days)
+    fitted = damped(deviation, params, consecutive_days(hour.days))
     n, p = deviation.shape
     pca = fit_pca(fitted, min(params.max_components, max(n - 1, 1), p))
     normal = normal_components(pca, n, p)
@@ -280,11 +348,66 @@ def residual_fit(hour: HourMatrix, params: ResidualParams = ResidualParams()) ->
     return ResidualFit(pca, normal, levels, residual, spread, evidence, expected)
 
 
+@dataclass(frozen=True)
+class Runs:
+    """Per user of one hour: the best run of consecutive days, each with evidence above run_at
+    (a day alone when none is), scored max(best day, sum / sqrt(days)) while it is at most
+    max_run_days long and by its best day beyond (a change of level, not a burst)."""
+
+    score: np.ndarray  # (p,)
+    best: np.ndarray  # (p,) row of the run's largest evidence
+    first: np.ndarray  # (p,) rows of the run's first and last day
+    last: np.ndarray
+
+
+def best_runs(evidence: np.ndarray, active: np.ndarray, consecutive: np.ndarray, params: ResidualParams) -> Runs:
+    n, p = evidence.shape
+    masked = np.where(active, evidence, -np.inf)
+    above = active & (evidence > params.run_at)
+    run_id, runs = run_ids(above, consecutive)
+    ids = run_id[above]
+    total = np.bincount(ids, evidence[above], runs + 1)
+    length = np.bincount(ids, minlength=runs + 1)
+    rows = np.broadcast_to(np.arange(n)[:, None], (n, p))
+    first = np.full(runs + 1, n)
+    np.minimum.at(first, ids, rows[above])
+    last = np.zeros(runs + 1, dtype=np.int64)
+    np.maximum.at(last, ids, rows[above])
+    peak = np.full(runs + 1, -np.inf)
+    np.maximum.at(peak, ids, evidence[above])
+    joint = np.where(length <= params.max_run_days, total / np.sqrt(np.maximum(length, 1)), -np.inf)
+    run_score = np.maximum(peak, joint)
+    # each cell's candidate score: its run's, or its own outside runs; the best per user, the
+    # earliest of ties
+    cell_score = np.where(above, run_score[run_id], masked)
+    best_start = cell_score.argmax(axis=0)
+    users = np.arange(p)
+    chosen = run_id[best_start, users]
+    in_run = chosen > 0
+    first_row = np.where(in_run, first[chosen], best_start)
+    last_row = np.where(in_run, last[chosen], best_start)
+    # the run's best day: its largest evidence, the earliest of ties
+    within = (rows >= first_row) & (rows <= last_row)
+    best = np.where(within, masked, -np.inf).argmax(axis=0)
+    return Runs(cell_score[best_start, users], best, first_row, last_row)
+
+
 def residual_scores(hour: HourMatrix, params: ResidualParams = ResidualParams()) -> list[Score]:
-    """The subspace method (see docs/scoring.md): a user's score is their largest evidence in
-    the hour, the residual of an active cell over the user's residual spread; the day is where."""
+    """The subspace method (see docs/scoring.md): a user's score is that of their best run of
+    consecutive days with high evidence (a day alone: its evidence, the residual of an active
+    cell over the user's residual spread); the day is the run's best, with its first and last."""
     fit = residual_fit(hour, params)
-    return _best_cells(hour, fit.evidence, "residual", params.threshold, fit.expected)
+    runs = best_runs(fit.evidence, hour.nonzero, consecutive_days(hour.days), params)
+    scores = []
+    for j, user in enumerate(hour.users):
+        i, value = int(runs.best[j]), float(runs.score[j])
+        scores.append(
+            Score(
+                hour.hour, user, "residual", value, value > params.threshold, None, hour.days[i], int(hour.counts[i, j]),
+                float(fit.expected[i, j]), hour.days[int(runs.first[j])], hour.days[int(runs.last[j])],
+            )
+        )
+    return scores
 
 
 METHODS = ("residual", "loading", "zscore")
