@@ -30,6 +30,8 @@ ANOMALY_COLUMNS = (
     "score",
     "threshold",
     "evidence_day",
+    "first_evidence_day",
+    "last_evidence_day",
     "evidence_component",
     "flow_count",
     "expected_flow_count",

@@ -211,12 +211,14 @@ RANKED_COLUMNS = {
     "score": "score",
     "threshold": "threshold",
     "evidence_day": "evidence day",
+    "first_evidence_day": "run from",
+    "last_evidence_day": "run to",
     "flow_count": "flows that day",
     "expected_flow_count": "expected",
     "evidence_component": "component",
     "kept_components": "components kept",
 }
-TEXT_HEADINGS = frozenset({"method", "user_name", "evidence_day", "hour_of_day"})
+TEXT_HEADINGS = frozenset({"method", "user_name", "evidence_day", "first_evidence_day", "last_evidence_day", "hour_of_day"})
 
 
 def _head(columns: Mapping[str, str]) -> str:

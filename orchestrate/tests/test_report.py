@@ -40,14 +40,15 @@ from orchestrate.tests.conftest import Project
 HOSTILE = """<script>alert("x")</script> & 'q' é✓"""
 DAYS = [date(2017, 1, 1) + timedelta(days=i) for i in range(14)]
 # (hour_of_day, user_name, method, score, threshold, evidence_day, evidence_component, flow_count,
-#  expected_flow_count, kept_components): the scored rows of the hand-made mart
+#  expected_flow_count, kept_components, first_evidence_day, last_evidence_day): the scored rows of
+#  the hand-made mart; HOSTILE's is a run of three days
 SCORES = [
-    (12, "a", "residual", 90000.5, 100.25, date(2017, 1, 12), None, 303, 4.5, 2),
-    (12, HOSTILE, "residual", 400.0, 100.25, date(2017, 1, 3), None, 40, 3.0, 2),
-    (12, "b", "residual", 5.0, 100.25, date(2017, 1, 4), None, 3, 2.0, 2),
-    (12, "a", "loading", 0.97, 0.1, None, 1, None, None, 3),
-    (12, "b", "loading", 0.05, 0.1, None, 2, None, None, 3),
-    (3, "c", "loading", 0.5, 0.1, None, 1, None, None, 1),
+    (12, "a", "residual", 90000.5, 100.25, date(2017, 1, 12), None, 303, 4.5, 2, date(2017, 1, 12), date(2017, 1, 12)),
+    (12, HOSTILE, "residual", 400.0, 100.25, date(2017, 1, 3), None, 40, 3.0, 2, date(2017, 1, 2), date(2017, 1, 4)),
+    (12, "b", "residual", 5.0, 100.25, date(2017, 1, 4), None, 3, 2.0, 2, date(2017, 1, 4), date(2017, 1, 4)),
+    (12, "a", "loading", 0.97, 0.1, None, 1, None, None, 3, None, None),
+    (12, "b", "loading", 0.05, 0.1, None, 2, None, None, 3, None, None),
+    (3, "c", "loading", 0.5, 0.1, None, 1, None, None, 1, None, None),
 ]
 
 
@@ -60,7 +61,7 @@ def marts(project: Project) -> Iterator[Relations]:
         create table {schema}.user_outlier_scores (
             hour_of_day int, user_name text, method text, score float8, threshold float8,
             evidence_day date, evidence_component int, flow_count bigint, expected_flow_count float8,
-            kept_components int, is_anomalous boolean
+            kept_components int, first_evidence_day date, last_evidence_day date, is_anomalous boolean
         );
         create table {schema}.int_pca_input (
             hour_of_day int, day_id int, name_id int, user_name text, day date, flow_count bigint
@@ -85,7 +86,7 @@ def marts(project: Project) -> Iterator[Relations]:
     """)
     with project.db.connect() as connection, connection.cursor() as cursor:
         cursor.executemany(
-            f"insert into {schema}.user_outlier_scores values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s > %s)",
+            f"insert into {schema}.user_outlier_scores values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s > %s)",
             [(*row, row[3], row[4]) for row in SCORES],
         )
         users = sorted({row[1] for row in SCORES})
@@ -106,7 +107,7 @@ def marts(project: Project) -> Iterator[Relations]:
             cast(row_number() over (partition by hour_of_day, method order by score desc, user_name) as int)
                 as anomaly_rank,
             user_name, score, threshold, evidence_day, evidence_component, flow_count, expected_flow_count,
-            kept_components
+            kept_components, first_evidence_day, last_evidence_day
         from {schema}.user_outlier_scores
         where is_anomalous
     """)
@@ -130,7 +131,7 @@ def read_csv(path: Path) -> list[tuple[Any, ...]]:
     types = {
         "hour_of_day": int, "anomaly_rank": int, "evidence_component": int, "flow_count": int,
         "kept_components": int, "score": float, "threshold": float, "expected_flow_count": float,
-        "evidence_day": date.fromisoformat,
+        "evidence_day": date.fromisoformat, "first_evidence_day": date.fromisoformat, "last_evidence_day": date.fromisoformat,
     }
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
@@ -363,6 +364,8 @@ def test_the_report_stays_small_with_many_flagged_users() -> None:
     anomalies = [
         {"hour_of_day": hour, "method": method, "anomaly_rank": rank, "user_name": user, "score": 1.0 / rank,
          "threshold": 0.1, "evidence_day": days[rank % 90] if method == "residual" else None,
+         "first_evidence_day": days[rank % 90] if method == "residual" else None,
+         "last_evidence_day": days[rank % 90] if method == "residual" else None,
          "evidence_component": None, "flow_count": 40, "expected_flow_count": 2.5, "kept_components": 88}
         for hour in range(24) for method in ("residual", "loading") for rank, user in enumerate(users[:500], start=1)
     ]
