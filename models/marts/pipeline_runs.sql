@@ -40,25 +40,28 @@ analysis_window as (
 
 ),
 
-window_users as (
+{#- the users, cells and flows in one scan of the cells (a second scan for the users cost as much) #}
+user_cells as (
 
-    select user_name from pca_input group by user_name
+    select
+        user_name,
+        count(*) as cells,
+        sum(flow_count) as events
 
-),
+    from pca_input
 
-user_count as (
-
-    select count(*) as users from window_users
+    group by user_name
 
 ),
 
 counted as (
 
     select
-        coalesce(sum(flow_count), 0) as events,
-        count(*) as cells
+        count(*) as users,
+        coalesce(sum(cells), 0) as cells,
+        coalesce(sum(events), 0) as events
 
-    from pca_input
+    from user_cells
 
 ),
 
@@ -96,7 +99,7 @@ final as (
         cast({{ netflow_pca.sql_string_literal(
             netflow_pca.pca_backend(run.pca_backend).name if execute else run.pca_backend) }} as text) as pca_backend,
         cast(counted.events as bigint) as events_counted,
-        cast(user_count.users as bigint) as users_counted,
+        cast(counted.users as bigint) as users_counted,
         cast(counted.cells as bigint) as cells_counted,
         cast(flagged_counts.residual_flagged as bigint) as residual_flagged,
         cast(flagged_counts.loading_flagged as bigint) as loading_flagged,
@@ -108,8 +111,6 @@ final as (
     from analysis_window
 
     cross join counted
-
-    cross join user_count
 
     cross join flagged_counts
 

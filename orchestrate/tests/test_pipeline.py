@@ -232,30 +232,65 @@ def test_a_user_column_of_any_comparable_type_is_carried_as_its_natural_text(pro
     }
 
 
+def _tampered_copy(built_project: Project, project: Project, models: tuple[str, ...], tampering: tuple[str, ...]) -> None:
+    """Copies of the built models in the project's own schema, changed by the tampering statements
+    ({input}: int_pca_input, {counts}: int_hourly_counts), each of which must change a row."""
+    project.db.execute(f'create schema "{project.schema}"')
+    for model in models:
+        project.db.execute(f'create table "{project.schema}".{model} as select * from "{built_project.schema}".{model}')
+    with project.db.connect() as connection, connection.cursor() as cursor:
+        for statement in tampering:
+            cursor.execute(statement.format(input=f'"{project.schema}".int_pca_input',
+                                            counts=f'"{project.schema}".int_hourly_counts'))
+            assert cursor.rowcount > 0, statement
+
+
 @pytest.mark.parametrize("tampering", [
-    "update {input} set flow_count = flow_count + 1 where hour_of_day = 12 and user_name = 'a' and day = date '2017-01-12'",
-    "insert into {input} select * from {input} where hour_of_day = 3 and day_id = 2 and name_id = 1",
-    "delete from {input} where hour_of_day = 7 and day_id = 1 and name_id = 2",
+    ("update {input} set flow_count = flow_count + 1 where hour_of_day = 12 and user_name = 'a' and day = date '2017-01-12'",),
+    ("insert into {input} select * from {input} where hour_of_day = 3 and day_id = 2 and name_id = 1",),
+    ("delete from {input} where hour_of_day = 7 and day_id = 1 and name_id = 2",),
+    # a whole day of an hour lost: no cell of it is left to compare
+    ("delete from {input} where hour_of_day = 7 and day_id = 1",),
+    # a count doubled in both tables: they agree, but int_hourly_counts holds the user twice
+    ("insert into {counts} select * from {counts} where hour_of_day = 3 and user_name = 'a' and day = date '2017-01-02'",
+     "insert into {input} select * from {input} where hour_of_day = 3 and user_name = 'a' and day = date '2017-01-02'"),
+    # the cells of a day moved to the next day's row: cells and counts per day unchanged
+    ("update {input} set day_id = day_id + 1 where hour_of_day = 9 and day_id = 1",),
     # two users' counts swapped on one day: the cells and flows per day are unchanged, the checksum is not
-    """with pair as (
+    ("""with pair as (
            select low.name_id as low_id, high.name_id as high_id, low.flow_count as low_count, high.flow_count as high_count
            from {input} as low join {input} as high
              on low.hour_of_day = high.hour_of_day and low.day_id = high.day_id and low.name_id < high.name_id
                 and low.flow_count <> high.flow_count
            where low.hour_of_day = 12 and low.day_id = 1 order by 1, 2 limit 1)
        update {input} set flow_count = case name_id when pair.low_id then pair.high_count else pair.low_count end
-       from pair where hour_of_day = 12 and day_id = 1 and name_id in (pair.low_id, pair.high_id)""",
+       from pair where hour_of_day = 12 and day_id = 1 and name_id in (pair.low_id, pair.high_id)""",),
 ])
-def test_the_cells_test_catches_a_changed_doubled_lost_or_swapped_cell(built_project: Project, project: Project, tampering: str) -> None:
-    project.db.execute(f'create schema "{project.schema}"')
-    for model in ("int_hourly_counts", "int_pca_input"):
-        project.db.execute(f'create table "{project.schema}".{model} as select * from "{built_project.schema}".{model}')
-    with project.db.connect() as connection, connection.cursor() as cursor:
-        cursor.execute(tampering.format(input=f'"{project.schema}".int_pca_input'))
-        assert cursor.rowcount > 0
+def test_the_cells_test_catches_a_changed_doubled_lost_or_swapped_cell(
+    built_project: Project, project: Project, tampering: tuple[str, ...]
+) -> None:
+    _tampered_copy(built_project, project, ("int_hourly_counts", "int_pca_input", "int_window_days"), tampering)
 
     result = project.dbt("test", "--select", "pca_input_cells_match_hourly_counts",
                          vars={"events_schema": built_project.schema})
 
     assert result.returncode != 0
     assert "Failure in test pca_input_cells_match_hourly_counts" in result.stdout, result.stdout[-3000:]
+
+
+@pytest.mark.parametrize("tampering", [
+    # two users of an hour under one name_id
+    "update {input} set name_id = 1 where hour_of_day = 12 and name_id = 2",
+    # one user under two name_ids
+    "update {input} set name_id = name_id + 1000 where hour_of_day = 12 and user_name = 'a' and day_id = 1",
+    # two users' name_ids swapped: one to one still, but not their rank by name
+    "update {input} set name_id = 3 - name_id where hour_of_day = 12 and name_id in (1, 2)",
+])
+def test_the_name_id_test_catches_ids_that_are_not_the_users_rank(built_project: Project, project: Project, tampering: str) -> None:
+    _tampered_copy(built_project, project, ("int_pca_input",), (tampering,))
+
+    result = project.dbt("test", "--select", "int_pca_input,test_name:dense_rank_of",
+                         vars={"events_schema": built_project.schema})
+
+    assert result.returncode != 0
+    assert "Failure in test dense_rank_of_int_pca_input_name_id" in result.stdout, result.stdout[-3000:]

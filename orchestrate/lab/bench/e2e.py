@@ -5,8 +5,8 @@ In a scratch schema it writes `days` days of realistic flow events (flowgen, str
 then times, in one run on the same server and data:
 1. the floor: a bare `GROUP BY user, day, hour` of the raw events (UTC, integer arithmetic on the
    epoch seconds) plus one scan of the sparse input (int_pca_input);
-2. for each PCA backend asked for (plpython, sql), `dbt build` of all 24 hours, tests included,
-   dbt's start-up included, into an empty schema of its own (`<schema>_<backend>`); and each
+2. for each PCA backend asked for (plpython, sql), `dbt build` of all 24 hours as a run of
+   netflow-pca builds it (data tests included, unit tests left out), dbt's start-up included, into an empty schema of its own (`<schema>_<backend>`); and each
    stage (counts, sparse input, PCA, scoring: per-node times from dbt's run_results.json);
 3. the numpy route (numpy_route: the default residual method with the same settings, writing
    back what anomalous_users holds), like for like; and the pandas route (pandas_route: the
@@ -37,7 +37,7 @@ from orchestrate.database import connection_parameters
 from orchestrate.lab.bench.measure import Measurement, ServerMemory, execute, format_report
 from orchestrate.lab.generators import flowgen
 from orchestrate.run.options import DbtOptions, dbt_command
-from orchestrate.run.runner import PROJECT_DIR, Runner, dbt_executable
+from orchestrate.run.runner import PROJECT_DIR, UNIT_TESTS, Runner, dbt_executable
 
 STAGES = ("counts", "sparse input", "PCA", "scoring")
 PCA_INPUT = "int_pca_input"
@@ -161,7 +161,8 @@ def _run_process(command: Sequence[str], env: Mapping[str, str], marker: str, lo
 
 
 def _dbt_build(runner: Runner, vars: Mapping[str, Any], log: Path) -> tuple[float, int | None, int, dict[str, Any]]:
-    command = [dbt_executable(), *dbt_command(["build", "--exclude", "resource_type:seed"], vars, runner.options)]
+    # as a run of netflow-pca builds: without the seeds (the events are generated) and the unit tests
+    command = [dbt_executable(), *dbt_command(["build", "--exclude", "resource_type:seed", UNIT_TESTS], vars, runner.options)]
     seconds, server, client, _ = _run_process(command, runner.env, runner.env["NETFLOW_PCA_SCHEMA"], log)
     return seconds, server, client, json.loads((runner.target_dir / "run_results.json").read_text())
 
