@@ -1,27 +1,27 @@
-{#- Eigen-decomposition of a symmetric matrix (a square 2-D array): Householder reduction to
-    tridiagonal form, then the implicit QL method with Wilkinson shifts, accumulating the
-    transformations. Returns the eigenvalues in decreasing order, and the unit eigenvectors in the
-    same order as one flat array (vector k is elements (k - 1) m + 1 .. k m). Working arrays are
-    flat, row-major, 1-based. -#}
-{% macro pca_symmetric_eigen_source() %}
-returns table (eigenvalues double precision[], eigenvectors double precision[])
+{#- Eigenvalues of a symmetric matrix (a square 2-D array), without its eigenvectors: Householder
+    reduction to tridiagonal form T = Q'AQ, then the implicit QL method with Wilkinson shifts on
+    T alone. Returns the eigenvalues in decreasing order and `reduced`, what
+    pca_symmetric_eigenvectors needs for the vectors of the leading ones (flat, 1-based, m = the
+    order): T's diagonal (1..m), its subdiagonal (m+1..2m-1, then a 0), each reflection's factor
+    2 / v'v (2m+1..3m, 0 where there was none) and its Householder vector v (3m + (k-1)m + j,
+    j > k, for reflection k). Accumulating Q and the QL rotations, which every eigenvector needs,
+    costs about seven times as many PL/pgSQL statements as the eigenvalues alone. -#}
+{% macro pca_symmetric_eigenvalues_source() %}
+returns table (eigenvalues double precision[], reduced double precision[])
 language plpgsql immutable strict parallel safe
 as $pca$
 declare
     m integer := coalesce(array_length(matrix, 1), 0);
     a double precision[];   -- the matrix, reduced in place to tridiagonal form
-    w double precision[];   -- the accumulated orthogonal transformation, transposed: row k is vector k
+    r double precision[];   -- the result `reduced`
     d double precision[];   -- the diagonal, then the eigenvalues
-    e double precision[];   -- e[i] = T[i, i + 1]
+    e double precision[];   -- e[i] = T[i + 1, i]
     v double precision[];   -- a Householder vector
     p double precision[];
-    ranked integer[];
-    sorted_values double precision[];
-    sorted_vectors double precision[];
     i integer; j integer; k integer; l integer; n integer; iteration integer;
     alpha double precision; beta double precision; scale double precision; t double precision;
     s double precision; c double precision; f double precision; g double precision;
-    b double precision; r double precision;
+    b double precision; h double precision;
     eps constant double precision := 2.220446049250313e-16;
 begin
     if m = 0 then
@@ -29,18 +29,17 @@ begin
         return;
     end if;
     if array_ndims(matrix) <> 2 or array_length(matrix, 2) <> m then
-        raise exception 'pca_symmetric_eigen: expected a square matrix, got dimensions %', array_dims(matrix);
+        raise exception 'pca_symmetric_eigenvalues: expected a square matrix, got dimensions %', array_dims(matrix);
     end if;
     a := array_fill(0::double precision, array[m * m]);
-    w := array_fill(0::double precision, array[m * m]);
+    r := array_fill(0::double precision, array[3 * m + m * m]);
     for i in 1..m loop
         for j in 1..m loop
             a[(i - 1) * m + j] := matrix[i][j];
         end loop;
-        w[(i - 1) * m + i] := 1;
     end loop;
 
-    -- Householder: H = I - 2 v v' / beta zeroes column k below row k + 1; A := H A H, W := H W
+    -- H = I - 2 v v' / beta zeroes column k below row k + 1; A := H A H (Q = H_1 ... H_{m-2})
     for k in 1..m - 2 loop
         scale := 0;
         for i in k + 1..m loop
@@ -54,7 +53,7 @@ begin
             t := t + v[i] * v[i];
         end loop;
         alpha := case when v[k + 1] >= 0 then -sqrt(t) else sqrt(t) end;
-        beta := 2 * (t - alpha * v[k + 1]);
+        beta := 2 * (t - alpha * v[k + 1]);   -- = v'v once v[k + 1] is shifted
         v[k + 1] := v[k + 1] - alpha;
         -- with p = 2 A v / beta and q = p - (v'p / beta) v: H A H = A - v q' - q v'
         p := array_fill(0::double precision, array[m]);
@@ -82,20 +81,9 @@ begin
         end loop;
         a[k * m + k] := alpha * scale;
         a[(k - 1) * m + k + 1] := alpha * scale;
-        for i in k + 2..m loop
-            a[(i - 1) * m + k] := 0;
-            a[(k - 1) * m + i] := 0;
-        end loop;
-        for j in 1..m loop
-            t := 0;
-            for i in k + 1..m loop
-                t := t + v[i] * w[(i - 1) * m + j];
-            end loop;
-            continue when t = 0;
-            t := 2 * t / beta;
-            for i in k + 1..m loop
-                w[(i - 1) * m + j] := w[(i - 1) * m + j] - t * v[i];
-            end loop;
+        r[2 * m + k] := 2 / beta;
+        for i in k + 1..m loop
+            r[3 * m + (k - 1) * m + i] := v[i];
         end loop;
     end loop;
 
@@ -103,13 +91,14 @@ begin
     e := array_fill(0::double precision, array[m]);
     for i in 1..m loop
         d[i] := a[(i - 1) * m + i];
+        r[i] := d[i];
         if i < m then
             e[i] := a[i * m + i];
+            r[m + i] := e[i];
         end if;
     end loop;
 
-    -- implicit QL: deflate from the top; each sweep chases a Wilkinson-shifted rotation up
-    -- from row n and applies it to rows i, i + 1 of w
+    -- implicit QL: deflate from the top; each sweep chases a Wilkinson-shifted rotation up from row n
     for l in 1..m loop
         iteration := 0;
         loop
@@ -120,11 +109,11 @@ begin
             exit when n = l;
             iteration := iteration + 1;
             if iteration > 100 then
-                raise exception 'pca_symmetric_eigen: no convergence for eigenvalue %', l;
+                raise exception 'pca_symmetric_eigenvalues: no convergence for eigenvalue %', l;
             end if;
             g := (d[l + 1] - d[l]) / (2 * e[l]);
-            r := sqrt(g * g + 1);
-            g := d[n] - d[l] + e[l] / (g + case when g >= 0 then r else -r end);
+            h := sqrt(g * g + 1);
+            g := d[n] - d[l] + e[l] / (g + case when g >= 0 then h else -h end);
             s := 1;
             c := 1;
             t := 0;
@@ -132,24 +121,19 @@ begin
             while i >= l loop
                 f := s * e[i];
                 b := c * e[i];
-                r := sqrt(f * f + g * g);
-                e[i + 1] := r;
-                exit when r = 0;
-                s := f / r;
-                c := g / r;
+                h := sqrt(f * f + g * g);
+                e[i + 1] := h;
+                exit when h = 0;
+                s := f / h;
+                c := g / h;
                 g := d[i + 1] - t;
-                r := (d[i] - g) * s + 2 * c * b;
-                t := s * r;
+                h := (d[i] - g) * s + 2 * c * b;
+                t := s * h;
                 d[i + 1] := g + t;
-                g := c * r - b;
-                for j in 1..m loop
-                    f := w[i * m + j];
-                    w[i * m + j] := s * w[(i - 1) * m + j] + c * f;
-                    w[(i - 1) * m + j] := c * w[(i - 1) * m + j] - s * f;
-                end loop;
+                g := c * h - b;
                 i := i - 1;
             end loop;
-            if r = 0 and i >= l then
+            if h = 0 and i >= l then
                 d[i + 1] := d[i + 1] - t;
                 e[n] := 0;
                 continue;
@@ -160,17 +144,7 @@ begin
         end loop;
     end loop;
 
-    select array_agg(position order by value desc, position) into ranked
-    from unnest(d) with ordinality as eigen (value, position);
-    sorted_values := array_fill(0::double precision, array[m]);
-    sorted_vectors := array_fill(0::double precision, array[m * m]);
-    for k in 1..m loop
-        sorted_values[k] := d[ranked[k]];
-        for j in 1..m loop
-            sorted_vectors[(k - 1) * m + j] := w[(ranked[k] - 1) * m + j];
-        end loop;
-    end loop;
-    return query select sorted_values, sorted_vectors;
+    return query select array(select value from unnest(d) as eigen (value) order by value desc), r;
 end
 $pca$
 {% endmacro %}
