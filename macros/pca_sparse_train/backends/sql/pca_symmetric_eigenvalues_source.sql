@@ -18,7 +18,7 @@ declare
     e double precision[];   -- e[i] = T[i + 1, i]
     v double precision[];   -- a Householder vector
     p double precision[];
-    i integer; j integer; k integer; l integer; n integer; iteration integer;
+    i integer; j integer; k integer; l integer; n integer; o integer; iteration integer;
     alpha double precision; beta double precision; scale double precision; t double precision;
     s double precision; c double precision; f double precision; g double precision;
     b double precision; h double precision;
@@ -34,12 +34,13 @@ begin
     a := array_fill(0::double precision, array[m * m]);
     r := array_fill(0::double precision, array[3 * m + m * m]);
     for i in 1..m loop
-        for j in 1..m loop
+        for j in 1..i loop
             a[(i - 1) * m + j] := matrix[i][j];
         end loop;
     end loop;
 
-    -- H = I - 2 v v' / beta zeroes column k below row k + 1; A := H A H (Q = H_1 ... H_{m-2})
+    -- H = I - 2 v v' / beta zeroes column k below row k + 1; A := H A H (Q = H_1 ... H_{m-2}).
+    -- Only the lower triangle of a is kept up to date: a third fewer statements, which are the cost
     for k in 1..m - 2 loop
         scale := 0;
         for i in k + 1..m loop
@@ -58,14 +59,18 @@ begin
         -- with p = 2 A v / beta and q = p - (v'p / beta) v: H A H = A - v q' - q v'
         p := array_fill(0::double precision, array[m]);
         for i in k + 1..m loop
-            t := 0;
-            for j in k + 1..m loop
-                t := t + a[(i - 1) * m + j] * v[j];
+            o := (i - 1) * m;
+            f := v[i];
+            t := a[o + i] * f;
+            for j in k + 1..i - 1 loop
+                t := t + a[o + j] * v[j];
+                p[j] := p[j] + a[o + j] * f;
             end loop;
-            p[i] := 2 * t / beta;
+            p[i] := p[i] + t;
         end loop;
         t := 0;
         for i in k + 1..m loop
+            p[i] := 2 * p[i] / beta;
             t := t + v[i] * p[i];
         end loop;
         t := t / beta;
@@ -73,14 +78,14 @@ begin
             p[i] := p[i] - t * v[i];
         end loop;
         for i in k + 1..m loop
+            o := (i - 1) * m;
+            f := v[i];
+            g := p[i];
             for j in k + 1..i loop
-                t := a[(i - 1) * m + j] - v[i] * p[j] - p[i] * v[j];
-                a[(i - 1) * m + j] := t;
-                a[(j - 1) * m + i] := t;
+                a[o + j] := a[o + j] - f * p[j] - g * v[j];
             end loop;
         end loop;
         a[k * m + k] := alpha * scale;
-        a[(k - 1) * m + k + 1] := alpha * scale;
         r[2 * m + k] := 2 / beta;
         for i in k + 1..m loop
             r[3 * m + (k - 1) * m + i] := v[i];
