@@ -1,11 +1,12 @@
-{#- Eigenvalues of a symmetric matrix (a square 2-D array), without its eigenvectors: Householder
+{#- Eigenvalues of a symmetric matrix (a square 2-D array, of which only the lower triangle is
+    read), without its eigenvectors: Householder
     reduction to tridiagonal form T = Q'AQ, then the implicit QL method with Wilkinson shifts on
     T alone. Returns the eigenvalues in decreasing order and `reduced`, what
     pca_symmetric_eigenvectors needs for the vectors of the leading ones (flat, 1-based, m = the
     order): T's diagonal (1..m), its subdiagonal (m+1..2m-1, then a 0), each reflection's factor
     2 / v'v (2m+1..3m, 0 where there was none) and its Householder vector v (3m + (k-1)m + j,
     j > k, for reflection k). Accumulating Q and the QL rotations, which every eigenvector needs,
-    costs about seven times as many PL/pgSQL statements as the eigenvalues alone. -#}
+    took five times as long as the eigenvalues alone (90 x 90: 0.7 s against 0.1 to 0.14 s). -#}
 {% macro pca_symmetric_eigenvalues_source() %}
 returns table (eigenvalues double precision[], reduced double precision[])
 language plpgsql immutable strict parallel safe
