@@ -21,7 +21,7 @@ declare
     x double precision[];
     ys double precision[];     -- the vectors in T's basis, flat
     result double precision[];
-    i integer; j integer; k integer; c integer; solve integer; cluster_start integer := 1;
+    i integer; j integer; k integer; c integer; o integer; solve integer; cluster_start integer := 1;
     lambda double precision; shift double precision; t double precision; f double precision;
     norm double precision := 0; tiny double precision;
     eps constant double precision := 2.220446049250313e-16;
@@ -143,13 +143,14 @@ begin
         for k in reverse m - 2..1 loop
             f := reduced[2 * m + k];
             continue when f = 0;
+            o := 3 * m + (k - 1) * m;
             t := 0;
             for i in k + 1..m loop
-                t := t + reduced[3 * m + (k - 1) * m + i] * x[i];
+                t := t + reduced[o + i] * x[i];
             end loop;
             t := t * f;
             for i in k + 1..m loop
-                x[i] := x[i] - t * reduced[3 * m + (k - 1) * m + i];
+                x[i] := x[i] - t * reduced[o + i];
             end loop;
         end loop;
         for i in 1..m loop
