@@ -1,10 +1,11 @@
 {#- The unit eigenvectors of the leading `wanted` eigenvalues of a symmetric matrix, from what
     pca_symmetric_eigenvalues returned for it, as one flat array (vector k is elements
     (k - 1) m + 1 .. k m). Inverse iteration on the tridiagonal T, as LAPACK's dstein does it: an
-    LU factorisation of T - lambda I with partial pivoting (tiny pivots raised to eps |T|), three
-    solves from a fixed pseudo-random start, a shift that moves apart eigenvalues closer than
-    10 eps |T|, and each vector orthogonalised against the earlier ones of its cluster (eigenvalues
-    within 1e-3 |T| of the previous one); then the Householder reflections map it back, z = Q y. -#}
+    LU factorisation of T - lambda I with partial pivoting (T scaled to |T| = 1, tiny pivots
+    raised to eps), three solves from a fixed pseudo-random start, a shift that moves apart
+    eigenvalues closer than 10 eps |T|, and each vector orthogonalised against the earlier ones of
+    its cluster (eigenvalues within 1e-3 |T| of the previous one); then the Householder reflections
+    map it back, z = Q y. -#}
 {% macro pca_symmetric_eigenvectors_source() %}
 returns double precision[]
 language plpgsql immutable strict parallel safe
@@ -23,7 +24,7 @@ declare
     result double precision[];
     i integer; j integer; k integer; c integer; o integer; solve integer; cluster_start integer := 1;
     lambda double precision; shift double precision; t double precision; f double precision;
-    norm double precision := 0; tiny double precision;
+    norm double precision := 0;
     eps constant double precision := 2.220446049250313e-16;
 begin
     if wanted < 0 or wanted > m then
@@ -41,17 +42,24 @@ begin
     for i in 1..m loop
         norm := greatest(norm, abs(d[i]) + abs(e[i]) + case when i > 1 then abs(e[i - 1]) else 0 end);
     end loop;
-    tiny := case when norm > 0 then eps * norm else 1 end;
+    if norm = 0 then
+        norm := 1;
+    end if;
+    -- T / |T| has the same eigenvectors, and no solve with it can overflow, however small T is
+    for i in 1..m loop
+        d[i] := d[i] / norm;
+        e[i] := e[i] / norm;
+    end loop;
     ys := array_fill(0::double precision, array[wanted * m]);
     result := array_fill(0::double precision, array[wanted * m]);
 
     for j in 1..wanted loop
-        lambda := eigenvalues[j];
+        lambda := eigenvalues[j] / norm;
         if j > 1 then
-            if eigenvalues[j - 1] - lambda > 1e-3 * norm then
+            if (eigenvalues[j - 1] - eigenvalues[j]) / norm > 1e-3 then
                 cluster_start := j;
             end if;
-            lambda := least(lambda, shift - 10 * tiny);
+            lambda := least(lambda, shift - 10 * eps);
         end if;
         shift := lambda;
 
@@ -88,8 +96,8 @@ begin
             end if;
         end loop;
         for i in 1..m loop
-            if abs(dd[i]) < tiny then
-                dd[i] := case when dd[i] < 0 then -tiny else tiny end;
+            if abs(dd[i]) < eps then
+                dd[i] := case when dd[i] < 0 then -eps else eps end;
             end if;
         end loop;
 
