@@ -448,7 +448,7 @@ def test_the_report_of_a_burst_and_a_collective_event_renders_in_chromium(projec
     source = f'"{project.env["PGDATABASE"]}"."{project.schema}"."tiny_flows"'
     assert facts["Source"] == f"{source}, user column user_name, time column start_time"
     assert facts["Window"].startswith("2024-01-01 to 2024-01-14, 14 days with data")
-    assert facts["Time zone"] == "UTC" and "threshold 7" in facts["Methods"] and facts["Vars given"] == "events_table: tiny_flows"
+    assert facts["Time zone"] == "UTC" and "threshold 5.25" in facts["Methods"] and facts["Vars given"] == "events_table: tiny_flows"
     assert re.fullmatch(r"[0-9,]+ flows, 20 users, [0-9,]+ \(hour, day, user\) cells", facts["Counted"])
     ranked_list = re.search(r'<table class="ranked-all">.*?<tbody>(.*?)</tbody>', dom, flags=re.S)
     assert ranked_list, "no ranked list"
