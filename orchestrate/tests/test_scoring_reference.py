@@ -286,7 +286,7 @@ def test_evaluation_targets_on_generated_data(seed: int) -> None:
 
 
 def test_default_params_are_the_documented_ones() -> None:
-    assert ResidualParams() == ResidualParams(3, 4.0, 0.05, 3, 2, 20, 5.25, 3.0, 5)
+    assert ResidualParams() == ResidualParams(3, 4.0, 0.05, 3, 2, 20, 5.5, 3.0, 5)
 
 
 def test_unknown_method_is_refused() -> None:

@@ -4,7 +4,7 @@ measured on generated data sets (docs/scoring.md). Research, not part of the pip
     python -m orchestrate.lab.evaluation.ablations              # all variants, the default data sets
     python -m orchestrate.lab.evaluation.ablations --variants residual,no-damping --thresholds 6,7,8
     python -m orchestrate.lab.evaluation.ablations --data-sets detection --variants residual,no-run-score
-    python -m orchestrate.lab.evaluation.ablations --data-sets held-out --variants residual,anscombe-evidence --thresholds 5.25,7
+    python -m orchestrate.lab.evaluation.ablations --data-sets held-out --variants residual,anscombe-evidence --thresholds 5.5,7
 
 Every variant scores a user by their best run of consecutive days (`best_runs`), as the method
 does; `no-run-score` by their best day alone.

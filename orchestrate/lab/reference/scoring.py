@@ -74,7 +74,7 @@ class ResidualParams:
     collective_min_users: int = 3  # and at least this many
     max_extreme_days: int = 2  # ...and unless the user has more extreme episodes than this (a pattern)
     max_components: int = 20  # components requested from pca_sparse_train for the fit
-    threshold: float = 5.25  # flag evidence above this (residual method: a standard normal z; zscore: robust SDs)
+    threshold: float = 5.5  # flag evidence above this (residual method: a standard normal z; zscore: robust SDs)
     run_at: float = RUN_AT  # consecutive days each above this evidence form a run, scored together
     max_run_days: int = MAX_RUN_DAYS  # a longer run is a change of level: scored by its best day alone
 
