@@ -152,7 +152,7 @@ DETECTION_SETS: dict[str, flowgen.FlowSpec] = {
     for index, (users, days) in enumerate(((250, 35), (600, 42), (1000, 60), (2000, 90)))
     for poisson in (0, 1)
 }
-# not used to develop the method: seeds 5001-5004 were seen while choosing the threshold, 7001-7004 once after
+# not used to develop the method: seeds 5001-5004 weighed in the choice of the threshold, 7001-7004 only checked it
 HELD_OUT_SETS: dict[str, flowgen.FlowSpec] = {
     f"{users} x {days}{' Poisson' if poisson else ''} s{seed}": _with_kinds(users, days, seed, bool(poisson))
     for seed, users, days in (
