@@ -2,7 +2,7 @@
     The PCA backend to run, from the var pca_backend: madlib, plpython or sql, or auto for the
     first of them that works here, fastest first: plpython if the PL/Python functions are
     installed (or this role may install them) and numpy imports inside PL/Python, else sql if its
-    PL/pgSQL function is (or may be), else madlib if the schema the var madlib_schema names has
+    PL/pgSQL functions are (or may be), else madlib if the schema the var madlib_schema names has
     pca_sparse_train. With equal results, MADlib 2.1.0 took 27 times plpython's time and 4 to 5
     times sql's on the same matrices (README, "The PCA"). A backend asked for by name that cannot
     run stops the run with the reason. Returns {name, reason}.

@@ -1,4 +1,4 @@
-{#- The residual method of one hour end to end in numpy (docs/scoring.md, steps 1-7), for the
+{#- The residual method of one hour end to end in numpy (docs/scoring.md, steps 1-8), for the
     plpython backend: the hour's cells come in once as text (0-based index (name_id - 1) x row_dim
     + day_id - 1, and the flow counts), and every step runs on the dense days x users matrix, the
     same arithmetic as the set-based models int_residual_pca_input, int_residual_pca_components
@@ -123,13 +123,32 @@ if n <= p:
 else:
     basis = u[:, :normal]
 
-# step 7: each active cell's residual off the normal subspace over the user's residual spread
+# step 7: each active cell's evidence. The hour's over-dispersion phi (a count of mean mu has a
+# stabilised variance of about 1 + phi mu): the median of (scale^2 - 1) / mu over the users whose
+# level is at least 2 flows. The user's residual spread (per active day) is at least the pooled
+# sqrt(1 + phi mu); above the normal subspace's prediction, the evidence is the count's upper tail
+# z (negative binomial of the predicted mean, at least 0.5, and shape 1 / phi; Paulson's
+# approximation of F; at least 0, continuous where the residual changes sign) times pooled / spread;
+# at or below it, residual / spread
+def inverse_anscombe(value):
+    return np.maximum(value / 2 + np.sqrt(SHIFT), 0) ** 2 - SHIFT
+
+level_flows = inverse_anscombe(level)
+dispersed = level_flows >= 2
+phi = float(np.median((scale[dispersed] ** 2 - 1) / level_flows[dispersed])) if dispersed.any() else 0.0
+pooled = np.sqrt(1 + phi * level_flows) / scale
 day_scores = (deviation - mean) @ basis
 projection = day_scores @ basis.T
 captured = (basis ** 2 * variance[:normal]).sum(axis=1)
 column_variance = ((fitted ** 2).sum(axis=0) - n * mean ** 2) / max(n - 1, 1)
-spread = np.maximum(np.sqrt(np.maximum(column_variance - captured, 0) * n / np.maximum(days, 1)), 1 / scale)
-evidence = np.where(active, (deviation - mean - projection) / spread, -np.inf)
+spread = np.maximum(np.sqrt(np.maximum(column_variance - captured, 0) * n / np.maximum(days, 1)), pooled)
+residual = deviation - mean - projection
+expected_all = inverse_anscombe(level + scale * (mean + projection))
+flows = np.maximum(x, 1.0)
+tail_a, tail_b = 1 / (9 * flows), phi / 9
+ratio = np.cbrt(np.maximum(expected_all, 0.5) / flows)
+tail = ((1 - tail_a) - (1 - tail_b) * ratio) / np.sqrt(tail_a + tail_b * ratio ** 2)
+evidence = np.where(active, np.where(residual > 0, np.maximum(tail, 0) * pooled / spread, residual / spread), -np.inf)
 
 # each user's best run of consecutive days above run_at, scored max(best day, sum / sqrt(days))
 # up to max_run_days long (by its best day beyond); a day alone when the user has no run
@@ -145,8 +164,7 @@ chosen = ids[start, users]
 day_rows = np.broadcast_to(np.arange(n)[:, None], (n, p))
 last_row = np.where(chosen > 0, np.where(ids == chosen, day_rows, -1).max(axis=0), start)
 best = np.where((day_rows >= start) & (day_rows <= last_row), evidence, -np.inf).argmax(axis=0)
-best_projection = projection[best, users]
-expected = np.maximum((level + scale * (mean + best_projection)) / 2 + np.sqrt(SHIFT), 0) ** 2 - SHIFT
+expected = expected_all[best, users]
 keep = days > 0
 return zip(
     (users[keep] + 1).tolist(), (best[keep] + 1).tolist(), cell_score[start, users][keep].tolist(),

@@ -362,10 +362,62 @@ captured as (
 
 ),
 
+user_levels as (
+
+    select
+        hour_of_day,
+        name_id,
+        max(level) as level,
+        max(scale) as scale,
+        -- the flows the level stands for: the inverse of the stabilising transform
+        power(greatest(max(level) / 2 + sqrt(0.375), 0), 2) - 0.375 as level_flows
+
+    from cells
+
+    group by
+        hour_of_day,
+        name_id
+
+),
+
+dispersions as (
+
+    -- the hour's over-dispersion phi (a count of mean mu has a stabilised variance of about
+    -- 1 + phi mu), pooled over the users whose level is at least 2 flows: robust to those whose
+    -- own MAD is off by chance
+    select
+        hour_of_day,
+        coalesce(
+            percentile_cont(0.5) within group (order by (scale * scale - 1) / level_flows) filter (where level_flows >= 2),
+            0
+        ) as phi
+
+    from user_levels
+
+    group by hour_of_day
+
+),
+
+pooled_spreads as (
+
+    -- the spread the hour's count model gives at the user's level, in deviation units
+    select
+        user_levels.hour_of_day,
+        user_levels.name_id,
+        dispersions.phi,
+        sqrt(1 + dispersions.phi * user_levels.level_flows) / user_levels.scale as pooled_spread
+
+    from user_levels
+
+    inner join dispersions
+        on user_levels.hour_of_day = dispersions.hour_of_day
+
+),
+
 spreads as (
 
-    -- the user's variance outside the normal subspace, per active day; at least one count's
-    -- worth on the stabilised scale
+    -- the user's variance outside the normal subspace, per active day; at least the pooled
+    -- spread (a user's own, from 20 to 60 days, is sometimes much too small by chance)
     select
         cells.hour_of_day,
         cells.name_id,
@@ -376,14 +428,20 @@ spreads as (
                 - coalesce(max(captured.captured_variance), 0),
                 0
             ) * max(cells.n_days) / max(cells.active_days)),
-            1 / max(cells.scale)
-        ) as spread
+            max(pooled_spreads.pooled_spread)
+        ) as spread,
+        max(pooled_spreads.pooled_spread) as pooled_spread,
+        max(pooled_spreads.phi) as phi
 
     from cells
 
     inner join means
         on cells.hour_of_day = means.hour_of_day
         and cells.name_id = means.name_id
+
+    inner join pooled_spreads
+        on cells.hour_of_day = pooled_spreads.hour_of_day
+        and cells.name_id = pooled_spreads.name_id
 
     left join captured
         on cells.hour_of_day = captured.hour_of_day
@@ -395,7 +453,7 @@ spreads as (
 
 ),
 
-evidence as (
+residuals as (
 
     select
         cells.hour_of_day,
@@ -404,7 +462,10 @@ evidence as (
         cells.user_name,
         cells.day,
         cells.flow_count,
-        (cells.deviation - means.column_mean - coalesce(projections.projection, 0)) / spreads.spread as evidence,
+        cells.deviation - means.column_mean - coalesce(projections.projection, 0) as residual,
+        spreads.spread,
+        spreads.pooled_spread,
+        spreads.phi,
         -- the inverse of the stabilising transform at level + scale x the normal prediction
         power(greatest(
             (cells.level + cells.scale * (means.column_mean + coalesce(projections.projection, 0))) / 2 + sqrt(0.375),
@@ -429,6 +490,39 @@ evidence as (
         on cells.hour_of_day = projections.hour_of_day
         and cells.day_id = projections.day_id
         and cells.name_id = projections.name_id
+
+),
+
+tail_terms as (
+
+    -- P(X >= x) for X negative binomial of the predicted mean (at least 0.5) and shape 1 / phi
+    -- is P(F(2x, 2 / phi) <= mean / x): Paulson's approximation of F needs a = 2 / (9 x 2x),
+    -- b = 2 / (9 x 2 / phi) and the cube root of mean / x
+    select
+        *,
+        1 / (9 * cast(flow_count as double precision)) as tail_a,
+        phi / 9 as tail_b,
+        cbrt(greatest(expected_flow_count, 0.5) / cast(flow_count as double precision)) as tail_ratio
+
+    from residuals
+
+),
+
+evidence as (
+
+    -- above the prediction, the count's upper tail z (at least 0: continuous where the residual
+    -- changes sign) times pooled / spread (at most 1: a user more variable than the hour's count
+    -- model has less evidence); at or below, residual / spread
+    select
+        *,
+        case
+            when residual > 0
+                then greatest(((1 - tail_a) - (1 - tail_b) * tail_ratio) / sqrt(tail_a + tail_b * tail_ratio * tail_ratio), 0)
+                    * pooled_spread / spread
+            else residual / spread
+        end as evidence
+
+    from tail_terms
 
 ),
 

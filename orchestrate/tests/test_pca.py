@@ -386,3 +386,20 @@ def test_signs_are_fixed_and_backends_agree_exactly_on_them(pca: Project) -> Non
     if len(vectors) == 2:
         for (g, k, a), (h, j, b) in zip(vectors["sql"], vectors["plpython"]):
             assert (g, k) == (h, j) and np.abs(np.asarray(a) - np.asarray(b)).max() < 1e-9
+
+
+def test_sql_eigenvectors_of_close_and_repeated_eigenvalues_are_orthonormal(pca: Project) -> None:
+    """Inverse iteration finds a vector per eigenvalue: close or equal ones (a cluster) must still
+    give orthonormal eigenvectors, each with a residual at rounding level."""
+    assert pca.dbt("run-operation", "install_pca_functions").returncode == 0
+    q, _ = np.linalg.qr(np.random.default_rng(3).normal(size=(7, 7)))
+    eigenvalues = np.array([9.0, 5.0, 5.0 + 1e-9, 5.0 - 1e-12, 1.0, 1.0, 0.0])
+    matrix = q @ np.diag(eigenvalues) @ q.T
+    [(values, reduced)] = pca.db.rows(
+        f'select * from "{pca.schema}".pca_symmetric_eigenvalues(%s::double precision[])', (matrix.tolist(),))
+    [(flat,)] = pca.db.rows(
+        f'select "{pca.schema}".pca_symmetric_eigenvectors(%s::double precision[], %s::double precision[], 7)', (reduced, values))
+    vectors = np.asarray(flat).reshape(7, 7)
+    assert np.abs(np.asarray(values) - np.sort(eigenvalues)[::-1]).max() < 1e-13
+    assert np.abs(vectors @ vectors.T - np.eye(7)).max() < 1e-13
+    assert np.abs(matrix @ vectors.T - vectors.T * np.asarray(values)).max() < 1e-13

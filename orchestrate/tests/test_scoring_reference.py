@@ -3,6 +3,7 @@ sample seed, and the targets on the generated evaluation data set."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -23,6 +24,7 @@ from orchestrate.lab.reference.scoring import (
     hour_matrices,
     inverse_anscombe,
     anscombe,
+    dispersion,
     loadings,
     normal_components,
     ranked_flags,
@@ -31,6 +33,7 @@ from orchestrate.lab.reference.scoring import (
     residual_scores,
     score_hours,
     subspace_residual,
+    tail_z,
     user_levels,
     zscore_scores,
 )
@@ -114,6 +117,50 @@ def test_residual_spread_is_the_variance_outside_the_normal_subspace() -> None:
     spread = residual_spread(matrix, full, 2, levels)
     outside = (full.eigenvalues[2:, None] * full.components[2:] ** 2).sum(axis=0)
     assert np.allclose(spread, np.maximum(np.sqrt(outside), 1.0))
+
+
+def _exact_tail_z(count: int, mean: float, phi: float) -> float:
+    """The upper-tail z of P(X >= count), X negative binomial (Poisson at phi 0), summed term
+    by term on the log scale; the normal quantile by bisection."""
+    j = np.arange(count, count + 4000, dtype=float)
+    if phi == 0:
+        log_terms = j * math.log(mean) - mean - np.array([math.lgamma(v + 1) for v in j])
+    else:
+        k = 1 / phi
+        log_terms = np.array([math.lgamma(v + k) - math.lgamma(k) - math.lgamma(v + 1) for v in j])
+        log_terms += k * math.log(k / (k + mean)) + j * math.log(mean / (k + mean))
+    log_tail = float(np.logaddexp.reduce(log_terms))
+    low, high = -10.0, 40.0
+    for _ in range(100):
+        middle = (low + high) / 2
+        log_normal_tail = math.log(max(math.erfc(middle / math.sqrt(2)) / 2, 1e-300))
+        low, high = (middle, high) if log_normal_tail > log_tail else (low, middle)
+    return low
+
+
+@pytest.mark.parametrize("phi", [0.0, 0.1, 0.3])
+def test_tail_z_follows_the_exact_count_tail(phi: float) -> None:
+    for mean, count in ((3.0, 12), (3.3, 23), (1.0, 8), (17.0, 60), (60.0, 150), (100.0, 160)):
+        exact = _exact_tail_z(count, mean, phi)
+        approximate = float(tail_z(np.array([float(count)]), np.array([mean]), phi)[0])
+        assert approximate == pytest.approx(exact, abs=0.05 + 0.03 * abs(exact)), (mean, count, phi)
+
+
+def test_the_tail_z_of_a_light_users_burst_exceeds_its_anscombe_z() -> None:
+    """+20 on 3 usual flows: Anscombe 5.5, the Poisson tail beyond 6.5."""
+    assert float(tail_z(np.array([23.0]), np.array([3.0]), 0.0)[0]) > float(anscombe(np.array(23.0)) - anscombe(np.array(3.0))) + 1
+
+
+def test_dispersion_is_zero_for_poisson_counts_and_grows_with_over_dispersion() -> None:
+    rng = np.random.default_rng(3)
+    estimates = []
+    for phi in (0.0, 0.1, 0.3):
+        mean = rng.lognormal(1.5, 1.0, 400)
+        rates = mean * rng.gamma(1 / phi, phi, (60, 400)) if phi else np.tile(mean, (60, 1))
+        counts = rng.poisson(rates).astype(float)
+        estimates.append(dispersion(user_levels(anscombe(counts), counts > 0, 3)))
+    assert estimates[0] < 0.02
+    assert 0.04 < estimates[1] < 0.15 and 0.15 < estimates[2] < 0.45
 
 
 # ---- residual and zscore on hand-made data -------------------------------------------------
@@ -239,7 +286,7 @@ def test_evaluation_targets_on_generated_data(seed: int) -> None:
 
 
 def test_default_params_are_the_documented_ones() -> None:
-    assert ResidualParams() == ResidualParams(3, 4.0, 0.05, 3, 2, 20, 7.0, 3.0, 5)
+    assert ResidualParams() == ResidualParams(3, 4.0, 0.05, 3, 2, 20, 5.5, 3.0, 5)
 
 
 def test_unknown_method_is_refused() -> None:

@@ -29,6 +29,8 @@ MAD_TO_SIGMA = 1.4826
 RUN_AT = 3.0
 MAX_RUN_DAYS = 5
 RUN_ABOVE = 2.0  # a run left out of the level is above every other active day by this much (stabilised)
+DISPERSION_FROM = 2.0  # the hour's over-dispersion is estimated on the users whose level is at least this many flows
+LEAST_EXPECTED = 0.5  # the tail probability of a count is taken at no fewer expected flows than this
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ class ResidualParams:
     collective_min_users: int = 3  # and at least this many
     max_extreme_days: int = 2  # ...and unless the user has more extreme episodes than this (a pattern)
     max_components: int = 20  # components requested from pca_sparse_train for the fit
-    threshold: float = 7.0  # flag evidence above this (residual SDs; zscore: robust SDs)
+    threshold: float = 5.5  # flag evidence above this (residual method: a standard normal z; zscore: robust SDs)
     run_at: float = RUN_AT  # consecutive days each above this evidence form a run, scored together
     max_run_days: int = MAX_RUN_DAYS  # a longer run is a change of level: scored by its best day alone
 
@@ -302,7 +304,7 @@ class ResidualFit:
     levels: UserLevels
     residual: np.ndarray  # (n, p) active cells' deviation minus the normal subspace's prediction
     spread: np.ndarray  # (p,) per-user residual SD per active day (Q-statistic of one variable)
-    evidence: np.ndarray  # residual / spread on active cells, 0 elsewhere
+    evidence: np.ndarray  # per active cell, 0 elsewhere: a count's tail z (above the prediction), or residual / spread
     expected: np.ndarray  # counts the normal subspace predicted for each cell
 
 
@@ -315,23 +317,62 @@ def subspace_residual(values: np.ndarray, pca: Pca, normal: int) -> np.ndarray:
     return centred - (centred @ basis.T) @ basis
 
 
-def residual_spread(fitted: np.ndarray, pca: Pca, normal: int, levels: UserLevels) -> np.ndarray:
+def dispersion(levels: UserLevels) -> float:
+    """The hour's over-dispersion phi, pooled over its users: a count of mean mu has a variance
+    of about mu + phi mu^2 (negative binomial, shape 1 / phi), so its stabilised value one of
+    about 1 + phi mu. The median, over the users whose level is at least DISPERSION_FROM
+    flows, of (scale^2 - 1) / mu (0 when there is none): robust to the users whose own MAD
+    is off by chance, and to the few with bursts or a rhythm of their own."""
+    mu = inverse_anscombe(levels.level)
+    users = mu >= DISPERSION_FROM
+    return float(np.median((levels.scale[users] ** 2 - 1) / mu[users])) if users.any() else 0.0
+
+
+def pooled_spread(levels: UserLevels, phi: float) -> np.ndarray:
+    """Per user, the stabilised spread the hour's count model gives at their level:
+    sqrt(1 + phi mu), in deviation units (over the user's scale)."""
+    return np.sqrt(1 + phi * inverse_anscombe(levels.level)) / levels.scale
+
+
+def residual_spread(fitted: np.ndarray, pca: Pca, normal: int, levels: UserLevels, floor: np.ndarray | None = None) -> np.ndarray:
     """Per user, the standard deviation of an active cell's residual: the Q-statistic's
     variance of one variable, sum over the components outside the normal subspace of
     lambda_k v_k[u]^2 = var(column u of the fitted matrix) - sum over the normal ones, taken
-    per active day (the inactive days sit at the level and add nothing), and never below one
-    unit of Poisson noise (1 / scale)."""
+    per active day (the inactive days sit at the level and add nothing), and never below
+    `floor` (default one unit of Poisson noise, 1 / scale): a user's own spread, from 20 to 60
+    days, is sometimes much too small by chance."""
     n = fitted.shape[0]
     basis = pca.components[:normal]
     column_variance = ((fitted - pca.column_mean) ** 2).sum(axis=0) / max(n - 1, 1)
     variance = np.maximum(column_variance - (pca.eigenvalues[:normal, None] * basis**2).sum(axis=0), 0.0)
-    return np.maximum(np.sqrt(variance * n / np.maximum(levels.active_days, 1)), 1.0 / levels.scale)
+    return np.maximum(np.sqrt(variance * n / np.maximum(levels.active_days, 1)), 1.0 / levels.scale if floor is None else floor)
+
+
+def tail_z(counts: np.ndarray, expected: np.ndarray, phi: float) -> np.ndarray:
+    """How far in the upper tail a count lies, as a standard normal z: P(X >= x) for X negative
+    binomial of mean mu (the expected count, at least LEAST_EXPECTED) and shape 1 / phi
+    (Poisson at phi 0), which is P(F(2x, 2 / phi) <= mu / x), by Paulson's normal approximation
+    of F in closed form. The Anscombe scale understates how unlikely a large count is on a
+    light user (+20 on 3 usual flows: 5.8 where the Poisson tail says 7.0)."""
+    x = np.maximum(counts, 1.0)
+    a, b = 1.0 / (9.0 * x), phi / 9.0
+    f = np.cbrt(np.maximum(expected, LEAST_EXPECTED) / x)
+    return ((1 - a) - (1 - b) * f) / np.sqrt(a + b * f**2)
 
 
 def consecutive_days(days: Sequence[date]) -> np.ndarray:
     """Per row, whether its day follows the previous row's day."""
     ordinals = np.array([day.toordinal() for day in days], dtype=np.int64)
     return np.concatenate([[False], np.diff(ordinals) == 1]) if ordinals.size else np.zeros(0, dtype=bool)
+
+
+def count_evidence(hour: HourMatrix, residual: np.ndarray, spread: np.ndarray, pooled: np.ndarray, expected: np.ndarray, phi: float) -> np.ndarray:
+    """Step 7's evidence on each active cell: above the normal subspace's prediction, the
+    count's tail z under the hour's count model (at least 0, so that the evidence is
+    continuous where the residual changes sign), times pooled / spread (at most 1: a user more
+    variable than the model has less evidence); at or below it, residual / spread."""
+    above = np.maximum(tail_z(hour.counts, expected, phi), 0.0) * pooled / spread
+    return np.where(hour.nonzero, np.where(residual > 0, above, residual / spread), 0.0)
 
 
 def residual_fit(hour: HourMatrix, params: ResidualParams = ResidualParams()) -> ResidualFit:
@@ -342,9 +383,11 @@ def residual_fit(hour: HourMatrix, params: ResidualParams = ResidualParams()) ->
     pca = fit_pca(fitted, min(params.max_components, max(n - 1, 1), p))
     normal = normal_components(pca, n, p)
     residual = np.where(active, subspace_residual(deviation, pca, normal), 0.0)
-    spread = residual_spread(fitted, pca, normal, levels)
-    evidence = np.where(active, residual / spread, 0.0)
+    phi = dispersion(levels)
+    pooled = pooled_spread(levels, phi)
+    spread = residual_spread(fitted, pca, normal, levels, pooled)
     expected = expected_counts(deviation - residual, levels)
+    evidence = count_evidence(hour, residual, spread, pooled, expected, phi)
     return ResidualFit(pca, normal, levels, residual, spread, evidence, expected)
 
 

@@ -1,16 +1,18 @@
 {#-
-    The sql backend: plain SQL plus one PL/pgSQL function, for any PostgreSQL 12+ or Greenplum 7.
+    The sql backend: plain SQL plus two PL/pgSQL functions, for any PostgreSQL 12+ or Greenplum 7.
     All groups at once, in one pass over the source:
     1. lines: one row per line of the long side of the matrix (columns when row_dim <= col_dim,
        else rows), with its cells as arrays, its sum, and as a dense vector over the short side;
     2. gram: the uncentred Gram matrix of the short side, G = sum over lines of l l', one row of
        it per short id, as m sums per cell (m = min(row_dim, col_dim));
-    3. eigen: G centred (J G J for rows, G - n mu mu' for columns), and its eigen-decomposition;
+    3. spectra: G centred (J G J for rows, G - n mu mu' for columns), and its eigenvalues;
     4. kept: how many components the rules keep in each group;
-    5. for rows (the usual short side): weights u_k / sigma_k, projections X'U / sigma of every
+    5. eigen: the eigenvectors of the kept eigenvalues only (inverse iteration): the full
+       decomposition costs several times as much, and a build keeps at most 20 of 90;
+    6. for rows (the usual short side): weights u_k / sigma_k, projections X'U / sigma of every
        column, gathered into one vector per component and signed in the same pass; for columns
        the eigenvectors are the components, signed by pca_signed_components_sql;
-    6. the column means.
+    7. the column means.
     Work tables are unlogged (parallel workers can scan them), analysed where a plan depends on
     their size, and dropped at the end; on an error the transaction takes them away.
 -#}
@@ -26,7 +28,7 @@
     {%- set groups = args.groups or ['pca_group'] -%}
     {%- set rules = netflow_pca.pca_numerical_rules() -%}
     {%- set functions_schema = netflow_pca.quote_identifier(netflow_pca.run_vars().pca_functions_schema) -%}
-    {%- set lines, gram, eigen, kept = work ~ 'lines', work ~ 'gram', work ~ 'eigen', work ~ 'kept' -%}
+    {%- set lines, gram, spectra, kept, eigen = work ~ 'lines', work ~ 'gram', work ~ 'spectra', work ~ 'kept', work ~ 'eigen' -%}
     {%- set weights, projections, unsigned = work ~ 'weights', work ~ 'projections', work ~ 'unsigned' -%}
     {#- on Greenplum: the tables of a line (a user, usually) spread by it, the weights on every
         segment (joined with every line), the rest, a few rows per group, by group -#}
@@ -103,8 +105,8 @@
         {{- by_group }}
     {%- endcall %}
 
-    {%- call statement('pca_sql_eigen') %}
-        create unlogged table {{ eigen }} as
+    {%- call statement('pca_sql_spectra') %}
+        create unlogged table {{ spectra }} as
         with
         groups as (
             select distinct {{ groups | join(', ') }} from {{ lines }}
@@ -164,9 +166,9 @@
             matrices.raw_total,
             matrices.total,
             decomposition.eigenvalues,
-            decomposition.eigenvectors
+            decomposition.reduced
         from matrices
-        cross join lateral {{ functions_schema }}.pca_symmetric_eigen(matrices.matrix) as decomposition
+        cross join lateral {{ functions_schema }}.pca_symmetric_eigenvalues(matrices.matrix) as decomposition
         {{- by_group }}
     {%- endcall %}
 
@@ -187,39 +189,47 @@
             end as kept
         from (
             select
-                {{ netflow_pca.prefixed_columns(groups, 'eigen.') }},
-                eigen.total,
-                eigen.raw_total,
+                {{ netflow_pca.prefixed_columns(groups, 'spectra.') }},
+                spectra.total,
+                spectra.raw_total,
                 spectrum.eigenvalue,
                 sum(spectrum.eigenvalue) over (
-                    partition by {{ netflow_pca.prefixed_columns(groups, 'eigen.') }} order by spectrum.k
+                    partition by {{ netflow_pca.prefixed_columns(groups, 'spectra.') }} order by spectrum.k
                 ) as cumulative
-            from {{ eigen }} as eigen
-            cross join lateral unnest(eigen.eigenvalues) with ordinality as spectrum (eigenvalue, k)
-        ) as spectra
+            from {{ spectra }} as spectra
+            cross join lateral unnest(spectra.eigenvalues) with ordinality as spectrum (eigenvalue, k)
+        ) as cumulated
         group by {{ groups | join(', ') }}, total, raw_total
         {{- by_group }}
     {%- endcall %}
 
     {%- set most_kept = run_query('select coalesce(max(kept), 0) from ' ~ kept).rows[0][0] | int -%}
 
+    {%- call statement('pca_sql_eigen') %}
+        create unlogged table {{ eigen }} as
+        select
+            {{ netflow_pca.prefixed_columns(groups, 'spectra.') }},
+            spectra.total,
+            spectra.eigenvalues,
+            {{ functions_schema }}.pca_symmetric_eigenvectors(spectra.reduced, spectra.eigenvalues, cast(kept.kept as integer)) as eigenvectors
+        from {{ spectra }} as spectra
+        inner join {{ kept }} as kept on {{ netflow_pca.same_group_condition(groups, 'kept', 'spectra') }}
+        where kept.kept > 0
+        {{- by_group }}
+    {%- endcall %}
+
     {%- if rows_are_short and most_kept > 0 %}
         {%- call statement('pca_sql_weights') %}
             create unlogged table {{ weights }} as
-            -- one read of each eigenvector array: a subscript of a stored array that large fetches all of it
+            -- one read of each eigenvector array: a subscript of a stored array that large fetches all of
+            -- it. A group keeping fewer than most_kept has a shorter w: its projections past kept are
+            -- null, and never listed
             select
                 {{ netflow_pca.prefixed_columns(groups, 'eigen.') }},
                 cast((entries.i - 1) % {{ m }} + 1 as integer) as short_id,
-                array_agg(
-                    case when (entries.i - 1) / {{ m }} < kept.kept
-                        then entries.x / sqrt(eigen.eigenvalues[(entries.i - 1) / {{ m }} + 1])
-                        else 0
-                    end
-                    order by entries.i
-                ) as w
+                array_agg(entries.x / sqrt(eigen.eigenvalues[(entries.i - 1) / {{ m }} + 1]) order by entries.i) as w
             from {{ eigen }} as eigen
-            inner join {{ kept }} as kept on {{ netflow_pca.same_group_condition(groups, 'kept', 'eigen') }}
-            cross join lateral unnest(eigen.eigenvectors[1:{{ most_kept * m }}]) with ordinality as entries (x, i)
+            cross join lateral unnest(eigen.eigenvectors) with ordinality as entries (x, i)
             group by {{ netflow_pca.prefixed_columns(groups, 'eigen.') }}, cast((entries.i - 1) % {{ m }} + 1 as integer)
             {{- netflow_pca.greenplum_distribution(replicated=true) }};
             create index on {{ weights }} ({{ groups | join(', ') }}, short_id);
@@ -282,7 +292,7 @@
     {%- endif %}
 
     {%- call statement('pca_sql_cleanup') %}
-        drop table if exists {{ [lines, gram, eigen, kept, weights, projections, unsigned] | join(', ') }}
+        drop table if exists {{ [lines, gram, spectra, kept, eigen, weights, projections, unsigned] | join(', ') }}
         {%- if jit is not none %};
         select set_config('jit', {{ netflow_pca.sql_string_literal(jit) }}, true)
         {%- endif %}
