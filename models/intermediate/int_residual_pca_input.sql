@@ -2,7 +2,11 @@
 {{ config(**dict(
     partitioned,
     distributed_by=['user_name'],
-    pre_hook=partitioned.get('pre_hook', []) + ["set local work_mem = '32MB'"],
+    pre_hook=partitioned.get('pre_hook', []) + [
+        'set local enable_mergejoin = off',
+        'set local jit = off',
+        "set local work_mem = '32MB'",
+    ],
 )) }}
 
 {#- Steps 1-4 of the residual method (docs/scoring.md): each cell's count on a variance-stabilised
@@ -67,23 +71,49 @@ active_runs as (
 
 ),
 
-ranked_runs as (
+longest_runs as (
 
-    -- each user's longest run of at most twice the longest burst, the earliest of equals
+    -- each user's longest run of 2 to twice the longest burst days, the earliest of equals: only
+    -- such a run can be left out, so the few runs of several days are ranked, not every run
+    select * from (
+        select
+            *,
+            row_number() over (partition by hour_of_day, name_id order by run_days desc, first_day_id) as run_rank
+
+        from active_runs
+
+        where run_days between 2 and 2 * {{ run.residual_max_run_days }}
+    ) ranked_runs
+
+    where run_rank = 1
+
+),
+
+longest_run_contexts as (
+
+    -- the user's active days, and their largest stabilised count outside the run (null: no other
+    -- active day)
     select
-        *,
-        sum(run_days) over (partition by hour_of_day, name_id) as active_days,
-        -- the user's largest stabilised count outside the run (null: no other active day)
-        max(run_max) over (
-            partition by hour_of_day, name_id
-            rows between unbounded preceding and unbounded following exclude current row
-        ) as outside_max,
-        row_number() over (
-            partition by hour_of_day, name_id
-            order by case when run_days <= 2 * {{ run.residual_max_run_days }} then run_days else 0 end desc, first_day_id
-        ) as run_rank
+        longest_runs.hour_of_day,
+        longest_runs.name_id,
+        longest_runs.active_run,
+        longest_runs.run_days,
+        longest_runs.run_mean,
+        sum(active_runs.run_days) as active_days,
+        max(active_runs.run_max) filter (where active_runs.active_run <> longest_runs.active_run) as outside_max
 
-    from active_runs
+    from longest_runs
+
+    inner join active_runs
+        on longest_runs.hour_of_day = active_runs.hour_of_day
+        and longest_runs.name_id = active_runs.name_id
+
+    group by
+        longest_runs.hour_of_day,
+        longest_runs.name_id,
+        longest_runs.active_run,
+        longest_runs.run_days,
+        longest_runs.run_mean
 
 ),
 
@@ -94,20 +124,18 @@ excluded_runs as (
     -- burst lasting several days on a rarely active user must not become their level, while an
     -- intermittent user's few days of usual activity stay in it
     select
-        ranked_runs.hour_of_day,
-        ranked_runs.name_id,
-        ranked_runs.active_run
+        longest_run_contexts.hour_of_day,
+        longest_run_contexts.name_id,
+        longest_run_contexts.active_run
 
-    from ranked_runs
+    from longest_run_contexts
 
     inner join dimensions
-        on ranked_runs.hour_of_day = dimensions.hour_of_day
+        on longest_run_contexts.hour_of_day = dimensions.hour_of_day
 
-    where ranked_runs.run_rank = 1
-        and ranked_runs.run_days between 2 and 2 * {{ run.residual_max_run_days }}
-        and 2 * ranked_runs.run_days >= ranked_runs.active_days
-        and 2 * ranked_runs.run_days <= dimensions.row_dim
-        and (ranked_runs.outside_max is null or ranked_runs.run_mean > ranked_runs.outside_max + 2)
+    where 2 * longest_run_contexts.run_days >= longest_run_contexts.active_days
+        and 2 * longest_run_contexts.run_days <= dimensions.row_dim
+        and (longest_run_contexts.outside_max is null or longest_run_contexts.run_mean > longest_run_contexts.outside_max + 2)
 
 ),
 
@@ -158,17 +186,19 @@ medians as (
 
 levels as (
 
+    -- grouped by the user alone (the medians' columns are one value per user): a sort on two
+    -- keys, not on the aggregates
     select
         medians.hour_of_day,
         medians.name_id,
-        medians.active_days,
-        medians.baseline_days,
+        max(medians.active_days) as active_days,
+        max(medians.baseline_days) as baseline_days,
         case
-            when medians.baseline_days >= {{ run.residual_min_active_days }} then medians.median_stabilised
+            when max(medians.baseline_days) >= {{ run.residual_min_active_days }} then max(medians.median_stabilised)
             else 0
         end as level,
         case
-            when medians.baseline_days >= {{ run.residual_min_active_days }}
+            when max(medians.baseline_days) >= {{ run.residual_min_active_days }}
                 then greatest(
                     1.4826 * percentile_cont(0.5) within group (
                         order by abs(baseline_cells.stabilised - medians.median_stabilised)
@@ -186,10 +216,7 @@ levels as (
 
     group by
         medians.hour_of_day,
-        medians.name_id,
-        medians.active_days,
-        medians.baseline_days,
-        medians.median_stabilised
+        medians.name_id
 
 ),
 

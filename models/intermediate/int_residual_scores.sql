@@ -150,8 +150,10 @@ select * from final
 {%- else -%}
 with
 
-cells as (
+cells as not materialized (
 
+    -- not materialised: each use scans the analysed table, whose statistics the planner then
+    -- has (a materialised copy of every cell was written to disk and read six times)
     select * from {{ ref('int_residual_pca_input') }}
 
     where {{ netflow_pca.hour_filter('hour_of_day') }}
@@ -176,14 +178,17 @@ fitted_means as (
 
 dims as (
 
-    select distinct
+    -- n_days and n_users are the same on every cell of an hour
+    select
         hour_of_day,
-        n_days,
-        n_users,
-        least(n_days - 1, n_users) as spectrum_rank,
-        cast(least(n_days - 1, n_users) as double precision) / greatest(n_days - 1, n_users, 1) as beta
+        max(n_days) as n_days,
+        max(n_users) as n_users,
+        least(max(n_days) - 1, max(n_users)) as spectrum_rank,
+        cast(least(max(n_days) - 1, max(n_users)) as double precision) / greatest(max(n_days) - 1, max(n_users), 1) as beta
 
     from cells
+
+    group by hour_of_day
 
 ),
 
@@ -370,7 +375,10 @@ user_levels as (
         max(level) as level,
         max(scale) as scale,
         -- the flows the level stands for: the inverse of the stabilising transform
-        power(greatest(max(level) / 2 + sqrt(0.375), 0), 2) - 0.375 as level_flows
+        power(greatest(max(level) / 2 + sqrt(0.375), 0), 2) - 0.375 as level_flows,
+        max(n_days) as n_days,
+        max(active_days) as active_days,
+        sum(fit_value * fit_value) as fit_squares
 
     from cells
 
@@ -404,6 +412,9 @@ pooled_spreads as (
     select
         user_levels.hour_of_day,
         user_levels.name_id,
+        user_levels.n_days,
+        user_levels.active_days,
+        user_levels.fit_squares,
         dispersions.phi,
         sqrt(1 + dispersions.phi * user_levels.level_flows) / user_levels.scale as pooled_spread
 
@@ -417,39 +428,32 @@ pooled_spreads as (
 spreads as (
 
     -- the user's variance outside the normal subspace, per active day; at least the pooled
-    -- spread (a user's own, from 20 to 60 days, is sometimes much too small by chance)
+    -- spread (a user's own, from 20 to 60 days, is sometimes much too small by chance); from the
+    -- per-user sums of user_levels, not a second pass over the cells
     select
-        cells.hour_of_day,
-        cells.name_id,
+        pooled_spreads.hour_of_day,
+        pooled_spreads.name_id,
         greatest(
             sqrt(greatest(
-                (sum(cells.fit_value * cells.fit_value) - max(cells.n_days) * max(means.column_mean) * max(means.column_mean))
-                    / greatest(max(cells.n_days) - 1, 1)
-                - coalesce(max(captured.captured_variance), 0),
+                (pooled_spreads.fit_squares - pooled_spreads.n_days * means.column_mean * means.column_mean)
+                    / greatest(pooled_spreads.n_days - 1, 1)
+                - coalesce(captured.captured_variance, 0),
                 0
-            ) * max(cells.n_days) / max(cells.active_days)),
-            max(pooled_spreads.pooled_spread)
+            ) * pooled_spreads.n_days / pooled_spreads.active_days),
+            pooled_spreads.pooled_spread
         ) as spread,
-        max(pooled_spreads.pooled_spread) as pooled_spread,
-        max(pooled_spreads.phi) as phi
+        pooled_spreads.pooled_spread,
+        pooled_spreads.phi
 
-    from cells
+    from pooled_spreads
 
     inner join means
-        on cells.hour_of_day = means.hour_of_day
-        and cells.name_id = means.name_id
-
-    inner join pooled_spreads
-        on cells.hour_of_day = pooled_spreads.hour_of_day
-        and cells.name_id = pooled_spreads.name_id
+        on pooled_spreads.hour_of_day = means.hour_of_day
+        and pooled_spreads.name_id = means.name_id
 
     left join captured
-        on cells.hour_of_day = captured.hour_of_day
-        and cells.name_id = captured.name_id
-
-    group by
-        cells.hour_of_day,
-        cells.name_id
+        on pooled_spreads.hour_of_day = captured.hour_of_day
+        and pooled_spreads.name_id = captured.name_id
 
 ),
 
