@@ -374,8 +374,8 @@ user_levels as (
         name_id,
         max(level) as level,
         max(scale) as scale,
-        -- the flows the level stands for: the inverse of the stabilising transform
-        power(greatest(max(level) / 2 + sqrt(0.375), 0), 2) - 0.375 as level_flows,
+        -- the flows the level stands for
+        {{ netflow_pca.flows_of_stabilised('max(level)') }} as level_flows,
         max(n_days) as n_days,
         max(active_days) as active_days,
         sum(fit_value * fit_value) as fit_squares
@@ -470,11 +470,10 @@ residuals as (
         spreads.spread,
         spreads.pooled_spread,
         spreads.phi,
-        -- the inverse of the stabilising transform at level + scale x the normal prediction
-        power(greatest(
-            (cells.level + cells.scale * (means.column_mean + coalesce(projections.projection, 0))) / 2 + sqrt(0.375),
-            0
-        ), 2) - 0.375 as expected_flow_count,
+        -- the count the normal subspace predicts: level + scale x its prediction, in flows
+        {{ netflow_pca.flows_of_stabilised(
+            'cells.level + cells.scale * (means.column_mean + coalesce(projections.projection, 0))'
+        ) }} as expected_flow_count,
         normal_subspace.normal_components
 
     from cells
