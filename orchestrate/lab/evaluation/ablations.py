@@ -5,9 +5,11 @@ measured on generated data sets (docs/scoring.md). Research, not part of the pip
     python -m orchestrate.lab.evaluation.ablations --variants residual,no-damping --thresholds 6,7,8
     python -m orchestrate.lab.evaluation.ablations --data-sets detection --variants residual,no-run-score
     python -m orchestrate.lab.evaluation.ablations --data-sets held-out --variants residual,anscombe-evidence --thresholds 5.5,7
+    python -m orchestrate.lab.evaluation.ablations --data-sets detection --variants residual,busy-day --thresholds 4.75,5.5
 
 Every variant scores a user by their best run of consecutive days (`best_runs`), as the method
-does; `no-run-score` by their best day alone.
+does; `no-run-score` by their best day alone. `busy-day` looks across the hours of a user's day,
+which the pipeline does not (yet) do.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from orchestrate.lab.reference.scoring import (
     anscombe,
     baseline_days,
     best_runs,
+    DISPERSION_FROM,
     consecutive_days,
     count_evidence,
     damped,
@@ -35,15 +38,18 @@ from orchestrate.lab.reference.scoring import (
     dispersion,
     expected_counts,
     hour_matrices,
+    inverse_anscombe,
     normal_components,
     pooled_spread,
     residual_fit,
     residual_spread,
     subspace_residual,
+    tail_z,
     user_levels,
 )
 
 PARAMS = ResidualParams()
+BUSY_DAY_PRIOR_FLOWS = 10.0  # busy-day: a user's day factor counts this many flows, expected and seen, besides theirs
 
 
 def _lakhina(fitted: np.ndarray, pca: Pca) -> int:
@@ -127,6 +133,52 @@ VARIANTS: dict[str, Callable[[HourMatrix], np.ndarray]] = {
     "zscore": lambda hour: deviations(hour, PARAMS.min_active_days)[0],
 }
 
+def _moment_dispersion(counts: np.ndarray, expected: np.ndarray, active: np.ndarray, mu: np.ndarray) -> float:
+    """phi by the method of moments: per user, the sum over active cells of (x - e)^2 - e over
+    that of e^2; the median over the users at DISPERSION_FROM flows or more (0 without them)."""
+    excess = np.where(active, (counts - expected) ** 2 - expected, 0.0).sum(axis=0)
+    scale = np.where(active, expected**2, 0.0).sum(axis=0)
+    users = (mu >= DISPERSION_FROM) & (scale > 0)
+    return float(np.median(excess[users] / scale[users])) if users.any() else 0.0
+
+
+def _busy_day_evidences(hours: Sequence[HourMatrix]) -> list[np.ndarray]:
+    """The method's evidence with each cell's expected count times its user's day factor from
+    the other hours of that day, (flows + a) / (expected + a) with a = BUSY_DAY_PRIOR_FLOWS
+    (busy and quiet days move all of a user's hours; a burst is in one, which its own factor
+    leaves out), and the hour's phi shrunk by the share of the cells' excess variance the factor
+    explains (method of moments before and after). Scored like step 7, times pooled / spread at
+    the shrunk phi."""
+    days = sorted({day for hour in hours for day in hour.days})
+    users = sorted({user for hour in hours for user in hour.users})
+    day_index = {day: i for i, day in enumerate(days)}
+    user_index = {user: j for j, user in enumerate(users)}
+    flows = np.zeros((len(days), len(users)))
+    expected = np.zeros_like(flows)
+    fits = []
+    for hour in hours:
+        fit = residual_fit(hour, PARAMS)
+        cells = np.ix_([day_index[day] for day in hour.days], [user_index[user] for user in hour.users])
+        flows[cells] += hour.counts
+        expected[cells] += np.where(hour.nonzero, fit.expected, 0.0)
+        fits.append((fit, cells))
+    evidences = []
+    for hour, (fit, cells) in zip(hours, fits):
+        own = np.where(hour.nonzero, fit.expected, 0.0)
+        factor = (flows[cells] - hour.counts + BUSY_DAY_PRIOR_FLOWS) / (expected[cells] - own + BUSY_DAY_PRIOR_FLOWS)
+        mu = inverse_anscombe(fit.levels.level)
+        explained = _moment_dispersion(hour.counts, fit.expected * factor, hour.nonzero, mu) / max(
+            _moment_dispersion(hour.counts, fit.expected, hour.nonzero, mu), 1e-6
+        )
+        phi = max(dispersion(fit.levels) * explained, 0.0)
+        above = np.maximum(tail_z(hour.counts, fit.expected * factor, phi), 0.0) * pooled_spread(fit.levels, phi) / fit.spread
+        evidences.append(np.where(hour.nonzero, np.where(fit.residual > 0, above, fit.residual / fit.spread), 0.0))
+    return evidences
+
+
+CROSS_HOUR_VARIANTS: dict[str, Callable[[Sequence[HourMatrix]], list[np.ndarray]]] = {"busy-day": _busy_day_evidences}
+VARIANT_NAMES = (*VARIANTS, *CROSS_HOUR_VARIANTS)
+
 EVALUATION = flowgen.PRESETS[flowgen.EVALUATION_PRESET]
 DATA_SETS: dict[str, flowgen.FlowSpec] = {
     **{f"evaluation seed {seed}": replace(EVALUATION, seed=seed) for seed in (EVALUATION.seed, 1, 2, 3, 4)},
@@ -161,7 +213,13 @@ HELD_OUT_SETS: dict[str, flowgen.FlowSpec] = {
     )
     for poisson in (False, True)
 }
-GROUPS = {"default": DATA_SETS, "detection": DETECTION_SETS, "held-out": HELD_OUT_SETS}
+# held out from the busy-day variant's development: first run on its final form
+FRESH_SETS: dict[str, flowgen.FlowSpec] = {
+    f"{users} x {days}{' Poisson' if poisson else ''} s{seed}": _with_kinds(users, days, seed, bool(poisson))
+    for seed, users, days in ((9101, 350, 56), (9102, 900, 35), (9103, 1600, 70), (9104, 600, 90))
+    for poisson in (False, True)
+}
+GROUPS = {"default": DATA_SETS, "detection": DETECTION_SETS, "held-out": HELD_OUT_SETS, "fresh": FRESH_SETS}
 
 
 KINDS = (None, "burst", "subtle", "lasting")  # None: every burst
@@ -173,8 +231,13 @@ def evaluate_variant(variant: str, flow_plan: flowgen.FlowPlan, thresholds: Sequ
     truth = truth_from_plan(flow_plan)
     params = replace(PARAMS, run_at=np.inf) if variant == "no-run-score" else PARAMS
     scored: list[tuple[float, Flag]] = []
-    for hour in hour_matrices(cells_from_plan(flow_plan)):
-        runs = best_runs(VARIANTS[variant](hour), hour.nonzero, consecutive_days(hour.days), params)
+    hours = hour_matrices(cells_from_plan(flow_plan))
+    if variant in CROSS_HOUR_VARIANTS:
+        evidences = CROSS_HOUR_VARIANTS[variant](hours)
+    else:
+        evidences = [VARIANTS[variant](hour) for hour in hours]
+    for hour, evidence in zip(hours, evidences):
+        runs = best_runs(evidence, hour.nonzero, consecutive_days(hour.days), params)
         for j in np.nonzero(runs.score > min(thresholds))[0]:
             flag = Flag(variant, hour.hour, hour.users[j], hour.days[runs.best[j]], hour.days[runs.first[j]])
             scored.append((float(runs.score[j]), flag))
@@ -188,7 +251,7 @@ def evaluate_variant(variant: str, flow_plan: flowgen.FlowPlan, thresholds: Sequ
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestrate.lab.evaluation.ablations", description="The residual method with one step swapped out at a time.")
-    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, of {', '.join(VARIANTS)}")
+    parser.add_argument("--variants", default=",".join(VARIANT_NAMES), help=f"comma-separated, of {', '.join(VARIANT_NAMES)}")
     parser.add_argument("--thresholds", default="5,7,9", help="evidence thresholds (default 5,7,9)")
     parser.add_argument(
         "--data-sets", default="default", help=f"comma-separated names, or a group: {', '.join(GROUPS)} (default: default)"
@@ -197,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     variants = [v for v in args.variants.split(",") if v]
     sets = {name: spec for group in GROUPS.values() for name, spec in group.items()}
     names = [n for part in args.data_sets.split(",") if part for n in (GROUPS[part] if part in GROUPS else [part])]
-    if unknown := [v for v in variants if v not in VARIANTS] + [n for n in names if n not in sets]:
+    if unknown := [v for v in variants if v not in VARIANT_NAMES] + [n for n in names if n not in sets]:
         print(f"scoring_ablations: unknown {', '.join(unknown)}", file=sys.stderr)
         return 2
     thresholds = [float(t) for t in args.thresholds.split(",")]
