@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
+import numpy as np
 import pytest
 
 from orchestrate.lab.evaluation import evaluate
-from orchestrate.lab.evaluation.evaluate import Flag, Truth, metrics, truth_from_rows
+from orchestrate.lab.evaluation.ablations import CROSS_HOUR_VARIANTS, PARAMS
+from orchestrate.lab.evaluation.evaluate import Flag, Truth, cells_from_plan, metrics, truth_from_rows
+from orchestrate.lab.generators import flowgen
+from orchestrate.lab.reference.scoring import hour_matrices, residual_fit
 from orchestrate.lab.generators.sample_data import DEFAULT_PATH as SAMPLE_CSV
 from orchestrate.tests.conftest import Database
 
@@ -111,3 +116,29 @@ def test_command_ranks_a_first_in_hour_12_of_the_sample(capsys: pytest.CaptureFi
 def test_command_refuses_unknown_methods(capsys: pytest.CaptureFixture[str]) -> None:
     assert evaluate.main(["--generate", "--preset", "tiny", "--methods", "pca"]) == 2
     assert "unknown method" in capsys.readouterr().err
+
+
+def test_busy_day_variant_expects_more_of_a_user_busy_all_day() -> None:
+    """ablations' busy-day: the same subtle burst scores less on a day its user is three times
+    as busy in every other hour; cells at or below the prediction keep the method's evidence."""
+    busy_day = CROSS_HOUR_VARIANTS["busy-day"]
+    flow_plan = flowgen.plan(flowgen.FlowSpec(users=60, days=21, events=600_000, seed=4, bursts=0, subtle=2))
+    burst = flow_plan.bursts[0]
+    user, day = flow_plan.user_name(burst.user), flow_plan.day_date(burst.day)
+    hours = hour_matrices(cells_from_plan(flow_plan))
+    busier = []
+    for hour in hours:
+        counts = hour.counts.copy()
+        if hour.hour != burst.hour and user in hour.users and day in hour.days:
+            counts[hour.days.index(day), hour.users.index(user)] *= 3
+        busier.append(replace(hour, counts=counts))
+    index = [hour.hour for hour in hours].index(burst.hour)
+    at = hours[index]
+    usual, busy = busy_day(hours)[index], busy_day(busier)[index]
+    cell = (at.days.index(day), at.users.index(user))
+    assert usual[cell] > PARAMS.run_at
+    assert busy[cell] < usual[cell] - 1
+    fit = residual_fit(at, PARAMS)
+    below = at.nonzero & (fit.residual <= 0)
+    assert below.any()
+    np.testing.assert_allclose(usual[below], fit.evidence[below])
