@@ -1,6 +1,7 @@
 {%- set partitioned = netflow_pca.hour_partitioned_config() %}
 {{ config(**dict(
     partitioned,
+    enabled=netflow_pca.residual_scoring_route(from_vars=true) != 'numpy',
     distributed_by=['user_name'],
     pre_hook=partitioned.get('pre_hook', []) + [
         'set local enable_mergejoin = off',

@@ -21,9 +21,10 @@
         "set local work_mem = '32MB'",
     ],
 )) }}
--- depends_on: {{ ref('int_pca_input') }}, {{ ref('int_pca_dimensions') }}, {{ ref('int_window_days') }}, {{ ref('int_residual_pca_input') }}, {{ ref('int_residual_pca_components') }}, {{ ref('int_residual_pca_column_means') }}
 {%- set run = netflow_pca.run_vars() %}
 {%- set route = netflow_pca.residual_scoring_route() %}
+-- depends_on: {{ ref('int_pca_input') }}, {{ ref('int_pca_dimensions') }}, {{ ref('int_window_days') }}
+{%- if netflow_pca.residual_scoring_route(from_vars=true) != 'numpy' %}, {{ ref('int_residual_pca_input') }}, {{ ref('int_residual_pca_components') }}, {{ ref('int_residual_pca_column_means') }}{% endif %}
 
 {% if route == 'numpy' -%}
 with
