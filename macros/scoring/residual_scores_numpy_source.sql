@@ -1,13 +1,14 @@
 {#- The residual method of one hour end to end in numpy (docs/scoring.md, steps 1-8), for the
     plpython backend: the hour's cells come in once as text (0-based index (name_id - 1) x row_dim
-    + day_id - 1, and the flow counts), and every step runs on the dense days x users matrix, the
+    + day_id - 1, and the flow counts) with each cell's user name in the same order, and every step
+    runs on the dense days x users matrix, the
     same arithmetic as the set-based models int_residual_pca_input, int_residual_pca_components
     (pca_fit_numpy's rules), int_residual_pca_column_means and int_residual_scores' SQL. Returns,
-    per user (name_id), their score (their best run's, docs/scoring.md), the day of the run's
+    per user (name_id, and their name, so that the scores need no join back through the cells), their score (their best run's, docs/scoring.md), the day of the run's
     largest evidence with its count and expected count, the run's first and last day, and the size
     of the hour's normal subspace. -#}
 {% macro residual_scores_numpy_source() %}
-returns table (name_id integer, day_id integer, score double precision, flow_count bigint,
+returns table (name_id integer, user_name text, day_id integer, score double precision, flow_count bigint,
     expected_flow_count double precision, first_day_id integer, last_day_id integer, normal_components integer)
 language plpython3u immutable parallel safe
 as $pca$
@@ -20,7 +21,9 @@ SHIFT, MAD_TO_SIGMA = 0.375, 1.4826
 n, p = row_dim, n_users
 index = np.fromstring(cells or '', dtype=np.int64, sep=',')
 counts = np.fromstring(vals or '', dtype=np.float64, sep=',')
-if index.size != counts.size or (index.size and (index.min() < 0 or index.max() >= n * p)):
+if index.size != counts.size or index.size != len(cell_users or ()):
+    plpy.error('pca_residual_scores_numpy: cells, vals and cell_users differ in length')
+if index.size and (index.min() < 0 or index.max() >= n * p):
     plpy.error('pca_residual_scores_numpy: a cell lies outside row_dim x n_users')
 rows, columns = index % n, index // n
 days = np.bincount(columns, minlength=p)
@@ -29,6 +32,8 @@ x[rows, columns] = counts
 active = np.zeros((n, p), dtype=bool)
 active[rows, columns] = True
 users = np.arange(p)
+names = np.empty(p, dtype=object)
+names[columns] = np.array(cell_users or [], dtype=object)
 
 def run_ids(above):
     """Each cell of above numbered by its run of consecutive days (from 1, user by user), 0
@@ -167,7 +172,7 @@ best = np.where((day_rows >= start) & (day_rows <= last_row), evidence, -np.inf)
 expected = expected_all[best, users]
 keep = days > 0
 return zip(
-    (users[keep] + 1).tolist(), (best[keep] + 1).tolist(), cell_score[start, users][keep].tolist(),
+    (users[keep] + 1).tolist(), names[keep].tolist(), (best[keep] + 1).tolist(), cell_score[start, users][keep].tolist(),
     x[best, users][keep].astype(np.int64).tolist(), expected[keep].tolist(), (start[keep] + 1).tolist(),
     (last_row[keep] + 1).tolist(), [normal] * int(keep.sum()),
 )

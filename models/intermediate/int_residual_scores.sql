@@ -53,7 +53,11 @@ matrices as (
         string_agg(
             cast((cast(cells.name_id as bigint) - 1) * dimensions.row_dim + cells.day_id - 1 as text), ','
         ) as cell_positions,
-        string_agg(cast(cast(cells.flow_count as double precision) as text), ',') as cell_counts
+        string_agg(cast(cast(cells.flow_count as double precision) as text), ',') as cell_counts,
+        -- each cell's user, in the order of the two above (one aggregation feeds them the same
+        -- rows), so that the function names its users: joining them back through every cell
+        -- cost a hash of all the cells
+        array_agg(cells.user_name) as cell_users
 
     from cells
 
@@ -66,10 +70,11 @@ matrices as (
 
 best_days as materialized (
 
-    -- materialised: the function runs once an hour, never again for each cell it is joined to
+    -- materialised: the function runs once an hour, never again for each row it is joined to
     select
         matrices.hour_of_day,
         scored.name_id,
+        scored.user_name,
         scored.day_id,
         scored.score,
         scored.flow_count,
@@ -83,6 +88,7 @@ best_days as materialized (
     cross join lateral {{ netflow_pca.quote_identifier(run.pca_functions_schema) }}.pca_residual_scores_numpy(
         matrices.cell_positions,
         matrices.cell_counts,
+        matrices.cell_users,
         cast(matrices.row_dim as integer),
         cast(matrices.n_users as integer),
         {{ run.residual_min_active_days }},
@@ -94,14 +100,6 @@ best_days as materialized (
         cast({{ run.residual_run_at }} as double precision),
         {{ run.residual_max_run_days }}
     ) as scored
-
-),
-
-evidence_cells as (
-
-    select * from {{ ref('int_pca_input') }}
-
-    where {{ netflow_pca.hour_filter('hour_of_day') }}
 
 ),
 
@@ -117,14 +115,14 @@ final as (
 
     select
         best_days.hour_of_day,
-        evidence_cells.user_name,
+        best_days.user_name,
         cast('residual' as text) as method,
         cast(best_days.score as double precision) as score,
         cast({{ run.residual_threshold }} as double precision) as threshold,
         best_days.score > {{ run.residual_threshold }} as is_anomalous,
-        evidence_cells.day as evidence_day,
+        evidence_days.day as evidence_day,
         cast(null as integer) as evidence_component,
-        cast(evidence_cells.flow_count as bigint) as flow_count,
+        cast(best_days.flow_count as bigint) as flow_count,
         cast(best_days.expected_flow_count as double precision) as expected_flow_count,
         cast(best_days.normal_components as integer) as kept_components,
         first_days.day as first_evidence_day,
@@ -132,10 +130,9 @@ final as (
 
     from best_days
 
-    inner join evidence_cells
-        on best_days.hour_of_day = evidence_cells.hour_of_day
-        and best_days.day_id = evidence_cells.day_id
-        and best_days.name_id = evidence_cells.name_id
+    inner join window_days as evidence_days
+        on best_days.hour_of_day = evidence_days.hour_of_day
+        and best_days.day_id = evidence_days.day_id
 
     inner join window_days as first_days
         on best_days.hour_of_day = first_days.hour_of_day
