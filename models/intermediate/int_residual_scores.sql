@@ -46,23 +46,19 @@ dimensions as (
 
 matrices as (
 
+    -- each hour's cells in one row, as big-endian integers (no text to format and parse) and
+    -- each cell's user, all in the same order (one aggregation feeds them the same rows), so
+    -- that the function names its users: joining them back through every cell cost a hash of
+    -- all the cells
     select
         cells.hour_of_day,
-        max(dimensions.row_dim) as row_dim,
         max(cells.name_id) as n_users,
-        string_agg(
-            cast((cast(cells.name_id as bigint) - 1) * dimensions.row_dim + cells.day_id - 1 as text), ','
-        ) as cell_positions,
-        string_agg(cast(cast(cells.flow_count as double precision) as text), ',') as cell_counts,
-        -- each cell's user, in the order of the two above (one aggregation feeds them the same
-        -- rows), so that the function names its users: joining them back through every cell
-        -- cost a hash of all the cells
+        string_agg(int4send(cast(cells.name_id as integer)), '') as cell_name_ids,
+        string_agg(int4send(cast(cells.day_id as integer)), '') as cell_day_ids,
+        string_agg(int8send(cast(cells.flow_count as bigint)), '') as cell_counts,
         array_agg(cells.user_name) as cell_users
 
     from cells
-
-    inner join dimensions
-        on cells.hour_of_day = dimensions.hour_of_day
 
     group by cells.hour_of_day
 
@@ -85,11 +81,15 @@ best_days as materialized (
 
     from matrices
 
+    inner join dimensions
+        on matrices.hour_of_day = dimensions.hour_of_day
+
     cross join lateral {{ netflow_pca.quote_identifier(run.pca_functions_schema) }}.pca_residual_scores_numpy(
-        matrices.cell_positions,
+        matrices.cell_name_ids,
+        matrices.cell_day_ids,
         matrices.cell_counts,
         matrices.cell_users,
-        cast(matrices.row_dim as integer),
+        cast(dimensions.row_dim as integer),
         cast(matrices.n_users as integer),
         {{ run.residual_min_active_days }},
         cast({{ run.residual_damp_at }} as double precision),
