@@ -1,5 +1,5 @@
-{#- The column means of the residual method's fit; empty when its set-based route does not run
-    (residual_scoring_route), like int_residual_pca_components. -#}
+{#- The column means of the residual method's fit; disabled or empty when its set-based route does
+    not run (residual_scoring_route), like int_residual_pca_components. -#}
 {{ config(
     enabled=netflow_pca.residual_scoring_route(from_vars=true) != 'numpy',
     distributed_replicated=true,

@@ -1,6 +1,7 @@
 {#- The residual method's normal-subspace candidates: the leading components of each hour's
     damped deviations (int_residual_pca_input.fit_value), fitted like pca_components. Fitted for
-    the set-based route of the residual method only (residual_scoring_route); empty otherwise. -#}
+    the set-based route of the residual method only (residual_scoring_route): disabled when the
+    vars name plpython, empty when another route runs. -#}
 {%- set partitioned = netflow_pca.hour_partitioned_config() %}
 {{ config(**dict(
     partitioned,
