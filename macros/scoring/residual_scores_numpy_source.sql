@@ -1,13 +1,15 @@
 {#- The residual method of one hour end to end in numpy (docs/scoring.md, steps 1-8), for the
-    plpython backend: the hour's cells come in once as text (0-based index (name_id - 1) x row_dim
-    + day_id - 1, and the flow counts), and every step runs on the dense days x users matrix, the
-    same arithmetic as the set-based models int_residual_pca_input, int_residual_pca_components
-    (pca_fit_numpy's rules), int_residual_pca_column_means and int_residual_scores' SQL. Returns,
-    per user (name_id), their score (their best run's, docs/scoring.md), the day of the run's
-    largest evidence with its count and expected count, the run's first and last day, and the size
-    of the hour's normal subspace. -#}
+    plpython backend: the hour's cells come in once, their name_id, day_id and flow count each
+    as one bytea of big-endian integers (int4send, int4send, int8send: read without parsing
+    text) and each cell's user name, all in the same order, and every step runs on the dense
+    days x users matrix, the same arithmetic as the set-based models int_residual_pca_input,
+    int_residual_pca_components (pca_fit_numpy's rules), int_residual_pca_column_means and
+    int_residual_scores' SQL. Returns, per user (name_id, and the name, so that the scores need
+    no join back through the cells), their score (their best run's, docs/scoring.md), the day of
+    the run's largest evidence with its count and expected count, the run's first and last day,
+    and the size of the hour's normal subspace. -#}
 {% macro residual_scores_numpy_source() %}
-returns table (name_id integer, day_id integer, score double precision, flow_count bigint,
+returns table (name_id integer, user_name text, day_id integer, score double precision, flow_count bigint,
     expected_flow_count double precision, first_day_id integer, last_day_id integer, normal_components integer)
 language plpython3u immutable parallel safe
 as $pca$
@@ -18,17 +20,21 @@ import numpy as np
 
 SHIFT, MAD_TO_SIGMA = 0.375, 1.4826
 n, p = row_dim, n_users
-index = np.fromstring(cells or '', dtype=np.int64, sep=',')
-counts = np.fromstring(vals or '', dtype=np.float64, sep=',')
-if index.size != counts.size or (index.size and (index.min() < 0 or index.max() >= n * p)):
+columns = np.frombuffer(cell_name_ids or b'', dtype='>i4').astype(np.int64) - 1
+rows = np.frombuffer(cell_day_ids or b'', dtype='>i4').astype(np.int64) - 1
+counts = np.frombuffer(cell_counts or b'', dtype='>i8').astype(np.float64)
+if not columns.size == rows.size == counts.size == len(cell_users or ()):
+    plpy.error('pca_residual_scores_numpy: cell_name_ids, cell_day_ids, cell_counts and cell_users differ in length')
+if columns.size and (columns.min() < 0 or columns.max() >= p or rows.min() < 0 or rows.max() >= n):
     plpy.error('pca_residual_scores_numpy: a cell lies outside row_dim x n_users')
-rows, columns = index % n, index // n
 days = np.bincount(columns, minlength=p)
 x = np.zeros((n, p))
 x[rows, columns] = counts
 active = np.zeros((n, p), dtype=bool)
 active[rows, columns] = True
 users = np.arange(p)
+names = np.empty(p, dtype=object)
+names[columns] = np.array(cell_users or [], dtype=object)
 
 def run_ids(above):
     """Each cell of above numbered by its run of consecutive days (from 1, user by user), 0
@@ -167,7 +173,7 @@ best = np.where((day_rows >= start) & (day_rows <= last_row), evidence, -np.inf)
 expected = expected_all[best, users]
 keep = days > 0
 return zip(
-    (users[keep] + 1).tolist(), (best[keep] + 1).tolist(), cell_score[start, users][keep].tolist(),
+    (users[keep] + 1).tolist(), names[keep].tolist(), (best[keep] + 1).tolist(), cell_score[start, users][keep].tolist(),
     x[best, users][keep].astype(np.int64).tolist(), expected[keep].tolist(), (start[keep] + 1).tolist(),
     (last_row[keep] + 1).tolist(), [normal] * int(keep.sum()),
 )

@@ -1,6 +1,10 @@
-{#- The column means of the residual method's fit; empty when its set-based route does not run
-    (residual_scoring_route), like int_residual_pca_components. -#}
-{{ config(distributed_replicated=true, **netflow_pca.hour_partitioned_config()) }}
+{#- The column means of the residual method's fit; disabled or empty when its set-based route does
+    not run (residual_scoring_route), like int_residual_pca_components. -#}
+{{ config(
+    enabled=netflow_pca.residual_scoring_route(from_vars=true) != 'numpy',
+    distributed_replicated=true,
+    **netflow_pca.hour_partitioned_config()
+) }}
 -- depends_on: {{ ref('int_residual_pca_input') }}, {{ ref('int_pca_dimensions') }}
 
 {% if netflow_pca.residual_scoring_route() == 'sql' -%}

@@ -1,6 +1,7 @@
 {%- set partitioned = netflow_pca.hour_partitioned_config() %}
 {{ config(**dict(
     partitioned,
+    enabled=netflow_pca.residual_scoring_route(from_vars=true) != 'numpy',
     distributed_by=['user_name'],
     pre_hook=partitioned.get('pre_hook', []) + [
         'set local enable_mergejoin = off',
@@ -13,8 +14,9 @@
     scale, as a deviation from the user's own level in that hour, and the value the residual PCA
     is fitted on, with individual extremes damped to the level so that they cannot shape the
     normal subspace. Built for the set-based route of the residual method only (the sql and madlib
-    backends): on plpython int_residual_scores does these steps in numpy, and this model is empty,
-    as it is when the var scoring_method leaves the method out. -#}
+    backends): on plpython int_residual_scores does these steps in numpy, and this model is
+    disabled when the vars name plpython (residual_scoring_route), empty when 'auto' resolves to
+    it or the var scoring_method leaves the method out. -#}
 {%- set run = netflow_pca.run_vars() %}
 
 with

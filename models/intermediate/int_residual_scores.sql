@@ -21,9 +21,10 @@
         "set local work_mem = '32MB'",
     ],
 )) }}
--- depends_on: {{ ref('int_pca_input') }}, {{ ref('int_pca_dimensions') }}, {{ ref('int_window_days') }}, {{ ref('int_residual_pca_input') }}, {{ ref('int_residual_pca_components') }}, {{ ref('int_residual_pca_column_means') }}
 {%- set run = netflow_pca.run_vars() %}
 {%- set route = netflow_pca.residual_scoring_route() %}
+-- depends_on: {{ ref('int_pca_input') }}, {{ ref('int_pca_dimensions') }}, {{ ref('int_window_days') }}
+{%- if netflow_pca.residual_scoring_route(from_vars=true) != 'numpy' %}, {{ ref('int_residual_pca_input') }}, {{ ref('int_residual_pca_components') }}, {{ ref('int_residual_pca_column_means') }}{% endif %}
 
 {% if route == 'numpy' -%}
 with
@@ -45,19 +46,19 @@ dimensions as (
 
 matrices as (
 
+    -- each hour's cells in one row, as big-endian integers (no text to format and parse) and
+    -- each cell's user, all in the same order (one aggregation feeds them the same rows), so
+    -- that the function names its users: joining them back through every cell cost a hash of
+    -- all the cells
     select
         cells.hour_of_day,
-        max(dimensions.row_dim) as row_dim,
         max(cells.name_id) as n_users,
-        string_agg(
-            cast((cast(cells.name_id as bigint) - 1) * dimensions.row_dim + cells.day_id - 1 as text), ','
-        ) as cell_positions,
-        string_agg(cast(cast(cells.flow_count as double precision) as text), ',') as cell_counts
+        string_agg(int4send(cast(cells.name_id as integer)), '') as cell_name_ids,
+        string_agg(int4send(cast(cells.day_id as integer)), '') as cell_day_ids,
+        string_agg(int8send(cast(cells.flow_count as bigint)), '') as cell_counts,
+        array_agg(cells.user_name) as cell_users
 
     from cells
-
-    inner join dimensions
-        on cells.hour_of_day = dimensions.hour_of_day
 
     group by cells.hour_of_day
 
@@ -65,10 +66,11 @@ matrices as (
 
 best_days as materialized (
 
-    -- materialised: the function runs once an hour, never again for each cell it is joined to
+    -- materialised: the function runs once an hour, never again for each row it is joined to
     select
         matrices.hour_of_day,
         scored.name_id,
+        scored.user_name,
         scored.day_id,
         scored.score,
         scored.flow_count,
@@ -79,10 +81,15 @@ best_days as materialized (
 
     from matrices
 
+    inner join dimensions
+        on matrices.hour_of_day = dimensions.hour_of_day
+
     cross join lateral {{ netflow_pca.quote_identifier(run.pca_functions_schema) }}.pca_residual_scores_numpy(
-        matrices.cell_positions,
+        matrices.cell_name_ids,
+        matrices.cell_day_ids,
         matrices.cell_counts,
-        cast(matrices.row_dim as integer),
+        matrices.cell_users,
+        cast(dimensions.row_dim as integer),
         cast(matrices.n_users as integer),
         {{ run.residual_min_active_days }},
         cast({{ run.residual_damp_at }} as double precision),
@@ -93,14 +100,6 @@ best_days as materialized (
         cast({{ run.residual_run_at }} as double precision),
         {{ run.residual_max_run_days }}
     ) as scored
-
-),
-
-evidence_cells as (
-
-    select * from {{ ref('int_pca_input') }}
-
-    where {{ netflow_pca.hour_filter('hour_of_day') }}
 
 ),
 
@@ -116,14 +115,14 @@ final as (
 
     select
         best_days.hour_of_day,
-        evidence_cells.user_name,
+        best_days.user_name,
         cast('residual' as text) as method,
         cast(best_days.score as double precision) as score,
         cast({{ run.residual_threshold }} as double precision) as threshold,
         best_days.score > {{ run.residual_threshold }} as is_anomalous,
-        evidence_cells.day as evidence_day,
+        evidence_days.day as evidence_day,
         cast(null as integer) as evidence_component,
-        cast(evidence_cells.flow_count as bigint) as flow_count,
+        cast(best_days.flow_count as bigint) as flow_count,
         cast(best_days.expected_flow_count as double precision) as expected_flow_count,
         cast(best_days.normal_components as integer) as kept_components,
         first_days.day as first_evidence_day,
@@ -131,10 +130,9 @@ final as (
 
     from best_days
 
-    inner join evidence_cells
-        on best_days.hour_of_day = evidence_cells.hour_of_day
-        and best_days.day_id = evidence_cells.day_id
-        and best_days.name_id = evidence_cells.name_id
+    inner join window_days as evidence_days
+        on best_days.hour_of_day = evidence_days.hour_of_day
+        and best_days.day_id = evidence_days.day_id
 
     inner join window_days as first_days
         on best_days.hour_of_day = first_days.hour_of_day

@@ -234,14 +234,16 @@ def test_a_user_column_of_any_comparable_type_is_carried_as_its_natural_text(pro
 
 def _tampered_copy(built_project: Project, project: Project, models: tuple[str, ...], tampering: tuple[str, ...]) -> None:
     """Copies of the built models in the project's own schema, changed by the tampering statements
-    ({input}: int_pca_input, {counts}: int_hourly_counts), each of which must change a row."""
+    ({input}: int_pca_input, {counts}: int_hourly_counts, {scores}: user_outlier_scores), each of
+    which must change a row."""
     project.db.execute(f'create schema "{project.schema}"')
     for model in models:
         project.db.execute(f'create table "{project.schema}".{model} as select * from "{built_project.schema}".{model}')
     with project.db.connect() as connection, connection.cursor() as cursor:
         for statement in tampering:
             cursor.execute(statement.format(input=f'"{project.schema}".int_pca_input',
-                                            counts=f'"{project.schema}".int_hourly_counts'))
+                                            counts=f'"{project.schema}".int_hourly_counts',
+                                            scores=f'"{project.schema}".user_outlier_scores'))
             assert cursor.rowcount > 0, statement
 
 
@@ -294,3 +296,31 @@ def test_the_name_id_test_catches_ids_that_are_not_the_users_rank(built_project:
 
     assert result.returncode != 0
     assert "Failure in test dense_rank_of_int_pca_input_name_id" in result.stdout, result.stdout[-3000:]
+
+
+@pytest.mark.parametrize("tampering", [
+    "update {scores} set score = null where hour_of_day = 12 and user_name = 'a'",
+    # null only where the condition holds: a residual row's day
+    "update {scores} set evidence_day = null where hour_of_day = 12 and user_name = 'a' and method = 'residual'",
+    "update {scores} set hour_of_day = 24 where hour_of_day = 12 and user_name = 'a'",
+    "update {scores} set method = 'other' where hour_of_day = 12 and user_name = 'a'",
+])
+def test_the_column_values_test_catches_a_null_an_out_of_range_or_an_unknown_value(
+    built_project: Project, project: Project, tampering: str
+) -> None:
+    _tampered_copy(built_project, project, ("user_outlier_scores",), (tampering,))
+
+    result = project.dbt("test", "--select", "column_values_user_outlier_scores", vars={"events_schema": built_project.schema})
+
+    assert result.returncode != 0
+    assert "Failure in test column_values_user_outlier_scores" in result.stdout, result.stdout[-3000:]
+
+
+def test_the_column_values_test_passes_a_null_where_its_condition_does_not_hold(built_project: Project, project: Project) -> None:
+    # the loading method names no day
+    _tampered_copy(built_project, project, ("user_outlier_scores",),
+                   ("update {scores} set method = 'loading', evidence_day = null where hour_of_day = 12 and user_name = 'a'",))
+
+    result = project.dbt("test", "--select", "column_values_user_outlier_scores", vars={"events_schema": built_project.schema})
+
+    assert result.returncode == 0, result.stdout[-3000:]
