@@ -321,10 +321,32 @@ component_offsets as (
 
 ),
 
+day_sums as (
+
+    -- per day, one sum per normal component over the day's cells (null past the hour's normal
+    -- components)
+    select
+        cells.hour_of_day,
+        cells.day_id,
+        {%- for k in range(1, most_components + 1) %}
+        sum(cells.deviation * user_components.loading_{{ k }}) as score_sum_{{ k }}{{ ',' if not loop.last }}
+        {%- endfor %}
+
+    from cells
+
+    inner join user_components
+        on cells.hour_of_day = user_components.hour_of_day
+        and cells.name_id = user_components.name_id
+
+    group by
+        cells.hour_of_day,
+        cells.day_id
+
+),
+
 day_scores as (
 
-    -- each day's coordinates in the normal subspace, of its centred undamped deviations: one
-    -- sum per component over the day's cells (null past the hour's normal components)
+    -- each day's coordinates in the normal subspace, of its centred undamped deviations
     select
         day_sums.hour_of_day,
         day_sums.day_id,
@@ -332,24 +354,7 @@ day_scores as (
         day_sums.score_sum_{{ k }} - component_offsets.mean_score_{{ k }} as day_score_{{ k }}{{ ',' if not loop.last }}
         {%- endfor %}
 
-    from (
-        select
-            cells.hour_of_day,
-            cells.day_id,
-            {%- for k in range(1, most_components + 1) %}
-            sum(cells.deviation * user_components.loading_{{ k }}) as score_sum_{{ k }}{{ ',' if not loop.last }}
-            {%- endfor %}
-
-        from cells
-
-        inner join user_components
-            on cells.hour_of_day = user_components.hour_of_day
-            and cells.name_id = user_components.name_id
-
-        group by
-            cells.hour_of_day,
-            cells.day_id
-    ) day_sums
+    from day_sums
 
     inner join component_offsets
         on day_sums.hour_of_day = component_offsets.hour_of_day
@@ -605,7 +610,9 @@ best_days as (
             evidence.evidence,
             -evidence.day_id,
             cast(evidence.flow_count as double precision),
-            evidence.expected_flow_count
+            evidence.expected_flow_count,
+            -- the day itself, as days since 1970-01-01 (exact in a double)
+            cast(evidence.day - date '1970-01-01' as double precision)
         ]) as best_day
 
     from evidence
@@ -621,39 +628,45 @@ best_days as (
 
 ),
 
-window_days as (
+chosen_days as (
 
-    select * from {{ ref('int_window_days') }}
+    -- best_days' largest array, unpacked
+    select
+        hour_of_day,
+        user_name,
+        run_score,
+        first_day,
+        last_day,
+        best_day[2] as evidence,
+        cast(best_day[4] as bigint) as flow_count,
+        best_day[5] as expected_flow_count,
+        date '1970-01-01' + cast(best_day[6] as integer) as day
 
-    where {{ netflow_pca.hour_filter('hour_of_day') }}
+    from best_days
 
 ),
 
 final as (
 
     select
-        best_days.hour_of_day,
-        best_days.user_name,
+        chosen_days.hour_of_day,
+        chosen_days.user_name,
         cast('residual' as text) as method,
-        cast(coalesce(best_days.run_score, best_days.best_day[2]) as double precision) as score,
+        cast(coalesce(chosen_days.run_score, chosen_days.evidence) as double precision) as score,
         cast({{ run.residual_threshold }} as double precision) as threshold,
-        coalesce(best_days.run_score, best_days.best_day[2]) > {{ run.residual_threshold }} as is_anomalous,
-        window_days.day as evidence_day,
+        coalesce(chosen_days.run_score, chosen_days.evidence) > {{ run.residual_threshold }} as is_anomalous,
+        chosen_days.day as evidence_day,
         cast(null as integer) as evidence_component,
-        cast(best_days.best_day[4] as bigint) as flow_count,
-        cast(best_days.best_day[5] as double precision) as expected_flow_count,
+        chosen_days.flow_count,
+        cast(chosen_days.expected_flow_count as double precision) as expected_flow_count,
         cast(normal_subspace.normal_components as integer) as kept_components,
-        coalesce(best_days.first_day, window_days.day) as first_evidence_day,
-        coalesce(best_days.last_day, window_days.day) as last_evidence_day
+        coalesce(chosen_days.first_day, chosen_days.day) as first_evidence_day,
+        coalesce(chosen_days.last_day, chosen_days.day) as last_evidence_day
 
-    from best_days
-
-    inner join window_days
-        on best_days.hour_of_day = window_days.hour_of_day
-        and -best_days.best_day[3] = window_days.day_id
+    from chosen_days
 
     inner join normal_subspace
-        on best_days.hour_of_day = normal_subspace.hour_of_day
+        on chosen_days.hour_of_day = normal_subspace.hour_of_day
     {%- if route == 'none' %}
 
     where false
