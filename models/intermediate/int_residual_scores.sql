@@ -23,6 +23,9 @@
 )) }}
 {%- set run = netflow_pca.run_vars() %}
 {%- set route = netflow_pca.residual_scoring_route() %}
+{#- the most components a normal subspace can hold: the residual fit keeps at most
+    residual_max_components, and fewer than the days -#}
+{%- set most_components = [[run.residual_max_components, run.lookback_days - 1] | min, 1] | max %}
 -- depends_on: {{ ref('int_pca_input') }}, {{ ref('int_pca_dimensions') }}, {{ ref('int_window_days') }}
 {%- if netflow_pca.residual_scoring_route(from_vars=true) != 'numpy' %}, {{ ref('int_residual_pca_input') }}, {{ ref('int_residual_pca_components') }}, {{ ref('int_residual_pca_column_means') }}{% endif %}
 
@@ -246,54 +249,96 @@ normal_subspace as (
 
 ),
 
-loadings as (
+hour_components as (
 
+    -- per hour, its normal components side by side (null past normal_components), so that every
+    -- user's loadings come out of one unnest as a row, without a transpose of the components
     select
-        fitted_components.hour_of_day,
-        fitted_components.row_id,
-        cast(entry.name_id as integer) as name_id,
-        entry.loading,
-        fitted_components.std_dev * fitted_components.std_dev as variance
+        normal_subspace.hour_of_day,
+        array_agg(fitted_components.std_dev * fitted_components.std_dev order by fitted_components.row_id) as variances,
+        {%- for k in range(1, most_components + 1) %}
+        max(fitted_components.principal_components) filter (where fitted_components.row_id = {{ k }}) as loadings_{{ k }}{{ ',' if not loop.last }}
+        {%- endfor %}
 
-    from fitted_components
+    from normal_subspace
 
-    inner join normal_subspace
-        on fitted_components.hour_of_day = normal_subspace.hour_of_day
+    left join fitted_components
+        on normal_subspace.hour_of_day = fitted_components.hour_of_day
         and fitted_components.row_id <= normal_subspace.normal_components
 
-    cross join lateral unnest(fitted_components.principal_components) with ordinality as entry (loading, name_id)
+    group by normal_subspace.hour_of_day
 
 ),
 
-means as (
+user_components as (
 
+    -- per hour and user: the column mean, the loadings on the normal components, and the
+    -- variance the normal subspace captures of the user
     select
-        fitted_means.hour_of_day,
+        hour_components.hour_of_day,
         cast(entry.name_id as integer) as name_id,
-        entry.column_mean
+        entry.column_mean,
+        {%- for k in range(1, most_components + 1) %}
+        entry.loading_{{ k }},
+        {%- endfor %}
+        {%- for k in range(1, most_components + 1) %}
+        {{ '+ ' if not loop.first }}coalesce(hour_components.variances[{{ k }}] * entry.loading_{{ k }} * entry.loading_{{ k }}, 0)
+        {%- endfor %} as captured_variance
 
-    from fitted_means
+    from hour_components
 
-    cross join lateral unnest(fitted_means.column_mean) with ordinality as entry (column_mean, name_id)
+    inner join fitted_means
+        on hour_components.hour_of_day = fitted_means.hour_of_day
+
+    cross join lateral rows from (
+        unnest(fitted_means.column_mean),
+        {%- for k in range(1, most_components + 1) %}
+        unnest(hour_components.loadings_{{ k }}){{ ',' if not loop.last }}
+        {%- endfor %}
+    ) with ordinality as entry (
+        column_mean,
+        {%- for k in range(1, most_components + 1) %}
+        loading_{{ k }},
+        {%- endfor %}
+        name_id
+    )
 
 ),
 
 component_offsets as (
 
     select
-        loadings.hour_of_day,
-        loadings.row_id,
-        sum(loadings.loading * means.column_mean) as mean_score
+        hour_of_day,
+        {%- for k in range(1, most_components + 1) %}
+        sum(loading_{{ k }} * column_mean) as mean_score_{{ k }}{{ ',' if not loop.last }}
+        {%- endfor %}
 
-    from loadings
+    from user_components
 
-    inner join means
-        on loadings.hour_of_day = means.hour_of_day
-        and loadings.name_id = means.name_id
+    group by hour_of_day
+
+),
+
+day_sums as (
+
+    -- per day, one sum per normal component over the day's cells (null past the hour's normal
+    -- components)
+    select
+        cells.hour_of_day,
+        cells.day_id,
+        {%- for k in range(1, most_components + 1) %}
+        sum(cells.deviation * user_components.loading_{{ k }}) as score_sum_{{ k }}{{ ',' if not loop.last }}
+        {%- endfor %}
+
+    from cells
+
+    inner join user_components
+        on cells.hour_of_day = user_components.hour_of_day
+        and cells.name_id = user_components.name_id
 
     group by
-        loadings.hour_of_day,
-        loadings.row_id
+        cells.hour_of_day,
+        cells.day_id
 
 ),
 
@@ -301,67 +346,16 @@ day_scores as (
 
     -- each day's coordinates in the normal subspace, of its centred undamped deviations
     select
-        cells.hour_of_day,
-        cells.day_id,
-        loadings.row_id,
-        sum(cells.deviation * loadings.loading) - component_offsets.mean_score as day_score
+        day_sums.hour_of_day,
+        day_sums.day_id,
+        {%- for k in range(1, most_components + 1) %}
+        day_sums.score_sum_{{ k }} - component_offsets.mean_score_{{ k }} as day_score_{{ k }}{{ ',' if not loop.last }}
+        {%- endfor %}
 
-    from cells
-
-    inner join loadings
-        on cells.hour_of_day = loadings.hour_of_day
-        and cells.name_id = loadings.name_id
+    from day_sums
 
     inner join component_offsets
-        on loadings.hour_of_day = component_offsets.hour_of_day
-        and loadings.row_id = component_offsets.row_id
-
-    group by
-        cells.hour_of_day,
-        cells.day_id,
-        loadings.row_id,
-        component_offsets.mean_score
-
-),
-
-projections as (
-
-    select
-        cells.hour_of_day,
-        cells.day_id,
-        cells.name_id,
-        sum(day_scores.day_score * loadings.loading) as projection
-
-    from cells
-
-    inner join loadings
-        on cells.hour_of_day = loadings.hour_of_day
-        and cells.name_id = loadings.name_id
-
-    inner join day_scores
-        on cells.hour_of_day = day_scores.hour_of_day
-        and cells.day_id = day_scores.day_id
-        and loadings.row_id = day_scores.row_id
-
-    group by
-        cells.hour_of_day,
-        cells.day_id,
-        cells.name_id
-
-),
-
-captured as (
-
-    select
-        hour_of_day,
-        name_id,
-        sum(variance * loading * loading) as captured_variance
-
-    from loadings
-
-    group by
-        hour_of_day,
-        name_id
+        on day_sums.hour_of_day = component_offsets.hour_of_day
 
 ),
 
@@ -433,9 +427,9 @@ spreads as (
         pooled_spreads.name_id,
         greatest(
             sqrt(greatest(
-                (pooled_spreads.fit_squares - pooled_spreads.n_days * means.column_mean * means.column_mean)
+                (pooled_spreads.fit_squares - pooled_spreads.n_days * user_components.column_mean * user_components.column_mean)
                     / greatest(pooled_spreads.n_days - 1, 1)
-                - coalesce(captured.captured_variance, 0),
+                - user_components.captured_variance,
                 0
             ) * pooled_spreads.n_days / pooled_spreads.active_days),
             pooled_spreads.pooled_spread
@@ -445,18 +439,16 @@ spreads as (
 
     from pooled_spreads
 
-    inner join means
-        on pooled_spreads.hour_of_day = means.hour_of_day
-        and pooled_spreads.name_id = means.name_id
-
-    left join captured
-        on pooled_spreads.hour_of_day = captured.hour_of_day
-        and pooled_spreads.name_id = captured.name_id
+    inner join user_components
+        on pooled_spreads.hour_of_day = user_components.hour_of_day
+        and pooled_spreads.name_id = user_components.name_id
 
 ),
 
-residuals as (
+projections as (
 
+    -- each cell's column mean and projection on the normal subspace: its day's scores times its
+    -- user's loadings
     select
         cells.hour_of_day,
         cells.day_id,
@@ -464,33 +456,49 @@ residuals as (
         cells.user_name,
         cells.day,
         cells.flow_count,
-        cells.deviation - means.column_mean - coalesce(projections.projection, 0) as residual,
+        cells.level,
+        cells.scale,
+        cells.deviation,
+        user_components.column_mean,
+        {%- for k in range(1, most_components + 1) %}
+        {{ '+ ' if not loop.first }}coalesce(day_scores.day_score_{{ k }} * user_components.loading_{{ k }}, 0)
+        {%- endfor %} as projection
+
+    from cells
+
+    inner join user_components
+        on cells.hour_of_day = user_components.hour_of_day
+        and cells.name_id = user_components.name_id
+
+    inner join day_scores
+        on cells.hour_of_day = day_scores.hour_of_day
+        and cells.day_id = day_scores.day_id
+
+),
+
+residuals as (
+
+    select
+        projections.hour_of_day,
+        projections.day_id,
+        projections.name_id,
+        projections.user_name,
+        projections.day,
+        projections.flow_count,
+        projections.deviation - projections.column_mean - projections.projection as residual,
         spreads.spread,
         spreads.pooled_spread,
         spreads.phi,
         -- the count the normal subspace predicts: level + scale x its prediction, in flows
         {{ netflow_pca.flows_of_stabilised(
-            'cells.level + cells.scale * (means.column_mean + coalesce(projections.projection, 0))'
-        ) }} as expected_flow_count,
-        normal_subspace.normal_components
+            'projections.level + projections.scale * (projections.column_mean + projections.projection)'
+        ) }} as expected_flow_count
 
-    from cells
-
-    inner join means
-        on cells.hour_of_day = means.hour_of_day
-        and cells.name_id = means.name_id
+    from projections
 
     inner join spreads
-        on cells.hour_of_day = spreads.hour_of_day
-        and cells.name_id = spreads.name_id
-
-    inner join normal_subspace
-        on cells.hour_of_day = normal_subspace.hour_of_day
-
-    left join projections
-        on cells.hour_of_day = projections.hour_of_day
-        and cells.day_id = projections.day_id
-        and cells.name_id = projections.name_id
+        on projections.hour_of_day = spreads.hour_of_day
+        and projections.name_id = spreads.name_id
 
 ),
 
@@ -585,19 +593,25 @@ best_runs as (
 
 best_days as (
 
-    -- the best run's best day (the earliest of equals), or the best day of a user without a run
+    -- the best run's best day (the earliest of equals), or the best day of a user without a run:
+    -- the largest (in the run, evidence, -day_id) with the day's count and prediction, an
+    -- aggregate per user where a rank of every cell sorted them all
     select
-        evidence.*,
-        best_runs.run_score,
-        best_runs.first_day,
-        best_runs.last_day,
-        row_number() over (
-            partition by evidence.hour_of_day, evidence.name_id
-            order by
-                case when evidence.day_id between best_runs.first_day_id and best_runs.last_day_id then 0 else 1 end,
-                evidence.evidence desc,
-                evidence.day_id
-        ) as day_rank
+        evidence.hour_of_day,
+        evidence.name_id,
+        evidence.user_name,
+        max(best_runs.run_score) as run_score,
+        max(best_runs.first_day) as first_day,
+        max(best_runs.last_day) as last_day,
+        max(array[
+            case when evidence.day_id between best_runs.first_day_id and best_runs.last_day_id then 1 else 0 end,
+            evidence.evidence,
+            -evidence.day_id,
+            cast(evidence.flow_count as double precision),
+            evidence.expected_flow_count,
+            -- the day itself, as days since 1970-01-01 (exact in a double)
+            cast(evidence.day - date '1970-01-01' as double precision)
+        ]) as best_day
 
     from evidence
 
@@ -605,30 +619,55 @@ best_days as (
         on evidence.hour_of_day = best_runs.hour_of_day
         and evidence.name_id = best_runs.name_id
 
+    group by
+        evidence.hour_of_day,
+        evidence.name_id,
+        evidence.user_name
+
+),
+
+chosen_days as (
+
+    -- best_days' largest array, unpacked
+    select
+        hour_of_day,
+        user_name,
+        run_score,
+        first_day,
+        last_day,
+        best_day[2] as evidence,
+        cast(best_day[4] as bigint) as flow_count,
+        best_day[5] as expected_flow_count,
+        date '1970-01-01' + cast(best_day[6] as integer) as day
+
+    from best_days
+
 ),
 
 final as (
 
     select
-        hour_of_day,
-        user_name,
+        chosen_days.hour_of_day,
+        chosen_days.user_name,
         cast('residual' as text) as method,
-        cast(coalesce(run_score, evidence) as double precision) as score,
+        cast(coalesce(chosen_days.run_score, chosen_days.evidence) as double precision) as score,
         cast({{ run.residual_threshold }} as double precision) as threshold,
-        coalesce(run_score, evidence) > {{ run.residual_threshold }} as is_anomalous,
-        day as evidence_day,
+        coalesce(chosen_days.run_score, chosen_days.evidence) > {{ run.residual_threshold }} as is_anomalous,
+        chosen_days.day as evidence_day,
         cast(null as integer) as evidence_component,
-        cast(flow_count as bigint) as flow_count,
-        cast(expected_flow_count as double precision) as expected_flow_count,
-        cast(normal_components as integer) as kept_components,
-        coalesce(first_day, day) as first_evidence_day,
-        coalesce(last_day, day) as last_evidence_day
+        chosen_days.flow_count,
+        cast(chosen_days.expected_flow_count as double precision) as expected_flow_count,
+        cast(normal_subspace.normal_components as integer) as kept_components,
+        coalesce(chosen_days.first_day, chosen_days.day) as first_evidence_day,
+        coalesce(chosen_days.last_day, chosen_days.day) as last_evidence_day
 
-    from best_days
+    from chosen_days
 
-    where day_rank = 1
+    inner join normal_subspace
+        on chosen_days.hour_of_day = normal_subspace.hour_of_day
     {%- if route == 'none' %}
-        and false
+
+    where false
     {%- endif %}
 
 )

@@ -5,10 +5,15 @@
 {% macro install_missing_pca_functions(languages, administrator=false) %}
     {%- set schema = netflow_pca.run_vars().pca_functions_schema -%}
     {%- set status = netflow_pca._pca_functions_status(schema) -%}
-    {%- if status.current | length < netflow_pca.pca_function_definitions(schema) | length -%}
+    {%- set wanted_names = netflow_pca.pca_function_definitions(schema) | selectattr('language', 'in', languages)
+        | map(attribute='name') | list -%}
+    {%- if wanted_names | reject('in', status.current) | list -%}
         {#- models fitted side by side must not install the same functions at once: the second
             waits for the first to commit, then finds them current. Keyed by the schema, since the
-            lock lasts the model's whole transaction and must not hold up projects in other schemas -#}
+            lock lasts the model's whole transaction and must not hold up projects in other schemas.
+            Only when a function of these languages is missing: the sql backend never installs
+            the PL/Python ones, and waiting on their account serialised every model that asks
+            for the backend behind the residual PCA's fit -#}
         {%- do run_query("select pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext("
             ~ netflow_pca.sql_string_literal('netflow_pca: install the PCA functions in ' ~ schema) ~ "))") -%}
         {%- set status = netflow_pca._pca_functions_status(schema) -%}
