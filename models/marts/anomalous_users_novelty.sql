@@ -64,10 +64,8 @@ final as (
     cross join run_day
 
     left join history
-        on flagged.hour_of_day = history.hour_of_day
-        and flagged.method = history.method
-        and flagged.user_name = history.user_name
-        and {{ netflow_pca.flag_first_day('flagged') }} is not distinct from {{ netflow_pca.flag_first_day('history') }}
+        {#- the history row this build wrote for the flag: the only one its run overlaps #}
+        on {{ netflow_pca.same_flag('flagged', 'history') }}
 
 )
 

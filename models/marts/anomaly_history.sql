@@ -1,7 +1,8 @@
-{#- Every flag ever raised: one row per (hour, method, user, first day of the flagged run), kept
-    when its day leaves the window, and never rebuilt by a normal run, not even with --full-refresh (drop the
+{#- Every flag ever raised: one row per (hour, method, user, run of flagged days), kept when its
+    day leaves the window, and never rebuilt by a normal run, not even with --full-refresh (drop the
     table by hand to start it afresh). A build upserts the flags it raises (replace_flags): a new
-    one gets a row, a known one keeps its first raising and counts the new day. The run's day is
+    one gets a row, a known one (a recorded run its run overlaps: same_flag) keeps its first
+    raising, takes the new run's days and counts the new day. The run's day is
     run_date, else the last day of the window's data, so a rerun of the same day changes nothing.
     Runs of different hours touch different rows; runs of the same hour take turns. -#}
 {{ config(
@@ -62,6 +63,34 @@ recorded as (
 ),
 {% endif %}
 
+recorded_of_flag as (
+
+    {#- the recorded rows of each raised flag: those whose runs its run overlaps. One when a
+        lasting burst's run grows at either end, several when it joins runs recorded apart:
+        they become one row, the earliest first raising kept, their days_raised added up #}
+    select
+        flagged.hour_of_day,
+        flagged.method,
+        flagged.user_name,
+        min(recorded.first_raised_on) as first_raised_on,
+        (array_agg(recorded.first_invocation_id order by recorded.first_raised_on, recorded.first_invocation_id))[1]
+            as first_invocation_id,
+        max(recorded.last_raised_on) as last_raised_on,
+        (array_agg(recorded.last_invocation_id order by recorded.last_raised_on desc, recorded.last_invocation_id))[1]
+            as last_invocation_id,
+        sum(recorded.days_raised) as days_raised
+
+    from flagged
+
+    inner join recorded
+        on {{ netflow_pca.same_flag(
+            'flagged', 'recorded', 'first_evidence_day' in (recorded_columns if is_incremental() else ['first_evidence_day'])
+        ) }}
+
+    group by flagged.hour_of_day, flagged.method, flagged.user_name
+
+),
+
 raised as (
 
     select
@@ -80,17 +109,11 @@ raised as (
 
     cross join run_day
 
-    {#- a residual flag is its run, known by its first day, so that a lasting burst that grows
-        from one build to the next (its best day moving) stays one flag; rows recorded before
-        runs have only their evidence day, their first. The loading method's flags have no day:
-        its flag is the (hour, method, user) #}
-    left join recorded
+    {#- anomalous_users has one flag per (hour, method, user) #}
+    left join recorded_of_flag as recorded
         on flagged.hour_of_day = recorded.hour_of_day
         and flagged.method = recorded.method
         and flagged.user_name = recorded.user_name
-        and {{ netflow_pca.flag_first_day('flagged') }} is not distinct from {{ netflow_pca.flag_first_day(
-            'recorded', 'first_evidence_day' in (recorded_columns if is_incremental() else ['first_evidence_day'])
-        ) }}
 
 ),
 

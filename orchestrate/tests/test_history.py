@@ -1,7 +1,8 @@
 """Daily operation with the real `netflow-pca run` on real PostgreSQL: the run of the day after
 the last one is a daily run, a burst on the new day is printed as new once, the history keeps it
 after its day leaves the window, and a rerun of a day leaves the history as it was; a one-hour
-build touches only its hour's rows of the history."""
+build touches only its hour's rows of the history; a lasting burst whose run grows backwards, or
+joins runs recorded apart, stays one flag, raised first when it was first raised."""
 
 from __future__ import annotations
 
@@ -94,3 +95,82 @@ def test_a_one_hour_build_touches_only_its_hours_rows_of_the_history(project: Pr
         f"""select first_raised_on::text, last_raised_on::text, days_raised from "{project.schema}".anomaly_history
             where hour_of_day = 12 and method = 'residual' and user_name = 'a'"""
     ) == [("2017-01-13", "2017-01-14", 2)]
+
+
+def lasting_burst_events(project: Project) -> dict[str, str]:
+    """The sample with user a's burst of hour 12 on 2017-01-12 lasting from 2017-01-11 to 2017-01-13."""
+    vars = project.load_sample_events()
+    project.db.execute(f"""
+        insert into "{project.schema}".events
+        select user_name, start_time + shift from "{project.schema}".events
+        cross join (values (-86400), (86400)) as shifts (shift)
+        where user_name = 'a' and start_time between extract(epoch from timestamptz '2017-01-12 12:00+00')
+                                                  and extract(epoch from timestamptz '2017-01-12 12:59:59+00')
+    """)
+    return vars
+
+
+FLAG_OF_A = "hour_of_day = 12 and method = 'residual' and user_name = 'a'"
+HISTORY_OF_A = """select first_evidence_day::text, last_evidence_day::text, evidence_day::text, first_raised_on::text,
+                         first_invocation_id, last_raised_on::text, days_raised"""
+
+
+def test_a_run_that_grows_backwards_stays_one_flag_raised_once(project: Project) -> None:
+    vars = lasting_burst_events(project)
+    project.build({**vars, "run_date": "2017-01-13"})
+    [(first_day, last_day)] = project.db.rows(
+        f"""select first_evidence_day::text, last_evidence_day::text from "{project.schema}".anomalous_users where {FLAG_OF_A}"""
+    )
+    assert (first_day, last_day) == ("2017-01-11", "2017-01-13")
+    # as if the build of 2017-01-13 had seen the run begin a day later: recorded [D, D+1], raised now [D-1, D+1]
+    project.db.execute(f"""update "{project.schema}".anomaly_history
+                           set first_evidence_day = '2017-01-12', first_invocation_id = 'the first raising'
+                           where {FLAG_OF_A}""")
+
+    project.build({**vars, "run_date": "2017-01-14"})
+
+    history_of_a = project.db.rows(f'{HISTORY_OF_A} from "{project.schema}".anomaly_history where {FLAG_OF_A}')
+    assert [row[:2] + row[3:] for row in history_of_a] == [
+        ("2017-01-11", "2017-01-13", "2017-01-13", "the first raising", "2017-01-14", 2)
+    ]
+    assert project.db.rows(
+        f"""select is_new, first_raised_on::text, days_raised from "{project.schema}".anomalous_users_novelty where {FLAG_OF_A}"""
+    ) == [(False, "2017-01-13", 2)]
+
+    before_rerun = project.table("anomaly_history", "hour_of_day, method, user_name, evidence_day")
+    project.build({**vars, "run_date": "2017-01-14"})
+    assert project.table("anomaly_history", "hour_of_day, method, user_name, evidence_day") == within_rounding(before_rerun)
+
+
+def test_a_run_that_joins_recorded_runs_makes_them_one_flag(project: Project) -> None:
+    vars = lasting_burst_events(project)
+    project.build({**vars, "run_date": "2017-01-13"})
+    schema = project.schema
+    # as if earlier builds had raised the run as two flags, [2017-01-11, 2017-01-11] and a row recorded
+    # before runs were, of 2017-01-13 alone; a flag of a week before, apart from the run, stays as it is
+    project.db.execute(f"""
+        insert into "{schema}".anomaly_history (hour_of_day, method, user_name, evidence_day, first_raised_on,
+            first_invocation_id, last_raised_on, last_invocation_id, days_raised, score, threshold,
+            first_evidence_day, last_evidence_day)
+        select hour_of_day, method, user_name, day, raised_on, invocation, raised_on, invocation, days, score, threshold,
+            run_first_day, run_last_day
+        from "{schema}".anomaly_history
+        cross join (values
+            (date '2017-01-11', date '2017-01-11', date '2017-01-11', date '2017-01-12', 'the first raising', 2),
+            (date '2017-01-13', null, null, date '2017-01-13', 'the second flag', 1),
+            (date '2017-01-04', date '2017-01-04', date '2017-01-04', date '2017-01-05', 'a week before', 1)
+        ) as recorded (day, run_first_day, run_last_day, raised_on, invocation, days)
+        where {FLAG_OF_A};
+        delete from "{schema}".anomaly_history where {FLAG_OF_A} and first_evidence_day = '2017-01-11'
+            and last_evidence_day = '2017-01-13';
+    """)
+
+    project.build({**vars, "run_date": "2017-01-14"})
+
+    assert project.db.rows(f'{HISTORY_OF_A} from "{schema}".anomaly_history where {FLAG_OF_A} order by 1') == [
+        ("2017-01-04", "2017-01-04", "2017-01-04", "2017-01-05", "a week before", "2017-01-05", 1),
+        ("2017-01-11", "2017-01-13", "2017-01-13", "2017-01-12", "the first raising", "2017-01-14", 4),
+    ]
+    assert project.db.rows(
+        f"""select is_new, first_raised_on::text, days_raised from "{schema}".anomalous_users_novelty where {FLAG_OF_A}"""
+    ) == [(False, "2017-01-12", 4)]
