@@ -96,24 +96,24 @@ raised as (
     select
         flagged.*,
         run_day.raised_on,
-        recorded.first_raised_on as recorded_first_raised_on,
-        recorded.first_invocation_id as recorded_first_invocation_id,
-        recorded.last_raised_on as recorded_last_raised_on,
-        recorded.last_invocation_id as recorded_last_invocation_id,
-        recorded.days_raised as recorded_days_raised,
-        recorded.hour_of_day is null as is_first_raising,
-        recorded.hour_of_day is not null and run_day.raised_on > recorded.last_raised_on as is_later_day,
-        recorded.hour_of_day is not null and run_day.raised_on < recorded.first_raised_on as is_earlier_day
+        recorded_of_flag.first_raised_on as recorded_first_raised_on,
+        recorded_of_flag.first_invocation_id as recorded_first_invocation_id,
+        recorded_of_flag.last_raised_on as recorded_last_raised_on,
+        recorded_of_flag.last_invocation_id as recorded_last_invocation_id,
+        recorded_of_flag.days_raised as recorded_days_raised,
+        recorded_of_flag.hour_of_day is null as is_first_raising,
+        recorded_of_flag.hour_of_day is not null and run_day.raised_on > recorded_of_flag.last_raised_on as is_later_day,
+        recorded_of_flag.hour_of_day is not null and run_day.raised_on < recorded_of_flag.first_raised_on as is_earlier_day
 
     from flagged
 
     cross join run_day
 
     {#- anomalous_users has one flag per (hour, method, user) #}
-    left join recorded_of_flag as recorded
-        on flagged.hour_of_day = recorded.hour_of_day
-        and flagged.method = recorded.method
-        and flagged.user_name = recorded.user_name
+    left join recorded_of_flag
+        on flagged.hour_of_day = recorded_of_flag.hour_of_day
+        and flagged.method = recorded_of_flag.method
+        and flagged.user_name = recorded_of_flag.user_name
 
 ),
 
