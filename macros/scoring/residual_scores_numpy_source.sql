@@ -1,13 +1,14 @@
 {#- The residual method of one hour end to end in numpy (docs/scoring.md, steps 1-8), for the
-    plpython backend: the hour's cells come in once, their name_id, day_id and flow count each
-    as one bytea of big-endian integers (int4send, int4send, int8send: read without parsing
-    text) and each cell's user name, all in the same order, and every step runs on the dense
-    days x users matrix, the same arithmetic as the set-based models int_residual_pca_input,
-    int_residual_pca_components (pca_fit_numpy's rules), int_residual_pca_column_means and
-    int_residual_scores' SQL. Returns, per user (name_id, and the name, so that the scores need
-    no join back through the cells), their score (their best run's, docs/scoring.md), the day of
-    the run's largest evidence with its count and expected count, the run's first and last day,
-    and the size of the hour's normal subspace. -#}
+    plpython backend: the hour's cells come in once, their day_id and flow count each as one
+    bytea of big-endian integers (int4send, int8send: read without parsing text) and each cell's
+    user name, all in the same order. The users' columns are int_pca_input's name_id, numbered
+    here: Python orders str by code point, which is the bytewise order of collate "C" in UTF-8.
+    Every step runs on the dense days x users matrix, the same arithmetic as the set-based models
+    int_residual_pca_input, int_residual_pca_components (pca_fit_numpy's rules),
+    int_residual_pca_column_means and int_residual_scores' SQL. Returns, per user (name_id, and the
+    name, so that the scores need no join back through the cells), their score (their best run's,
+    docs/scoring.md), the day of the run's largest evidence with its count and expected count, the
+    run's first and last day, and the size of the hour's normal subspace. -#}
 {% macro residual_scores_numpy_source() %}
 returns table (name_id integer, user_name text, day_id integer, score double precision, flow_count bigint,
     expected_flow_count double precision, first_day_id integer, last_day_id integer, normal_components integer)
@@ -19,22 +20,28 @@ NO_VARIANCE, ZERO_SHARE = {{ rules.no_variance }}, {{ rules.zero_share }}
 import numpy as np
 
 SHIFT, MAD_TO_SIGMA = 0.375, 1.4826
-n, p = row_dim, n_users
-columns = np.frombuffer(cell_name_ids or b'', dtype='>i4').astype(np.int64) - 1
+cell_names = list(cell_users or ())
 rows = np.frombuffer(cell_day_ids or b'', dtype='>i4').astype(np.int64) - 1
 counts = np.frombuffer(cell_counts or b'', dtype='>i8').astype(np.float64)
-if not columns.size == rows.size == counts.size == len(cell_users or ()):
-    plpy.error('pca_residual_scores_numpy: cell_name_ids, cell_day_ids, cell_counts and cell_users differ in length')
-if columns.size and (columns.min() < 0 or columns.max() >= p or rows.min() < 0 or rows.max() >= n):
-    plpy.error('pca_residual_scores_numpy: a cell lies outside row_dim x n_users')
+if not rows.size == counts.size == len(cell_names):
+    plpy.error('pca_residual_scores_numpy: cell_day_ids, cell_counts and cell_users differ in length')
+if None in cell_names:
+    plpy.error('pca_residual_scores_numpy: a cell has no user')
+ranked = sorted(set(cell_names))
+column_of = {name: column for column, name in enumerate(ranked)}
+n, p = row_dim, len(ranked)
+columns = np.fromiter((column_of[name] for name in cell_names), dtype=np.int64, count=len(cell_names))
+if rows.size and (rows.min() < 0 or rows.max() >= n):
+    plpy.error('pca_residual_scores_numpy: a cell lies outside row_dim')
 days = np.bincount(columns, minlength=p)
 x = np.zeros((n, p))
 x[rows, columns] = counts
 active = np.zeros((n, p), dtype=bool)
 active[rows, columns] = True
+if int(active.sum()) != rows.size:
+    plpy.error('pca_residual_scores_numpy: a (day, user) cell comes more than once')
 users = np.arange(p)
-names = np.empty(p, dtype=object)
-names[columns] = np.array(cell_users or [], dtype=object)
+names = np.array(ranked, dtype=object)
 
 def run_ids(above):
     """Each cell of above numbered by its run of consecutive days (from 1, user by user), 0
