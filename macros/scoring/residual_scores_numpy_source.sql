@@ -49,7 +49,10 @@ def run_ids(above):
     before = np.zeros_like(above)
     before[1:] = above[:-1]
     starts = above & ~before
-    ids = np.where(above, np.cumsum(starts.T.ravel()).reshape(p, n).T, 0)
+    # numbered user after user: each user's count of starts so far plus the starts of the users
+    # before (a cumulative sum down the days, not over a transposed copy)
+    so_far = np.cumsum(starts, axis=0)
+    ids = np.where(above, so_far + (np.cumsum(so_far[-1]) - so_far[-1]), 0) if n else so_far
     length = np.bincount(ids.ravel(), minlength=int(starts.sum()) + 1)
     length[0] = 0
     return ids, length, starts
@@ -63,7 +66,8 @@ t[rows, columns] = stabilised
 # active days (the earliest of equals) when it holds at least half of them and at most half the
 # days, and its mean is more than 2 above every other active day
 ids, length, _ = run_ids(active)
-cell_length = np.where(length[ids] <= 2 * max_run_days, length[ids], 0)
+cell_length = length[ids]
+cell_length[cell_length > 2 * max_run_days] = 0
 longest = cell_length.argmax(axis=0)
 run_length = cell_length[longest, users]
 in_run = ids == ids[longest, users]
@@ -155,13 +159,18 @@ projection = day_scores @ basis.T
 captured = (basis ** 2 * variance[:normal]).sum(axis=1)
 column_variance = ((fitted ** 2).sum(axis=0) - n * mean ** 2) / max(n - 1, 1)
 spread = np.maximum(np.sqrt(np.maximum(column_variance - captured, 0) * n / np.maximum(days, 1)), pooled)
-residual = deviation - mean - projection
-expected_all = inverse_anscombe(level + scale * (mean + projection))
-flows = np.maximum(x, 1.0)
+# on the active cells only (the inactive have no evidence), then in place in the days x users
+cell_mean, cell_projection, cell_spread = mean[columns], projection[rows, columns], spread[columns]
+residual = deviation[rows, columns] - cell_mean - cell_projection
+cell_expected = inverse_anscombe(level[columns] + scale[columns] * (cell_mean + cell_projection))
+flows = np.maximum(counts, 1.0)
 tail_a, tail_b = 1 / (9 * flows), phi / 9
-ratio = np.cbrt(np.maximum(expected_all, 0.5) / flows)
+ratio = np.cbrt(np.maximum(cell_expected, 0.5) / flows)
 tail = ((1 - tail_a) - (1 - tail_b) * ratio) / np.sqrt(tail_a + tail_b * ratio ** 2)
-evidence = np.where(active, np.where(residual > 0, np.maximum(tail, 0) * pooled / spread, residual / spread), -np.inf)
+evidence = np.full((n, p), -np.inf)
+evidence[rows, columns] = np.where(residual > 0, np.maximum(tail, 0) * pooled[columns] / cell_spread, residual / cell_spread)
+expected_all = np.zeros((n, p))
+expected_all[rows, columns] = cell_expected
 
 # each user's best run of consecutive days above run_at, scored max(best day, sum / sqrt(days))
 # up to max_run_days long (by its best day beyond); a day alone when the user has no run
