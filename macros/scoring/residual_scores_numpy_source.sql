@@ -46,13 +46,14 @@ names = np.array(ranked, dtype=object)
 def run_ids(above):
     """Each cell of above numbered by its run of consecutive days (from 1, user by user), 0
     outside runs; the runs' lengths (0 for the outside); the cells that start a run."""
-    before = np.zeros_like(above)
-    before[1:] = above[:-1]
-    starts = above & ~before
+    starts = above.copy()
+    starts[1:] &= ~above[:-1]
     # numbered user after user: each user's count of starts so far plus the starts of the users
-    # before (a cumulative sum down the days, not over a transposed copy)
-    so_far = np.cumsum(starts, axis=0)
-    ids = np.where(above, so_far + (np.cumsum(so_far[-1]) - so_far[-1]), 0) if n else so_far
+    # before (a cumulative sum down the days, not over a transposed copy), 0 outside runs
+    ids = np.cumsum(starts, axis=0)
+    if n:
+        ids += np.cumsum(ids[-1]) - ids[-1]
+    ids *= above
     length = np.bincount(ids.ravel(), minlength=int(starts.sum()) + 1)
     length[0] = 0
     return ids, length, starts
