@@ -265,7 +265,7 @@ FRESH_SETS: dict[str, flowgen.FlowSpec] = {
     for seed, users, days in ((9101, 350, 56), (9102, 900, 35), (9103, 1600, 70), (9104, 600, 90))
     for poisson in (False, True)
 }
-# held out from the busy-day-spread variant's development: created before it, first run on its final form
+# held out from the whole-day variant's development: created before it, first run on its final form
 UNSEEN_SETS: dict[str, flowgen.FlowSpec] = {
     f"{users} x {days}{' Poisson' if poisson else ''} s{seed}": _with_kinds(users, days, seed, bool(poisson))
     for seed, users, days in ((9301, 450, 77), (9302, 1800, 42), (9303, 280, 63), (9304, 1100, 88))
