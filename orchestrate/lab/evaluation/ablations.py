@@ -150,18 +150,20 @@ def _deviation(hour: HourMatrix, fit: ResidualFit) -> np.ndarray:
     return np.where(hour.nonzero, (anscombe(hour.counts) - fit.levels.level) / fit.levels.scale, 0.0)
 
 
-def _day_expected(hour: HourMatrix, fit: ResidualFit, whole_day: bool) -> np.ndarray:
+def _day_expected(hour: HourMatrix, fit: ResidualFit, whole_day: bool, empty_at_level: bool) -> np.ndarray:
     """What each cell adds to its user's expected flows of the day: an active cell its expected
-    count; with whole_day also an empty one, the normal subspace's prediction there times the
-    share of the hour's days the user is active in it (0 without an established level), so that
-    a day whose usual hours stayed empty has a low factor."""
+    count; with whole_day also an empty one, the normal subspace's prediction there (or, with
+    empty_at_level, the user's level as a count: no day term, so a port sums it per user) times
+    the share of the hour's days the user is active in it (0 without an established level), so
+    that a day whose usual hours stayed empty has a low factor."""
     if not whole_day:
         return np.where(hour.nonzero, fit.expected, 0.0)
     deviation = _deviation(hour, fit)
     predicted = np.maximum(expected_counts(deviation - subspace_residual(deviation, fit.pca, fit.normal), fit.levels), 0.0)
+    empty = np.maximum(inverse_anscombe(fit.levels.level), 0.0)[None, :] if empty_at_level else predicted
     established = fit.levels.baseline_days >= PARAMS.min_active_days
     share = np.where(established, fit.levels.active_days / len(hour.days), 0.0)
-    return np.where(hour.nonzero, predicted, predicted * share)
+    return np.where(hour.nonzero, predicted, empty * share)
 
 
 def _whole_day_ratio(hour: HourMatrix, fit: ResidualFit, corrected: np.ndarray, phi: float) -> np.ndarray:
@@ -181,15 +183,15 @@ def _whole_day_ratio(hour: HourMatrix, fit: ResidualFit, corrected: np.ndarray, 
     return np.minimum(pooled / spread, 1.0)
 
 
-def _busy_day_evidences(hours: Sequence[HourMatrix], whole_day: bool = False) -> list[np.ndarray]:
+def _busy_day_evidences(hours: Sequence[HourMatrix], whole_day: bool = False, empty_at_level: bool = False) -> list[np.ndarray]:
     """The method's evidence with each cell's expected count times its user's day factor from
     the other hours of that day, (flows + a) / (expected + a) with a = BUSY_DAY_PRIOR_FLOWS
     (busy and quiet days move all of a user's hours; a burst is in one, which its own factor
     leaves out), and the hour's phi shrunk by the share of the cells' excess variance the factor
     explains (method of moments before and after). Scored like step 7, times pooled / spread at
     the shrunk phi; with whole_day (variant `whole-day`), the empty cells of a user's usual hours
-    count in the factor's expected flows (`_day_expected`) and the spread is taken around the
-    corrected counts (`_whole_day_ratio`)."""
+    count in the factor's expected flows (`_day_expected`; `whole-day-level`: at their level) and
+    the spread is taken around the corrected counts (`_whole_day_ratio`)."""
     days = sorted({day for hour in hours for day in hour.days})
     users = sorted({user for hour in hours for user in hour.users})
     day_index = {day: i for i, day in enumerate(days)}
@@ -200,7 +202,7 @@ def _busy_day_evidences(hours: Sequence[HourMatrix], whole_day: bool = False) ->
     for hour in hours:
         fit = residual_fit(hour, PARAMS)
         cells = np.ix_([day_index[day] for day in hour.days], [user_index[user] for user in hour.users])
-        own = _day_expected(hour, fit, whole_day)
+        own = _day_expected(hour, fit, whole_day, empty_at_level)
         flows[cells] += hour.counts
         expected[cells] += own
         fits.append((fit, cells, own))
@@ -222,6 +224,7 @@ def _busy_day_evidences(hours: Sequence[HourMatrix], whole_day: bool = False) ->
 CROSS_HOUR_VARIANTS: dict[str, Callable[[Sequence[HourMatrix]], list[np.ndarray]]] = {
     "busy-day": _busy_day_evidences,
     "whole-day": lambda hours: _busy_day_evidences(hours, whole_day=True),
+    "whole-day-level": lambda hours: _busy_day_evidences(hours, whole_day=True, empty_at_level=True),
 }
 VARIANT_NAMES = (*VARIANTS, *CROSS_HOUR_VARIANTS)
 
