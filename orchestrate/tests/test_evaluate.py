@@ -145,7 +145,9 @@ def test_busy_day_variant_expects_more_of_a_user_busy_all_day() -> None:
     np.testing.assert_allclose(usual[below], fit.evidence[below])
 
 
-def _subtle_burst_evidence(hours: list[HourMatrix], change: Callable[[HourMatrix, np.ndarray, int, int], None], user: str, day: date, hour_of_day: int) -> dict[str, float]:
+def _subtle_burst_evidence(
+    hours: list[HourMatrix], change: Callable[[HourMatrix, np.ndarray, int, int], None], user: str, day: date, hour_of_day: int
+) -> dict[str, float]:
     """busy-day's and whole-day's evidence on the burst cell after `change(hour, counts, user
     column, burst row or -1)` edits each hour's counts of the burst's user."""
     changed = []
