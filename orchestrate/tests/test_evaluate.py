@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 
@@ -12,7 +13,7 @@ from orchestrate.lab.evaluation import evaluate
 from orchestrate.lab.evaluation.ablations import CROSS_HOUR_VARIANTS, PARAMS
 from orchestrate.lab.evaluation.evaluate import Flag, Truth, cells_from_plan, metrics, truth_from_rows
 from orchestrate.lab.generators import flowgen
-from orchestrate.lab.reference.scoring import hour_matrices, residual_fit
+from orchestrate.lab.reference.scoring import HourMatrix, hour_matrices, residual_fit
 from orchestrate.lab.generators.sample_data import DEFAULT_PATH as SAMPLE_CSV
 from orchestrate.tests.conftest import Database
 
@@ -142,3 +143,51 @@ def test_busy_day_variant_expects_more_of_a_user_busy_all_day() -> None:
     below = at.nonzero & (fit.residual <= 0)
     assert below.any()
     np.testing.assert_allclose(usual[below], fit.evidence[below])
+
+
+def _subtle_burst_evidence(
+    hours: list[HourMatrix], change: Callable[[HourMatrix, np.ndarray, int, int], None], user: str, day: date, hour_of_day: int
+) -> dict[str, float]:
+    """busy-day's and whole-day's evidence on the burst cell after `change(hour, counts, user
+    column, burst row or -1)` edits each hour's counts of the burst's user."""
+    changed = []
+    for hour in hours:
+        counts = hour.counts.copy()
+        if user in hour.users:
+            change(hour, counts, hour.users.index(user), hour.days.index(day) if day in hour.days else -1)
+        changed.append(replace(hour, counts=counts))
+    index = [hour.hour for hour in hours].index(hour_of_day)
+    cell = (hours[index].days.index(day), hours[index].users.index(user))
+    return {name: float(CROSS_HOUR_VARIANTS[name](changed)[index][cell]) for name in ("busy-day", "whole-day")}
+
+
+def test_whole_day_variant_sees_a_weekly_rhythm_and_an_empty_day_across_hours() -> None:
+    """ablations' whole-day against busy-day, on one subtle burst: a weekly rhythm of the user's
+    own (every hour of their Saturdays 2.5 times as busy) widens busy-day's spread and lowers the
+    burst's evidence, not whole-day's, whose spread is around the day-corrected counts; and the
+    burst on a day the user is otherwise absent is far stronger evidence for whole-day (their
+    usual hours stayed empty: a low day factor), about the same for busy-day."""
+    flow_plan = flowgen.plan(flowgen.FlowSpec(users=60, days=28, events=600_000, seed=4, bursts=0, subtle=2))
+    burst = flow_plan.bursts[1]
+    user, day = flow_plan.user_name(burst.user), flow_plan.day_date(burst.day)
+    hours = hour_matrices(cells_from_plan(flow_plan))
+
+    def as_is(hour: HourMatrix, counts: np.ndarray, column: int, row: int) -> None:
+        pass
+
+    def busy_saturdays(hour: HourMatrix, counts: np.ndarray, column: int, row: int) -> None:
+        saturdays = [i for i, when in enumerate(hour.days) if when.weekday() == 5]
+        counts[saturdays, column] = np.round(counts[saturdays, column] * 2.5)
+
+    def away_but_the_burst(hour: HourMatrix, counts: np.ndarray, column: int, row: int) -> None:
+        if hour.hour != burst.hour and row >= 0:
+            counts[row, column] = 0
+
+    assert day.weekday() != 5
+    usual = _subtle_burst_evidence(hours, as_is, user, day, burst.hour)
+    rhythm = _subtle_burst_evidence(hours, busy_saturdays, user, day, burst.hour)
+    away = _subtle_burst_evidence(hours, away_but_the_burst, user, day, burst.hour)
+    assert rhythm["busy-day"] < usual["busy-day"] - 0.75
+    assert rhythm["whole-day"] > usual["whole-day"] - 0.5
+    assert away["whole-day"] > usual["whole-day"] + 5
+    assert abs(away["busy-day"] - usual["busy-day"]) < 1

@@ -6,10 +6,11 @@ measured on generated data sets (docs/scoring.md). Research, not part of the pip
     python -m orchestrate.lab.evaluation.ablations --data-sets detection --variants residual,no-run-score
     python -m orchestrate.lab.evaluation.ablations --data-sets held-out --variants residual,anscombe-evidence --thresholds 5.5,7
     python -m orchestrate.lab.evaluation.ablations --data-sets detection --variants residual,busy-day --thresholds 4.75,5.5
+    python -m orchestrate.lab.evaluation.ablations --data-sets unseen --variants residual,whole-day --thresholds 5.25,5.5
 
 Every variant scores a user by their best run of consecutive days (`best_runs`), as the method
-does; `no-run-score` by their best day alone. `busy-day` looks across the hours of a user's day,
-which the pipeline does not (yet) do.
+does; `no-run-score` by their best day alone. `busy-day` and `whole-day` look across the hours of a
+user's day, which the pipeline does not (yet) do.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from orchestrate.lab.generators import flowgen
 from orchestrate.lab.reference.pca import Pca, fit_pca
 from orchestrate.lab.reference.scoring import (
     HourMatrix,
+    ResidualFit,
     ResidualParams,
     anscombe,
     baseline_days,
@@ -50,6 +52,7 @@ from orchestrate.lab.reference.scoring import (
 
 PARAMS = ResidualParams()
 BUSY_DAY_PRIOR_FLOWS = 10.0  # busy-day: a user's day factor counts this many flows, expected and seen, besides theirs
+WHOLE_DAY_PRIOR_DAYS = 5.0  # whole-day: a user's spread counts this many days at the pooled spread besides theirs
 
 
 def _lakhina(fitted: np.ndarray, pca: Pca) -> int:
@@ -142,13 +145,53 @@ def _moment_dispersion(counts: np.ndarray, expected: np.ndarray, active: np.ndar
     return float(np.median(excess[users] / scale[users])) if users.any() else 0.0
 
 
-def _busy_day_evidences(hours: Sequence[HourMatrix]) -> list[np.ndarray]:
+def _deviation(hour: HourMatrix, fit: ResidualFit) -> np.ndarray:
+    """Step 3's deviations of the hour (0 on inactive cells)."""
+    return np.where(hour.nonzero, (anscombe(hour.counts) - fit.levels.level) / fit.levels.scale, 0.0)
+
+
+def _day_expected(hour: HourMatrix, fit: ResidualFit, whole_day: bool, empty_at_level: bool) -> np.ndarray:
+    """What each cell adds to its user's expected flows of the day: an active cell its expected
+    count; with whole_day also an empty one, the normal subspace's prediction there (or, with
+    empty_at_level, the user's level as a count: no day term, so a port sums it per user) times
+    the share of the hour's days the user is active in it (0 without an established level), so
+    that a day whose usual hours stayed empty has a low factor."""
+    if not whole_day:
+        return np.where(hour.nonzero, fit.expected, 0.0)
+    deviation = _deviation(hour, fit)
+    predicted = np.maximum(expected_counts(deviation - subspace_residual(deviation, fit.pca, fit.normal), fit.levels), 0.0)
+    empty = np.maximum(inverse_anscombe(fit.levels.level), 0.0)[None, :] if empty_at_level else predicted
+    established = fit.levels.baseline_days >= PARAMS.min_active_days
+    share = np.where(established, fit.levels.active_days / len(hour.days), 0.0)
+    return np.where(hour.nonzero, predicted, empty * share)
+
+
+def _whole_day_ratio(hour: HourMatrix, fit: ResidualFit, corrected: np.ndarray, phi: float) -> np.ndarray:
+    """Per cell, pooled / spread (at most 1) with the user's spread taken around the
+    day-corrected expected counts, from their other days: the root mean square of
+    t(x) - t(corrected) (Anscombe) over the user's active cells the fit did not damp but this
+    one, with WHOLE_DAY_PRIOR_DAYS more days at the pooled spread sqrt(1 + phi mu). A weekly
+    rhythm of the user's own moves all their hours of a day, so the factor takes it out; what
+    is left is the variability of this hour alone. Leaving the cell out keeps a burst on a user
+    the fit does not damp (a recurring pattern) from widening its own spread."""
+    deviation = _deviation(hour, fit)
+    kept = hour.nonzero & (damped(deviation, PARAMS, consecutive_days(hour.days)) == deviation)
+    pooled = np.sqrt(1 + phi * inverse_anscombe(fit.levels.level))
+    squares = np.where(kept, (anscombe(hour.counts) - anscombe(np.maximum(corrected, 0.0))) ** 2, 0.0)
+    others = squares.sum(axis=0) - squares + WHOLE_DAY_PRIOR_DAYS * pooled**2
+    spread = np.sqrt(others / (kept.sum(axis=0) - kept + WHOLE_DAY_PRIOR_DAYS))
+    return np.minimum(pooled / spread, 1.0)
+
+
+def _busy_day_evidences(hours: Sequence[HourMatrix], whole_day: bool = False, empty_at_level: bool = False) -> list[np.ndarray]:
     """The method's evidence with each cell's expected count times its user's day factor from
     the other hours of that day, (flows + a) / (expected + a) with a = BUSY_DAY_PRIOR_FLOWS
     (busy and quiet days move all of a user's hours; a burst is in one, which its own factor
     leaves out), and the hour's phi shrunk by the share of the cells' excess variance the factor
     explains (method of moments before and after). Scored like step 7, times pooled / spread at
-    the shrunk phi."""
+    the shrunk phi; with whole_day (variant `whole-day`), the empty cells of a user's usual hours
+    count in the factor's expected flows (`_day_expected`; `whole-day-level`: at their level) and
+    the spread is taken around the corrected counts (`_whole_day_ratio`)."""
     days = sorted({day for hour in hours for day in hour.days})
     users = sorted({user for hour in hours for user in hour.users})
     day_index = {day: i for i, day in enumerate(days)}
@@ -159,24 +202,30 @@ def _busy_day_evidences(hours: Sequence[HourMatrix]) -> list[np.ndarray]:
     for hour in hours:
         fit = residual_fit(hour, PARAMS)
         cells = np.ix_([day_index[day] for day in hour.days], [user_index[user] for user in hour.users])
+        own = _day_expected(hour, fit, whole_day, empty_at_level)
         flows[cells] += hour.counts
-        expected[cells] += np.where(hour.nonzero, fit.expected, 0.0)
-        fits.append((fit, cells))
+        expected[cells] += own
+        fits.append((fit, cells, own))
     evidences = []
-    for hour, (fit, cells) in zip(hours, fits):
-        own = np.where(hour.nonzero, fit.expected, 0.0)
+    for hour, (fit, cells, own) in zip(hours, fits):
         factor = (flows[cells] - hour.counts + BUSY_DAY_PRIOR_FLOWS) / (expected[cells] - own + BUSY_DAY_PRIOR_FLOWS)
+        corrected = fit.expected * factor
         mu = inverse_anscombe(fit.levels.level)
-        explained = _moment_dispersion(hour.counts, fit.expected * factor, hour.nonzero, mu) / max(
+        explained = _moment_dispersion(hour.counts, corrected, hour.nonzero, mu) / max(
             _moment_dispersion(hour.counts, fit.expected, hour.nonzero, mu), 1e-6
         )
         phi = max(dispersion(fit.levels) * explained, 0.0)
-        above = np.maximum(tail_z(hour.counts, fit.expected * factor, phi), 0.0) * pooled_spread(fit.levels, phi) / fit.spread
+        ratio = _whole_day_ratio(hour, fit, corrected, phi) if whole_day else pooled_spread(fit.levels, phi) / fit.spread
+        above = np.maximum(tail_z(hour.counts, corrected, phi), 0.0) * ratio
         evidences.append(np.where(hour.nonzero, np.where(fit.residual > 0, above, fit.residual / fit.spread), 0.0))
     return evidences
 
 
-CROSS_HOUR_VARIANTS: dict[str, Callable[[Sequence[HourMatrix]], list[np.ndarray]]] = {"busy-day": _busy_day_evidences}
+CROSS_HOUR_VARIANTS: dict[str, Callable[[Sequence[HourMatrix]], list[np.ndarray]]] = {
+    "busy-day": _busy_day_evidences,
+    "whole-day": lambda hours: _busy_day_evidences(hours, whole_day=True),
+    "whole-day-level": lambda hours: _busy_day_evidences(hours, whole_day=True, empty_at_level=True),
+}
 VARIANT_NAMES = (*VARIANTS, *CROSS_HOUR_VARIANTS)
 
 EVALUATION = flowgen.PRESETS[flowgen.EVALUATION_PRESET]
@@ -219,7 +268,13 @@ FRESH_SETS: dict[str, flowgen.FlowSpec] = {
     for seed, users, days in ((9101, 350, 56), (9102, 900, 35), (9103, 1600, 70), (9104, 600, 90))
     for poisson in (False, True)
 }
-GROUPS = {"default": DATA_SETS, "detection": DETECTION_SETS, "held-out": HELD_OUT_SETS, "fresh": FRESH_SETS}
+# held out from the whole-day variant's development: created before it, first run on its final form
+UNSEEN_SETS: dict[str, flowgen.FlowSpec] = {
+    f"{users} x {days}{' Poisson' if poisson else ''} s{seed}": _with_kinds(users, days, seed, bool(poisson))
+    for seed, users, days in ((9301, 450, 77), (9302, 1800, 42), (9303, 280, 63), (9304, 1100, 88))
+    for poisson in (False, True)
+}
+GROUPS = {"default": DATA_SETS, "detection": DETECTION_SETS, "held-out": HELD_OUT_SETS, "fresh": FRESH_SETS, "unseen": UNSEEN_SETS}
 
 
 KINDS = (None, "burst", "subtle", "lasting")  # None: every burst
@@ -271,11 +326,12 @@ def main(argv: list[str] | None = None) -> int:
         for variant in variants:
             figures = evaluate_variant(variant, flow_plan, thresholds)
             for (threshold, kind), m in figures.items():
-                total = totals.setdefault((variant, threshold, kind), [0, 0, 0, 0])
+                total = totals.setdefault((variant, threshold, kind), [0, 0, 0, 0, 0])
                 total[0] += m.found
                 total[1] += m.flagged
                 total[2] += m.injected
                 total[3] += m.collective_flags or 0
+                total[4] += m.right_day or 0
             cells = [
                 f"{m.found:>3}/{m.injected:<3} of {m.flagged:>5} flagged, {m.collective_flags:>4} coll."
                 for m in (figures[(threshold, None)] for threshold in thresholds)
@@ -290,10 +346,13 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             cells = []
             for threshold in thresholds:
-                found, flagged, injected, collective = totals[(variant, threshold, kind)]
+                found, flagged, injected, collective, _ = totals[(variant, threshold, kind)]
                 cells.append(f"{found / injected:.3f} {found / flagged if flagged else float('nan'):9.3f} {collective:>6}")
             label = variant if kind is None else f"  {kind}"
             print(f"{'':<22} {label:<18} " + " ".join(f"{c:>34}" for c in cells))
+        if (variant, thresholds[0], "lasting") in totals:  # found lasting bursts reported from their first day
+            cells = [f"{totals[(variant, t, 'lasting')][4]} of {totals[(variant, t, 'lasting')][0]}" for t in thresholds]
+            print(f"{'':<22} {'  first day right':<18} " + " ".join(f"{c:>34}" for c in cells))
     return 0
 
 
