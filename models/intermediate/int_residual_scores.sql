@@ -10,7 +10,9 @@
     results, and picks merge joins that rescan the cells' projections millions of times (16 s
     instead of 2 s for 40,000 cells) or a nested loop of every user's best day over every cell
     (minutes): hash joins only, for this model's transaction; and no JIT, whose compilation
-    the resulting cost estimates trigger for nothing. -#}
+    the resulting cost estimates trigger for nothing. work_mem holds the hash of every user's row
+    of int_residual_user_components (about 40 MB at 20,000 users) in one batch: at 32 MB half the
+    cells were written to disk and read back. -#}
 {%- set partitioned = netflow_pca.hour_partitioned_config() %}
 {{ config(**dict(
     partitioned,
@@ -19,8 +21,6 @@
         'set local enable_mergejoin = off',
         'set local enable_nestloop = off',
         'set local jit = off',
-        -- the hash of every user's row of int_residual_user_components (about 40 MB at 20,000
-        -- users) in one batch: at 32 MB half the cells were written to disk and read back
         "set local work_mem = '64MB'",
     ],
 )) }}
@@ -30,7 +30,7 @@
     residual_max_components, and fewer than the days -#}
 {%- set most_components = [[run.residual_max_components, run.lookback_days - 1] | min, 1] | max %}
 -- depends_on: {{ ref('int_pca_input') }}, {{ ref('int_pca_dimensions') }}, {{ ref('int_window_days') }}
-{%- if netflow_pca.residual_scoring_route(from_vars=true) != 'numpy' %}, {{ ref('int_residual_pca_input') }}, {{ ref('int_residual_pca_components') }}, {{ ref('int_residual_pca_column_means') }}, {{ ref('int_residual_user_components') }}{% endif %}
+{%- if netflow_pca.residual_scoring_route(from_vars=true) != 'numpy' %}, {{ ref('int_residual_pca_input') }}, {{ ref('int_residual_user_components') }}{% endif %}
 
 {% if route == 'numpy' -%}
 with
