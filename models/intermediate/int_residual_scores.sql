@@ -451,20 +451,16 @@ best_runs as (
 
 ),
 
-chosen_days as (
+best_days as (
 
-    -- the best run's best day (the earliest of equals), or the user's best day without a run,
-    -- unpacked
+    -- the best run's best day (the earliest of equals), or the user's best day without a run
     select
         user_evidence.hour_of_day,
         users.user_name,
         best_runs.run_score,
         best_runs.first_day,
         best_runs.last_day,
-        (coalesce(best_runs.best_day, user_evidence.best_day))[1] as evidence,
-        cast((coalesce(best_runs.best_day, user_evidence.best_day))[3] as bigint) as flow_count,
-        (coalesce(best_runs.best_day, user_evidence.best_day))[4] as expected_flow_count,
-        date '1970-01-01' + cast((coalesce(best_runs.best_day, user_evidence.best_day))[5] as integer) as day
+        coalesce(best_runs.best_day, user_evidence.best_day) as best_day
 
     from user_evidence
 
@@ -475,6 +471,24 @@ chosen_days as (
     left join best_runs
         on user_evidence.hour_of_day = best_runs.hour_of_day
         and user_evidence.name_id = best_runs.name_id
+
+),
+
+chosen_days as (
+
+    -- best_days' array, unpacked
+    select
+        hour_of_day,
+        user_name,
+        run_score,
+        first_day,
+        last_day,
+        best_day[1] as evidence,
+        cast(best_day[3] as bigint) as flow_count,
+        best_day[4] as expected_flow_count,
+        date '1970-01-01' + cast(best_day[5] as integer) as day
+
+    from best_days
 
 ),
 

@@ -273,7 +273,6 @@ spreads as (
         user_components.column_mean,
         user_components.loadings
 
-
     from pooled_spreads
 
     inner join user_components
