@@ -1,13 +1,14 @@
 {#- The residual method of one hour end to end in numpy (docs/scoring.md, steps 1-8), for the
-    plpython backend: the hour's cells come in once, their name_id, day_id and flow count each
-    as one bytea of big-endian integers (int4send, int4send, int8send: read without parsing
-    text) and each cell's user name, all in the same order, and every step runs on the dense
-    days x users matrix, the same arithmetic as the set-based models int_residual_pca_input,
-    int_residual_pca_components (pca_fit_numpy's rules), int_residual_pca_column_means and
-    int_residual_scores' SQL. Returns, per user (name_id, and the name, so that the scores need
-    no join back through the cells), their score (their best run's, docs/scoring.md), the day of
-    the run's largest evidence with its count and expected count, the run's first and last day,
-    and the size of the hour's normal subspace. -#}
+    plpython backend: the hour's cells come in once, their day_id and flow count each as one
+    bytea of big-endian integers (int4send, int8send: read without parsing text) and each cell's
+    user name, all in the same order. The users' columns are int_pca_input's name_id, numbered
+    here: Python orders str by code point, which is the bytewise order of collate "C" in UTF-8.
+    Every step runs on the dense days x users matrix, the same arithmetic as the set-based models
+    int_residual_pca_input, int_residual_pca_components (pca_fit_numpy's rules),
+    int_residual_pca_column_means and int_residual_scores' SQL. Returns, per user (name_id, and the
+    name, so that the scores need no join back through the cells), their score (their best run's,
+    docs/scoring.md), the day of the run's largest evidence with its count and expected count, the
+    run's first and last day, and the size of the hour's normal subspace. -#}
 {% macro residual_scores_numpy_source() %}
 returns table (name_id integer, user_name text, day_id integer, score double precision, flow_count bigint,
     expected_flow_count double precision, first_day_id integer, last_day_id integer, normal_components integer)
@@ -19,30 +20,40 @@ NO_VARIANCE, ZERO_SHARE = {{ rules.no_variance }}, {{ rules.zero_share }}
 import numpy as np
 
 SHIFT, MAD_TO_SIGMA = 0.375, 1.4826
-n, p = row_dim, n_users
-columns = np.frombuffer(cell_name_ids or b'', dtype='>i4').astype(np.int64) - 1
+cell_names = list(cell_users or ())
 rows = np.frombuffer(cell_day_ids or b'', dtype='>i4').astype(np.int64) - 1
 counts = np.frombuffer(cell_counts or b'', dtype='>i8').astype(np.float64)
-if not columns.size == rows.size == counts.size == len(cell_users or ()):
-    plpy.error('pca_residual_scores_numpy: cell_name_ids, cell_day_ids, cell_counts and cell_users differ in length')
-if columns.size and (columns.min() < 0 or columns.max() >= p or rows.min() < 0 or rows.max() >= n):
-    plpy.error('pca_residual_scores_numpy: a cell lies outside row_dim x n_users')
+if not rows.size == counts.size == len(cell_names):
+    plpy.error('pca_residual_scores_numpy: cell_day_ids, cell_counts and cell_users differ in length')
+if None in cell_names:
+    plpy.error('pca_residual_scores_numpy: a cell has no user')
+ranked = sorted(set(cell_names))
+column_of = {name: column for column, name in enumerate(ranked)}
+n, p = row_dim, len(ranked)
+columns = np.fromiter((column_of[name] for name in cell_names), dtype=np.int64, count=len(cell_names))
+if rows.size and (rows.min() < 0 or rows.max() >= n):
+    plpy.error('pca_residual_scores_numpy: a cell lies outside row_dim')
 days = np.bincount(columns, minlength=p)
 x = np.zeros((n, p))
 x[rows, columns] = counts
 active = np.zeros((n, p), dtype=bool)
 active[rows, columns] = True
+if int(active.sum()) != rows.size:
+    plpy.error('pca_residual_scores_numpy: a (day, user) cell comes more than once')
 users = np.arange(p)
-names = np.empty(p, dtype=object)
-names[columns] = np.array(cell_users or [], dtype=object)
+names = np.array(ranked, dtype=object)
 
 def run_ids(above):
     """Each cell of above numbered by its run of consecutive days (from 1, user by user), 0
     outside runs; the runs' lengths (0 for the outside); the cells that start a run."""
-    before = np.zeros_like(above)
-    before[1:] = above[:-1]
-    starts = above & ~before
-    ids = np.where(above, np.cumsum(starts.T.ravel()).reshape(p, n).T, 0)
+    starts = above.copy()
+    starts[1:] &= ~above[:-1]
+    # numbered user after user: each user's count of starts so far plus the starts of the users
+    # before (a cumulative sum down the days, not over a transposed copy), 0 outside runs
+    ids = np.cumsum(starts, axis=0)
+    if n:
+        ids += np.cumsum(ids[-1]) - ids[-1]
+    ids *= above
     length = np.bincount(ids.ravel(), minlength=int(starts.sum()) + 1)
     length[0] = 0
     return ids, length, starts
@@ -56,7 +67,8 @@ t[rows, columns] = stabilised
 # active days (the earliest of equals) when it holds at least half of them and at most half the
 # days, and its mean is more than 2 above every other active day
 ids, length, _ = run_ids(active)
-cell_length = np.where(length[ids] <= 2 * max_run_days, length[ids], 0)
+cell_length = length[ids]
+cell_length[cell_length > 2 * max_run_days] = 0
 longest = cell_length.argmax(axis=0)
 run_length = cell_length[longest, users]
 in_run = ids == ids[longest, users]
@@ -148,13 +160,18 @@ projection = day_scores @ basis.T
 captured = (basis ** 2 * variance[:normal]).sum(axis=1)
 column_variance = ((fitted ** 2).sum(axis=0) - n * mean ** 2) / max(n - 1, 1)
 spread = np.maximum(np.sqrt(np.maximum(column_variance - captured, 0) * n / np.maximum(days, 1)), pooled)
-residual = deviation - mean - projection
-expected_all = inverse_anscombe(level + scale * (mean + projection))
-flows = np.maximum(x, 1.0)
+# on the active cells only (the inactive have no evidence), then in place in the days x users
+cell_mean, cell_projection, cell_spread = mean[columns], projection[rows, columns], spread[columns]
+residual = deviation[rows, columns] - cell_mean - cell_projection
+cell_expected = inverse_anscombe(level[columns] + scale[columns] * (cell_mean + cell_projection))
+flows = np.maximum(counts, 1.0)
 tail_a, tail_b = 1 / (9 * flows), phi / 9
-ratio = np.cbrt(np.maximum(expected_all, 0.5) / flows)
+ratio = np.cbrt(np.maximum(cell_expected, 0.5) / flows)
 tail = ((1 - tail_a) - (1 - tail_b) * ratio) / np.sqrt(tail_a + tail_b * ratio ** 2)
-evidence = np.where(active, np.where(residual > 0, np.maximum(tail, 0) * pooled / spread, residual / spread), -np.inf)
+evidence = np.full((n, p), -np.inf)
+evidence[rows, columns] = np.where(residual > 0, np.maximum(tail, 0) * pooled[columns] / cell_spread, residual / cell_spread)
+expected_all = np.zeros((n, p))
+expected_all[rows, columns] = cell_expected
 
 # each user's best run of consecutive days above run_at, scored max(best day, sum / sqrt(days))
 # up to max_run_days long (by its best day beyond); a day alone when the user has no run

@@ -3,7 +3,8 @@
     normal subspace over the user's residual spread) above residual_run_at, or of their best day,
     the run's first and last day, its best day, that day's count and the count the normal
     subspace expected. On the plpython backend
-    one PL/Python function per hour does every step in numpy from int_pca_input; on the others it
+    one PL/Python function per hour does every step in numpy from the hour's cells (int_pca_input's,
+    from int_hourly_counts and int_window_days); on the others it
     is set-based SQL over the residual PCA models and int_residual_user_components
     (residual_scoring_route). Empty when the var
     scoring_method leaves the method out. The planner misjudges the sizes of CTEs and function
@@ -29,44 +30,63 @@
 {#- the most components a normal subspace can hold: the residual fit keeps at most
     residual_max_components, and fewer than the days -#}
 {%- set most_components = [[run.residual_max_components, run.lookback_days - 1] | min, 1] | max %}
--- depends_on: {{ ref('int_pca_input') }}, {{ ref('int_pca_dimensions') }}, {{ ref('int_window_days') }}
+-- depends_on: {{ ref('int_hourly_counts') }}, {{ ref('int_window_days') }}
 {%- if netflow_pca.residual_scoring_route(from_vars=true) != 'numpy' %}, {{ ref('int_residual_pca_input') }}, {{ ref('int_residual_user_components') }}{% endif %}
 
 {% if route == 'numpy' -%}
 with
 
-cells as (
+{#- the hour's cells straight from the counts and the window's days, as int_pca_input windows
+    them, not from int_pca_input: the function numbers the users itself (name_id's rank), so the
+    scoring runs beside int_pca_input and its tests instead of after them #}
+hourly_counts as (
 
-    select * from {{ ref('int_pca_input') }}
+    select * from {{ ref('int_hourly_counts') }}
 
     where {{ netflow_pca.hour_filter('hour_of_day') }}
 
 ),
 
-dimensions as (
+{#- read once (a CTE read more than once is materialised without statistics, and the planner
+    then hashed the millions of cells instead of the window's days) #}
+matrix_days as (
 
-    -- the rows of each hour's fit, from the window alone (its PCA's row_dim)
-    select * from {{ ref('int_pca_dimensions') }}
+    -- each day's row of its hour's matrix, with the hour's rows (int_pca_dimensions' row_dim:
+    -- its days in the window)
+    select
+        hour_of_day,
+        day,
+        day_id,
+        max(day_id) over (partition by hour_of_day) as row_dim
+
+    from {{ ref('int_window_days') }}
+
+    where {{ netflow_pca.hour_filter('hour_of_day') }}
 
 ),
 
 matrices as (
 
-    -- each hour's cells in one row, as big-endian integers (no text to format and parse) and
-    -- each cell's user, all in the same order (one aggregation feeds them the same rows), so
-    -- that the function names its users: joining them back through every cell cost a hash of
-    -- all the cells
+    -- each hour's cells in one row: the day_id and the count as big-endian integers (no text
+    -- to format and parse) and each cell's user, all in the same order (one aggregation feeds
+    -- them the same rows), so that the function names its users: joining them back through
+    -- every cell cost a hash of all the cells
     select
-        cells.hour_of_day,
-        max(cells.name_id) as n_users,
-        string_agg(int4send(cast(cells.name_id as integer)), '') as cell_name_ids,
-        string_agg(int4send(cast(cells.day_id as integer)), '') as cell_day_ids,
-        string_agg(int8send(cast(cells.flow_count as bigint)), '') as cell_counts,
-        array_agg(cells.user_name) as cell_users
+        hourly_counts.hour_of_day,
+        matrix_days.row_dim,
+        string_agg(int4send(cast(matrix_days.day_id as integer)), '') as cell_day_ids,
+        string_agg(int8send(cast(hourly_counts.flow_count as bigint)), '') as cell_counts,
+        array_agg(hourly_counts.user_name) as cell_users
 
-    from cells
+    from hourly_counts
 
-    group by cells.hour_of_day
+    inner join matrix_days
+        on hourly_counts.hour_of_day = matrix_days.hour_of_day
+        and hourly_counts.day = matrix_days.day
+
+    group by
+        hourly_counts.hour_of_day,
+        matrix_days.row_dim
 
 ),
 
@@ -87,16 +107,11 @@ best_days as materialized (
 
     from matrices
 
-    inner join dimensions
-        on matrices.hour_of_day = dimensions.hour_of_day
-
     cross join lateral {{ netflow_pca.quote_identifier(run.pca_functions_schema) }}.pca_residual_scores_numpy(
-        matrices.cell_name_ids,
         matrices.cell_day_ids,
         matrices.cell_counts,
         matrices.cell_users,
-        cast(dimensions.row_dim as integer),
-        cast(matrices.n_users as integer),
+        cast(matrices.row_dim as integer),
         {{ run.residual_min_active_days }},
         cast({{ run.residual_damp_at }} as double precision),
         cast({{ run.residual_collective_share }} as double precision),

@@ -61,7 +61,8 @@ def test_e2e_stages_follow_the_lineage_around_the_sparse_input() -> None:
         f"{model}int_pca_input": _node("model", "int_pca_input", [f"{model}int_hourly_counts"]),
         f"{model}pca_components": _node("model", "pca_components", [f"{model}int_pca_input"]),
         f"{model}int_residual_pca_input": _node("model", "int_residual_pca_input", [f"{model}int_pca_input"]),
-        f"{model}user_outlier_scores": _node("model", "user_outlier_scores", [f"{model}pca_components"]),
+        f"{model}int_residual_scores": _node("model", "int_residual_scores", [f"{model}int_hourly_counts"]),
+        f"{model}user_outlier_scores": _node("model", "user_outlier_scores", [f"{model}pca_components", f"{model}int_residual_scores"]),
         "test.netflow_pca.cells_match": _node("test", "cells_match", [f"{model}int_hourly_counts", f"{model}int_pca_input"]),
         "test.netflow_pca.not_null_scores": _node("test", "not_null_scores", [f"{model}user_outlier_scores"]),
     }
@@ -75,7 +76,8 @@ def test_e2e_stages_follow_the_lineage_around_the_sparse_input() -> None:
         "stg_flows__events": "counts", "int_hourly_counts": "counts", "buckets": "counts",
         "int_pca_input": "sparse input", "cells_match": "sparse input",
         "pca_components": "PCA",
-        "int_residual_pca_input": "scoring", "user_outlier_scores": "scoring", "not_null_scores": "scoring",
+        "int_residual_pca_input": "scoring", "int_residual_scores": "scoring", "user_outlier_scores": "scoring",
+        "not_null_scores": "scoring",
     }
     results = {"results": [
         {"unique_id": f"{model}int_hourly_counts", "execution_time": 2.0},

@@ -3,11 +3,13 @@ the numpy reference (orchestrate/lab/reference/scoring.py) on a generated data s
 
 from __future__ import annotations
 
+import struct
 from dataclasses import replace
 from datetime import date
 from typing import Any
 
 import numpy as np
+import psycopg2
 import pytest
 
 from orchestrate.lab.evaluation.evaluate import cells_from_plan
@@ -35,6 +37,32 @@ def test_both_methods_rank_user_a_first_in_hour_12(project: Project) -> None:
     project.build(vars={**project.load_sample_events(), "scoring_method": "both"})
     top = {method: (user, day) for method, rank, user, day in anomalies(project, 12) if rank == 1}
     assert top == {"residual": ("a", date(2017, 1, 12)), "loading": ("a", None)}
+
+
+def _numpy_scores(project: Project, days: list[int], users: list[str]) -> list[tuple[Any, ...]]:
+    """pca_residual_scores_numpy on one-flow cells over 3 days, with the default parameters."""
+    return project.db.rows(
+        f'select name_id, user_name from "{project.schema}".pca_residual_scores_numpy(%s, %s, %s, 3,'
+        " 3, 4, 0.05, 3, 2, 20, 3, 5) order by name_id",
+        (b"".join(struct.pack(">i", day) for day in days), struct.pack(f">{len(days)}q", *[1] * len(days)), users),
+    )
+
+
+def test_the_numpy_scores_number_the_users_as_name_id_does(built_project: Project) -> None:
+    # the function numbers its users itself, as int_pca_input's name_id (collate "C"), which
+    # the scores never read: an order where the bytewise one is not the dictionary one
+    users = ["é", "b", "Z", "a", "ab", "B"]
+    ranked = built_project.db.rows(
+        'select cast(dense_rank() over (order by name collate "C") as integer), name from unnest(%s::text[]) as name'
+        " order by 1",
+        (users,),
+    )
+    assert _numpy_scores(built_project, [1, 2, 3, 1, 2, 3], users) == ranked
+
+
+def test_the_numpy_scores_refuse_a_cell_given_twice(built_project: Project) -> None:
+    with pytest.raises(psycopg2.Error, match="a \\(day, user\\) cell comes more than once"):
+        _numpy_scores(built_project, [1, 2, 1], ["a", "a", "a"])
 
 
 @pytest.mark.parametrize("backend", ["plpython", "sql"])  # the residual method in numpy, and set-based

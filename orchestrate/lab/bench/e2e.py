@@ -79,9 +79,10 @@ def _descendants(child_map: Mapping[str, Sequence[str]], node: str) -> set[str]:
 
 def node_stages(manifest: Mapping[str, Any]) -> dict[str, str]:
     """The stage of every model and test of a dbt manifest. int_pca_input is the sparse input;
-    the models upstream of it are the counts; downstream of it, the PCA marts (named pca_*) are
-    the PCA and everything else is scoring. A test (or unit test) belongs to the latest stage of
-    the models it reads."""
+    downstream of it, the PCA marts (named pca_*) are the PCA and everything else is scoring;
+    the others are the counts, but for the scores (named *_scores: the numpy route's reads the
+    counts, beside int_pca_input), which are scoring. A test (or unit test) belongs to the latest
+    stage of the models it reads."""
     models = {uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"}
     [pca_input] = [uid for uid, node in models.items() if node["name"] == PCA_INPUT]
     downstream = _descendants(manifest["child_map"], pca_input)
@@ -90,7 +91,7 @@ def node_stages(manifest: Mapping[str, Any]) -> dict[str, str]:
         if uid == pca_input:
             stages[uid] = "sparse input"
         elif uid not in downstream:
-            stages[uid] = "counts"
+            stages[uid] = "scoring" if node["name"].endswith("_scores") else "counts"
         else:
             stages[uid] = "PCA" if node["name"].startswith("pca_") else "scoring"
     tests = {**manifest["nodes"], **manifest.get("unit_tests", {})}
