@@ -45,26 +45,34 @@ cells as (
         -- Anscombe's transform, shifted so that an absent cell (0) stays 0
         2 * (sqrt(cast(flow_count as double precision) + 0.375) - sqrt(cast(0.375 as double precision))) as stabilised,
         -- the same for every day of a run of consecutive active days
-        day_id - row_number() over (partition by hour_of_day, name_id order by day_id) as active_run
+        day_id - row_number() over user_days as active_run,
+        -- whether the day before or after is active too: the day is in a run of 2 days or more
+        coalesce(lag(day_id) over user_days = day_id - 1 or lead(day_id) over user_days = day_id + 1, false)
+            as in_long_run
 
     from pca_input
 
     where {{ netflow_pca.hour_filter('hour_of_day') }}
 
+    window user_days as (partition by hour_of_day, name_id order by day_id)
+
 ),
 
 active_runs as (
 
+    -- the runs of 2 days or more, the only ones that can be left out: most active days are
+    -- alone, and grouping them too made millions of one-day runs
     select
         hour_of_day,
         name_id,
         active_run,
         count(*) as run_days,
         min(day_id) as first_day_id,
-        avg(stabilised) as run_mean,
-        max(stabilised) as run_max
+        avg(stabilised) as run_mean
 
     from cells
+
+    where in_long_run
 
     group by
         hour_of_day,
@@ -76,7 +84,7 @@ active_runs as (
 longest_runs as (
 
     -- each user's longest run of 2 to twice the longest burst days, the earliest of equals: only
-    -- such a run can be left out, so the few runs of several days are ranked, not every run
+    -- such a run can be left out
     select * from (
         select
             *,
@@ -94,21 +102,21 @@ longest_runs as (
 longest_run_contexts as (
 
     -- the user's active days, and their largest stabilised count outside the run (null: no other
-    -- active day)
+    -- active day), from their cells
     select
         longest_runs.hour_of_day,
         longest_runs.name_id,
         longest_runs.active_run,
         longest_runs.run_days,
         longest_runs.run_mean,
-        sum(active_runs.run_days) as active_days,
-        max(active_runs.run_max) filter (where active_runs.active_run <> longest_runs.active_run) as outside_max
+        count(*) as active_days,
+        max(cells.stabilised) filter (where cells.active_run <> longest_runs.active_run) as outside_max
 
     from longest_runs
 
-    inner join active_runs
-        on longest_runs.hour_of_day = active_runs.hour_of_day
-        and longest_runs.name_id = active_runs.name_id
+    inner join cells
+        on longest_runs.hour_of_day = cells.hour_of_day
+        and longest_runs.name_id = cells.name_id
 
     group by
         longest_runs.hour_of_day,

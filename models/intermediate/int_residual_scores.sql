@@ -5,12 +5,15 @@
     subspace expected. On the plpython backend
     one PL/Python function per hour does every step in numpy from the hour's cells (int_pca_input's,
     from int_hourly_counts and int_window_days); on the others it
-    is set-based SQL over the residual PCA models (residual_scoring_route). Empty when the var
+    is set-based SQL over the residual PCA models and int_residual_user_components
+    (residual_scoring_route). Empty when the var
     scoring_method leaves the method out. The planner misjudges the sizes of CTEs and function
     results, and picks merge joins that rescan the cells' projections millions of times (16 s
     instead of 2 s for 40,000 cells) or a nested loop of every user's best day over every cell
     (minutes): hash joins only, for this model's transaction; and no JIT, whose compilation
-    the resulting cost estimates trigger for nothing. -#}
+    the resulting cost estimates trigger for nothing. work_mem holds the hash of every user's row
+    of int_residual_user_components (about 40 MB at 20,000 users) in one batch: at 32 MB half the
+    cells were written to disk and read back. -#}
 {%- set partitioned = netflow_pca.hour_partitioned_config() %}
 {{ config(**dict(
     partitioned,
@@ -19,7 +22,7 @@
         'set local enable_mergejoin = off',
         'set local enable_nestloop = off',
         'set local jit = off',
-        "set local work_mem = '32MB'",
+        "set local work_mem = '64MB'",
     ],
 )) }}
 {%- set run = netflow_pca.run_vars() %}
@@ -28,7 +31,7 @@
     residual_max_components, and fewer than the days -#}
 {%- set most_components = [[run.residual_max_components, run.lookback_days - 1] | min, 1] | max %}
 -- depends_on: {{ ref('int_hourly_counts') }}, {{ ref('int_window_days') }}
-{%- if netflow_pca.residual_scoring_route(from_vars=true) != 'numpy' %}, {{ ref('int_residual_pca_input') }}, {{ ref('int_residual_pca_components') }}, {{ ref('int_residual_pca_column_means') }}{% endif %}
+{%- if netflow_pca.residual_scoring_route(from_vars=true) != 'numpy' %}, {{ ref('int_residual_pca_input') }}, {{ ref('int_residual_user_components') }}{% endif %}
 
 {% if route == 'numpy' -%}
 with
@@ -176,147 +179,29 @@ cells as not materialized (
 
 ),
 
-fitted_components as (
+users as not materialized (
 
-    select * from {{ ref('int_residual_pca_components') }}
-
-    where {{ netflow_pca.hour_filter('hour_of_day') }}
-
-),
-
-fitted_means as (
-
-    select * from {{ ref('int_residual_pca_column_means') }}
-
-    where {{ netflow_pca.hour_filter('hour_of_day') }}
-
-),
-
-dims as (
-
-    -- n_days and n_users are the same on every cell of an hour
+    -- the user's loadings as columns, taken out of their array once a user, not once for each
+    -- of their cells (offset 0 keeps the planner from moving the subscripts into the joins);
+    -- not materialised, so that the planner has the table's statistics
     select
         hour_of_day,
-        max(n_days) as n_days,
-        max(n_users) as n_users,
-        least(max(n_days) - 1, max(n_users)) as spectrum_rank,
-        cast(least(max(n_days) - 1, max(n_users)) as double precision) / greatest(max(n_days) - 1, max(n_users), 1) as beta
-
-    from cells
-
-    group by hour_of_day
-
-),
-
-spectrum as (
-
-    select
-        fitted_components.hour_of_day,
-        fitted_components.row_id,
-        fitted_components.std_dev * fitted_components.std_dev as variance,
-        dims.spectrum_rank,
-        -- Gavish and Donoho's omega(beta), squared for variances
-        power(0.56 * power(dims.beta, 3) - 0.95 * power(dims.beta, 2) + 1.82 * dims.beta + 1.43, 2) as omega_squared,
-        -- the hour's total variance, from the first component's share of it
-        first_value(fitted_components.std_dev * fitted_components.std_dev / nullif(fitted_components.proportion, 0))
-            over (partition by fitted_components.hour_of_day order by fitted_components.row_id) as total_variance,
-        coalesce(
-            sum(fitted_components.std_dev * fitted_components.std_dev) over (
-                partition by fitted_components.hour_of_day
-                order by fitted_components.row_id
-                rows between unbounded preceding and 1 preceding
-            ),
-            0
-        ) as variance_before
-
-    from fitted_components
-
-    inner join dims
-        on fitted_components.hour_of_day = dims.hour_of_day
-
-),
-
-normal_subspace as (
-
-    -- the leading components, each while its variance exceeds omega^2 x the mean variance of
-    -- it and all that follow
-    select
-        dims.hour_of_day,
-        coalesce(
-            min(
-                case
-                    when not (
-                        spectrum.row_id <= spectrum.spectrum_rank
-                        and spectrum.variance > spectrum.omega_squared * (spectrum.total_variance - spectrum.variance_before)
-                            / (spectrum.spectrum_rank - spectrum.row_id + 1)
-                    ) then spectrum.row_id
-                end
-            ) - 1,
-            count(spectrum.row_id)
-        ) as normal_components
-
-    from dims
-
-    left join spectrum
-        on dims.hour_of_day = spectrum.hour_of_day
-
-    group by dims.hour_of_day
-
-),
-
-hour_components as (
-
-    -- per hour, its normal components side by side (null past normal_components), so that every
-    -- user's loadings come out of one unnest as a row, without a transpose of the components
-    select
-        normal_subspace.hour_of_day,
-        array_agg(fitted_components.std_dev * fitted_components.std_dev order by fitted_components.row_id) as variances,
-        {%- for k in range(1, most_components + 1) %}
-        max(fitted_components.principal_components) filter (where fitted_components.row_id = {{ k }}) as loadings_{{ k }}{{ ',' if not loop.last }}
-        {%- endfor %}
-
-    from normal_subspace
-
-    left join fitted_components
-        on normal_subspace.hour_of_day = fitted_components.hour_of_day
-        and fitted_components.row_id <= normal_subspace.normal_components
-
-    group by normal_subspace.hour_of_day
-
-),
-
-user_components as (
-
-    -- per hour and user: the column mean, the loadings on the normal components, and the
-    -- variance the normal subspace captures of the user
-    select
-        hour_components.hour_of_day,
-        cast(entry.name_id as integer) as name_id,
-        entry.column_mean,
-        {%- for k in range(1, most_components + 1) %}
-        entry.loading_{{ k }},
-        {%- endfor %}
-        {%- for k in range(1, most_components + 1) %}
-        {{ '+ ' if not loop.first }}coalesce(hour_components.variances[{{ k }}] * entry.loading_{{ k }} * entry.loading_{{ k }}, 0)
-        {%- endfor %} as captured_variance
-
-    from hour_components
-
-    inner join fitted_means
-        on hour_components.hour_of_day = fitted_means.hour_of_day
-
-    cross join lateral rows from (
-        unnest(fitted_means.column_mean),
-        {%- for k in range(1, most_components + 1) %}
-        unnest(hour_components.loadings_{{ k }}){{ ',' if not loop.last }}
-        {%- endfor %}
-    ) with ordinality as entry (
+        name_id,
+        user_name,
+        normal_components,
         column_mean,
+        spread,
+        pooled_spread,
+        phi,
         {%- for k in range(1, most_components + 1) %}
-        loading_{{ k }},
+        loadings[{{ k }}] as loading_{{ k }}{{ ',' if not loop.last }}
         {%- endfor %}
-        name_id
-    )
+
+    from {{ ref('int_residual_user_components') }}
+
+    where {{ netflow_pca.hour_filter('hour_of_day') }}
+
+    offset 0
 
 ),
 
@@ -328,7 +213,19 @@ component_offsets as (
         sum(loading_{{ k }} * column_mean) as mean_score_{{ k }}{{ ',' if not loop.last }}
         {%- endfor %}
 
-    from user_components
+    from users
+
+    group by hour_of_day
+
+),
+
+normal_subspace as (
+
+    select
+        hour_of_day,
+        max(normal_components) as normal_components
+
+    from users
 
     group by hour_of_day
 
@@ -342,14 +239,14 @@ day_sums as (
         cells.hour_of_day,
         cells.day_id,
         {%- for k in range(1, most_components + 1) %}
-        sum(cells.deviation * user_components.loading_{{ k }}) as score_sum_{{ k }}{{ ',' if not loop.last }}
+        sum(cells.deviation * users.loading_{{ k }}) as score_sum_{{ k }}{{ ',' if not loop.last }}
         {%- endfor %}
 
     from cells
 
-    inner join user_components
-        on cells.hour_of_day = user_components.hour_of_day
-        and cells.name_id = user_components.name_id
+    inner join users
+        on cells.hour_of_day = users.hour_of_day
+        and cells.name_id = users.name_id
 
     group by
         cells.hour_of_day,
@@ -374,92 +271,6 @@ day_scores as (
 
 ),
 
-user_levels as (
-
-    select
-        hour_of_day,
-        name_id,
-        max(level) as level,
-        max(scale) as scale,
-        -- the flows the level stands for
-        {{ netflow_pca.flows_of_stabilised('max(level)') }} as level_flows,
-        max(n_days) as n_days,
-        max(active_days) as active_days,
-        sum(fit_value * fit_value) as fit_squares
-
-    from cells
-
-    group by
-        hour_of_day,
-        name_id
-
-),
-
-dispersions as (
-
-    -- the hour's over-dispersion phi (a count of mean mu has a stabilised variance of about
-    -- 1 + phi mu), pooled over the users whose level is at least 2 flows: robust to those whose
-    -- own MAD is off by chance
-    select
-        hour_of_day,
-        coalesce(
-            percentile_cont(0.5) within group (order by (scale * scale - 1) / level_flows) filter (where level_flows >= 2),
-            0
-        ) as phi
-
-    from user_levels
-
-    group by hour_of_day
-
-),
-
-pooled_spreads as (
-
-    -- the spread the hour's count model gives at the user's level, in deviation units
-    select
-        user_levels.hour_of_day,
-        user_levels.name_id,
-        user_levels.n_days,
-        user_levels.active_days,
-        user_levels.fit_squares,
-        dispersions.phi,
-        sqrt(1 + dispersions.phi * user_levels.level_flows) / user_levels.scale as pooled_spread
-
-    from user_levels
-
-    inner join dispersions
-        on user_levels.hour_of_day = dispersions.hour_of_day
-
-),
-
-spreads as (
-
-    -- the user's variance outside the normal subspace, per active day; at least the pooled
-    -- spread (a user's own, from 20 to 60 days, is sometimes much too small by chance); from the
-    -- per-user sums of user_levels, not a second pass over the cells
-    select
-        pooled_spreads.hour_of_day,
-        pooled_spreads.name_id,
-        greatest(
-            sqrt(greatest(
-                (pooled_spreads.fit_squares - pooled_spreads.n_days * user_components.column_mean * user_components.column_mean)
-                    / greatest(pooled_spreads.n_days - 1, 1)
-                - user_components.captured_variance,
-                0
-            ) * pooled_spreads.n_days / pooled_spreads.active_days),
-            pooled_spreads.pooled_spread
-        ) as spread,
-        pooled_spreads.pooled_spread,
-        pooled_spreads.phi
-
-    from pooled_spreads
-
-    inner join user_components
-        on pooled_spreads.hour_of_day = user_components.hour_of_day
-        and pooled_spreads.name_id = user_components.name_id
-
-),
-
 projections as (
 
     -- each cell's column mean and projection on the normal subspace: its day's scores times its
@@ -468,52 +279,52 @@ projections as (
         cells.hour_of_day,
         cells.day_id,
         cells.name_id,
-        cells.user_name,
         cells.day,
         cells.flow_count,
         cells.level,
         cells.scale,
         cells.deviation,
-        user_components.column_mean,
+        users.column_mean,
+        users.spread,
+        users.pooled_spread,
+        users.phi,
         {%- for k in range(1, most_components + 1) %}
-        {{ '+ ' if not loop.first }}coalesce(day_scores.day_score_{{ k }} * user_components.loading_{{ k }}, 0)
+        {{ '+ ' if not loop.first }}coalesce(day_scores.day_score_{{ k }} * users.loading_{{ k }}, 0)
         {%- endfor %} as projection
 
     from cells
 
-    inner join user_components
-        on cells.hour_of_day = user_components.hour_of_day
-        and cells.name_id = user_components.name_id
+    inner join users
+        on cells.hour_of_day = users.hour_of_day
+        and cells.name_id = users.name_id
 
     inner join day_scores
         on cells.hour_of_day = day_scores.hour_of_day
         and cells.day_id = day_scores.day_id
+
+    -- offset 0 keeps the planner from pulling this select into its consumers, which would
+    -- repeat the projection's sum of products wherever a later step names it (each cell's
+    -- evidence took it eight times)
+    offset 0
 
 ),
 
 residuals as (
 
     select
-        projections.hour_of_day,
-        projections.day_id,
-        projections.name_id,
-        projections.user_name,
-        projections.day,
-        projections.flow_count,
-        projections.deviation - projections.column_mean - projections.projection as residual,
-        spreads.spread,
-        spreads.pooled_spread,
-        spreads.phi,
+        hour_of_day,
+        day_id,
+        name_id,
+        day,
+        flow_count,
+        deviation - column_mean - projection as residual,
+        spread,
+        pooled_spread,
+        phi,
         -- the count the normal subspace predicts: level + scale x its prediction, in flows
-        {{ netflow_pca.flows_of_stabilised(
-            'projections.level + projections.scale * (projections.column_mean + projections.projection)'
-        ) }} as expected_flow_count
+        {{ netflow_pca.flows_of_stabilised('level + scale * (column_mean + projection)') }} as expected_flow_count
 
     from projections
-
-    inner join spreads
-        on projections.hour_of_day = spreads.hour_of_day
-        and projections.name_id = spreads.name_id
 
 ),
 
@@ -548,40 +359,89 @@ evidence as (
 
     from tail_terms
 
+    -- computed once a cell, not once for each aggregate of user_evidence that names it
+    offset 0
+
+),
+
+user_evidence as (
+
+    -- the one pass over the cells' evidence, per user: their best day, the largest (evidence,
+    -- -day_id) with the day's count, prediction and the day itself (as days since 1970-01-01,
+    -- exact in a double), and the days above run_at, the only ones a run is made of (a few
+    -- thousand), as arrays in one order (one aggregation feeds them the same rows)
+    select
+        hour_of_day,
+        name_id,
+        max(array[
+            evidence,
+            -day_id,
+            cast(flow_count as double precision),
+            expected_flow_count,
+            cast(day - date '1970-01-01' as double precision)
+        ]) as best_day,
+        array_agg(day_id) filter (where evidence > {{ run.residual_run_at }}) as run_day_ids,
+        array_agg(day) filter (where evidence > {{ run.residual_run_at }}) as run_days,
+        array_agg(evidence) filter (where evidence > {{ run.residual_run_at }}) as run_evidence,
+        array_agg(flow_count) filter (where evidence > {{ run.residual_run_at }}) as run_flow_counts,
+        array_agg(expected_flow_count) filter (where evidence > {{ run.residual_run_at }}) as run_expected_flow_counts
+
+    from evidence
+
+    group by
+        hour_of_day,
+        name_id
+
 ),
 
 run_cells as (
 
-    -- the cells above run_at, numbered so that a run of consecutive days shares its number
+    -- the days above run_at, numbered so that a run of consecutive days shares its number
     select
-        hour_of_day,
-        name_id,
-        day_id,
-        day,
-        evidence,
-        day_id - row_number() over (partition by hour_of_day, name_id order by day_id) as run
+        user_evidence.hour_of_day,
+        user_evidence.name_id,
+        run_day.day_id,
+        run_day.day,
+        run_day.evidence,
+        run_day.flow_count,
+        run_day.expected_flow_count,
+        run_day.day_id - row_number() over (
+            partition by user_evidence.hour_of_day, user_evidence.name_id order by run_day.day_id
+        ) as run
 
-    from evidence
+    from user_evidence
 
-    where evidence > {{ run.residual_run_at }}
+    cross join lateral unnest(
+        user_evidence.run_day_ids,
+        user_evidence.run_days,
+        user_evidence.run_evidence,
+        user_evidence.run_flow_counts,
+        user_evidence.run_expected_flow_counts
+    ) as run_day (day_id, day, evidence, flow_count, expected_flow_count)
 
 ),
 
 runs as (
 
     -- a run's score: its best day, or sum / sqrt(days) when that is more and the run is no
-    -- longer than a burst lasts
+    -- longer than a burst lasts; and its best day, as user_evidence's
     select
         hour_of_day,
         name_id,
         min(day_id) as first_day_id,
         min(day) as first_day,
-        max(day_id) as last_day_id,
         max(day) as last_day,
         greatest(
             max(evidence),
             case when count(*) <= {{ run.residual_max_run_days }} then sum(evidence) / sqrt(count(*)) end
-        ) as run_score
+        ) as run_score,
+        max(array[
+            evidence,
+            -day_id,
+            cast(flow_count as double precision),
+            expected_flow_count,
+            cast(day - date '1970-01-01' as double precision)
+        ]) as best_day
 
     from run_cells
 
@@ -608,52 +468,40 @@ best_runs as (
 
 best_days as (
 
-    -- the best run's best day (the earliest of equals), or the best day of a user without a run:
-    -- the largest (in the run, evidence, -day_id) with the day's count and prediction, an
-    -- aggregate per user where a rank of every cell sorted them all
+    -- the best run's best day (the earliest of equals), or the user's best day without a run
     select
-        evidence.hour_of_day,
-        evidence.name_id,
-        evidence.user_name,
-        max(best_runs.run_score) as run_score,
-        max(best_runs.first_day) as first_day,
-        max(best_runs.last_day) as last_day,
-        max(array[
-            case when evidence.day_id between best_runs.first_day_id and best_runs.last_day_id then 1 else 0 end,
-            evidence.evidence,
-            -evidence.day_id,
-            cast(evidence.flow_count as double precision),
-            evidence.expected_flow_count,
-            -- the day itself, as days since 1970-01-01 (exact in a double)
-            cast(evidence.day - date '1970-01-01' as double precision)
-        ]) as best_day
+        user_evidence.hour_of_day,
+        users.user_name,
+        best_runs.run_score,
+        best_runs.first_day,
+        best_runs.last_day,
+        coalesce(best_runs.best_day, user_evidence.best_day) as best_day
 
-    from evidence
+    from user_evidence
+
+    inner join users
+        on user_evidence.hour_of_day = users.hour_of_day
+        and user_evidence.name_id = users.name_id
 
     left join best_runs
-        on evidence.hour_of_day = best_runs.hour_of_day
-        and evidence.name_id = best_runs.name_id
-
-    group by
-        evidence.hour_of_day,
-        evidence.name_id,
-        evidence.user_name
+        on user_evidence.hour_of_day = best_runs.hour_of_day
+        and user_evidence.name_id = best_runs.name_id
 
 ),
 
 chosen_days as (
 
-    -- best_days' largest array, unpacked
+    -- best_days' array, unpacked
     select
         hour_of_day,
         user_name,
         run_score,
         first_day,
         last_day,
-        best_day[2] as evidence,
-        cast(best_day[4] as bigint) as flow_count,
-        best_day[5] as expected_flow_count,
-        date '1970-01-01' + cast(best_day[6] as integer) as day
+        best_day[1] as evidence,
+        cast(best_day[3] as bigint) as flow_count,
+        best_day[4] as expected_flow_count,
+        date '1970-01-01' + cast(best_day[5] as integer) as day
 
     from best_days
 

@@ -13,6 +13,7 @@ HOURLY_MODELS = (
     "int_residual_pca_input",
     "int_residual_pca_components",
     "int_residual_pca_column_means",
+    "int_residual_user_components",
     "int_residual_scores",
     "int_loading_scores",
     "user_outlier_scores",

@@ -1,0 +1,308 @@
+{#- The residual method's fit seen from each user (docs/scoring.md, steps 5-6), for the set-based
+    route: per hour and user with cells, the normal subspace's size, the user's column mean and
+    loadings on its components, and the spread of their residuals. A table of its own, analysed
+    after the build, so that int_residual_scores joins each of millions of cells to one row of
+    its user with the planner knowing how many rows that is (from CTEs over unnested arrays it
+    guessed 240 instead of 400,000 and hashed the cells instead, spilling them to disk). Hash
+    joins only, as in int_residual_scores: a nested loop unnested every hour's arrays once per
+    user. Disabled or empty where int_residual_pca_input is (residual_scoring_route). -#}
+{%- set partitioned = netflow_pca.hour_partitioned_config() %}
+{{ config(**dict(
+    partitioned,
+    enabled=netflow_pca.residual_scoring_route(from_vars=true) != 'numpy',
+    distributed_by=['name_id'],
+    pre_hook=partitioned.get('pre_hook', []) + [
+        'set local enable_mergejoin = off',
+        'set local enable_nestloop = off',
+        'set local jit = off',
+        "set local work_mem = '32MB'",
+    ],
+)) }}
+{%- set run = netflow_pca.run_vars() %}
+{#- the most components a normal subspace can hold: the residual fit keeps at most
+    residual_max_components, and fewer than the days -#}
+{%- set most_components = [[run.residual_max_components, run.lookback_days - 1] | min, 1] | max %}
+
+with
+
+cells as not materialized (
+
+    -- not materialised: each use scans the analysed table, whose statistics the planner then has
+    select * from {{ ref('int_residual_pca_input') }}
+
+    where {{ netflow_pca.hour_filter('hour_of_day') }}
+
+),
+
+fitted_components as (
+
+    select * from {{ ref('int_residual_pca_components') }}
+
+    where {{ netflow_pca.hour_filter('hour_of_day') }}
+
+),
+
+fitted_means as (
+
+    select * from {{ ref('int_residual_pca_column_means') }}
+
+    where {{ netflow_pca.hour_filter('hour_of_day') }}
+
+),
+
+dims as (
+
+    -- n_days and n_users are the same on every cell of an hour
+    select
+        hour_of_day,
+        max(n_days) as n_days,
+        max(n_users) as n_users,
+        least(max(n_days) - 1, max(n_users)) as spectrum_rank,
+        cast(least(max(n_days) - 1, max(n_users)) as double precision) / greatest(max(n_days) - 1, max(n_users), 1) as beta
+
+    from cells
+
+    group by hour_of_day
+
+),
+
+spectrum as (
+
+    select
+        fitted_components.hour_of_day,
+        fitted_components.row_id,
+        fitted_components.std_dev * fitted_components.std_dev as variance,
+        dims.spectrum_rank,
+        -- Gavish and Donoho's omega(beta), squared for variances
+        power(0.56 * power(dims.beta, 3) - 0.95 * power(dims.beta, 2) + 1.82 * dims.beta + 1.43, 2) as omega_squared,
+        -- the hour's total variance, from the first component's share of it
+        first_value(fitted_components.std_dev * fitted_components.std_dev / nullif(fitted_components.proportion, 0))
+            over (partition by fitted_components.hour_of_day order by fitted_components.row_id) as total_variance,
+        coalesce(
+            sum(fitted_components.std_dev * fitted_components.std_dev) over (
+                partition by fitted_components.hour_of_day
+                order by fitted_components.row_id
+                rows between unbounded preceding and 1 preceding
+            ),
+            0
+        ) as variance_before
+
+    from fitted_components
+
+    inner join dims
+        on fitted_components.hour_of_day = dims.hour_of_day
+
+),
+
+normal_subspace as (
+
+    -- the leading components, each while its variance exceeds omega^2 x the mean variance of
+    -- it and all that follow
+    select
+        dims.hour_of_day,
+        coalesce(
+            min(
+                case
+                    when not (
+                        spectrum.row_id <= spectrum.spectrum_rank
+                        and spectrum.variance > spectrum.omega_squared * (spectrum.total_variance - spectrum.variance_before)
+                            / (spectrum.spectrum_rank - spectrum.row_id + 1)
+                    ) then spectrum.row_id
+                end
+            ) - 1,
+            count(spectrum.row_id)
+        ) as normal_components
+
+    from dims
+
+    left join spectrum
+        on dims.hour_of_day = spectrum.hour_of_day
+
+    group by dims.hour_of_day
+
+),
+
+hour_components as (
+
+    -- per hour, its normal components side by side (null past normal_components), so that every
+    -- user's loadings come out of one unnest as a row, without a transpose of the components
+    select
+        normal_subspace.hour_of_day,
+        normal_subspace.normal_components,
+        array_agg(fitted_components.std_dev * fitted_components.std_dev order by fitted_components.row_id) as variances,
+        {%- for k in range(1, most_components + 1) %}
+        max(fitted_components.principal_components) filter (where fitted_components.row_id = {{ k }}) as loadings_{{ k }}{{ ',' if not loop.last }}
+        {%- endfor %}
+
+    from normal_subspace
+
+    left join fitted_components
+        on normal_subspace.hour_of_day = fitted_components.hour_of_day
+        and fitted_components.row_id <= normal_subspace.normal_components
+
+    group by
+        normal_subspace.hour_of_day,
+        normal_subspace.normal_components
+
+),
+
+user_components as materialized (
+
+    -- per hour and user: the column mean, the loadings on the normal components, and the
+    -- variance the normal subspace captures of the user. Materialised: each hour's arrays are
+    -- unnested once, never once for each user the planner joins them to first
+    select
+        hour_components.hour_of_day,
+        cast(entry.name_id as integer) as name_id,
+        entry.column_mean,
+        {%- for k in range(1, most_components + 1) %}
+        entry.loading_{{ k }},
+        {%- endfor %}
+        {%- for k in range(1, most_components + 1) %}
+        {{ '+ ' if not loop.first }}coalesce(hour_components.variances[{{ k }}] * entry.loading_{{ k }} * entry.loading_{{ k }}, 0)
+        {%- endfor %} as captured_variance,
+        -- the normal components' loadings, no nulls: an element of such an array is found
+        -- without walking a null bitmap
+        (array[
+            {%- for k in range(1, most_components + 1) %}
+            entry.loading_{{ k }}{{ ',' if not loop.last }}
+            {%- endfor %}
+        ])[1:hour_components.normal_components] as loadings
+
+    from hour_components
+
+    inner join fitted_means
+        on hour_components.hour_of_day = fitted_means.hour_of_day
+
+    cross join lateral rows from (
+        unnest(fitted_means.column_mean),
+        {%- for k in range(1, most_components + 1) %}
+        unnest(hour_components.loadings_{{ k }}){{ ',' if not loop.last }}
+        {%- endfor %}
+    ) with ordinality as entry (
+        column_mean,
+        {%- for k in range(1, most_components + 1) %}
+        loading_{{ k }},
+        {%- endfor %}
+        name_id
+    )
+
+),
+
+user_levels as (
+
+    select
+        hour_of_day,
+        name_id,
+        user_name,
+        max(level) as level,
+        max(scale) as scale,
+        -- the flows the level stands for
+        {{ netflow_pca.flows_of_stabilised('max(level)') }} as level_flows,
+        max(n_days) as n_days,
+        max(active_days) as active_days,
+        sum(fit_value * fit_value) as fit_squares
+
+    from cells
+
+    group by
+        hour_of_day,
+        name_id,
+        user_name
+
+),
+
+dispersions as (
+
+    -- the hour's over-dispersion phi (a count of mean mu has a stabilised variance of about
+    -- 1 + phi mu), pooled over the users whose level is at least 2 flows: robust to those whose
+    -- own MAD is off by chance
+    select
+        hour_of_day,
+        coalesce(
+            percentile_cont(0.5) within group (order by (scale * scale - 1) / level_flows) filter (where level_flows >= 2),
+            0
+        ) as phi
+
+    from user_levels
+
+    group by hour_of_day
+
+),
+
+pooled_spreads as (
+
+    -- the spread the hour's count model gives at the user's level, in deviation units
+    select
+        user_levels.hour_of_day,
+        user_levels.name_id,
+        user_levels.user_name,
+        user_levels.n_days,
+        user_levels.active_days,
+        user_levels.fit_squares,
+        dispersions.phi,
+        sqrt(1 + dispersions.phi * user_levels.level_flows) / user_levels.scale as pooled_spread
+
+    from user_levels
+
+    inner join dispersions
+        on user_levels.hour_of_day = dispersions.hour_of_day
+
+),
+
+spreads as (
+
+    -- the user's variance outside the normal subspace, per active day; at least the pooled
+    -- spread (a user's own, from 20 to 60 days, is sometimes much too small by chance); from the
+    -- per-user sums of user_levels, not a second pass over the cells
+    select
+        pooled_spreads.hour_of_day,
+        pooled_spreads.name_id,
+        pooled_spreads.user_name,
+        greatest(
+            sqrt(greatest(
+                (pooled_spreads.fit_squares - pooled_spreads.n_days * user_components.column_mean * user_components.column_mean)
+                    / greatest(pooled_spreads.n_days - 1, 1)
+                - user_components.captured_variance,
+                0
+            ) * pooled_spreads.n_days / pooled_spreads.active_days),
+            pooled_spreads.pooled_spread
+        ) as spread,
+        pooled_spreads.pooled_spread,
+        pooled_spreads.phi,
+        user_components.column_mean,
+        user_components.loadings
+
+    from pooled_spreads
+
+    inner join user_components
+        on pooled_spreads.hour_of_day = user_components.hour_of_day
+        and pooled_spreads.name_id = user_components.name_id
+
+),
+
+final as (
+
+    select
+        spreads.hour_of_day,
+        spreads.name_id,
+        spreads.user_name,
+        cast(normal_subspace.normal_components as integer) as normal_components,
+        spreads.column_mean,
+        spreads.loadings,
+        spreads.spread,
+        spreads.pooled_spread,
+        spreads.phi
+
+    from spreads
+
+    inner join normal_subspace
+        on spreads.hour_of_day = normal_subspace.hour_of_day
+    {%- if netflow_pca.residual_scoring_route() != 'sql' %}
+
+    where false
+    {%- endif %}
+
+)
+
+select * from final
