@@ -31,9 +31,7 @@
 )) }}
 {%- set run = netflow_pca.run_vars() %}
 {%- set route = netflow_pca.residual_scoring_route() %}
-{#- the most components a normal subspace can hold: the residual fit keeps at most
-    residual_max_components, and fewer than the days -#}
-{%- set most_components = [[run.residual_max_components, run.lookback_days - 1] | min, 1] | max %}
+{%- set most_components = netflow_pca.residual_most_components() %}
 -- depends_on: {{ ref('int_hourly_counts') }}, {{ ref('int_window_days') }}
 {%- if netflow_pca.residual_scoring_route(from_vars=true) != 'numpy' %}, {{ ref('int_residual_pca_input') }}, {{ ref('int_residual_user_components') }}{% endif %}
 

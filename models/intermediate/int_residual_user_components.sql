@@ -18,10 +18,7 @@
         "set local work_mem = '32MB'",
     ],
 )) }}
-{%- set run = netflow_pca.run_vars() %}
-{#- the most components a normal subspace can hold: the residual fit keeps at most
-    residual_max_components, and fewer than the days -#}
-{%- set most_components = [[run.residual_max_components, run.lookback_days - 1] | min, 1] | max %}
+{%- set most_components = netflow_pca.residual_most_components() %}
 
 with
 
