@@ -150,7 +150,7 @@ def _deviation(hour: HourMatrix, fit: ResidualFit) -> np.ndarray:
     return np.where(hour.nonzero, (anscombe(hour.counts) - fit.levels.level) / fit.levels.scale, 0.0)
 
 
-def _day_expected(hour: HourMatrix, fit: ResidualFit, whole_day: bool, empty_at_level: bool) -> np.ndarray:
+def _day_expected(hour: HourMatrix, fit: ResidualFit, deviation: np.ndarray, whole_day: bool, empty_at_level: bool) -> np.ndarray:
     """What each cell adds to its user's expected flows of the day: an active cell its expected
     count; with whole_day also an empty one, the normal subspace's prediction there (or, with
     empty_at_level, the user's level as a count: no day term, so a port sums it per user) times
@@ -158,7 +158,6 @@ def _day_expected(hour: HourMatrix, fit: ResidualFit, whole_day: bool, empty_at_
     that a day whose usual hours stayed empty has a low factor."""
     if not whole_day:
         return np.where(hour.nonzero, fit.expected, 0.0)
-    deviation = _deviation(hour, fit)
     predicted = np.maximum(expected_counts(deviation - subspace_residual(deviation, fit.pca, fit.normal), fit.levels), 0.0)
     empty = np.maximum(inverse_anscombe(fit.levels.level), 0.0)[None, :] if empty_at_level else predicted
     established = fit.levels.baseline_days >= PARAMS.min_active_days
@@ -166,7 +165,7 @@ def _day_expected(hour: HourMatrix, fit: ResidualFit, whole_day: bool, empty_at_
     return np.where(hour.nonzero, predicted, empty * share)
 
 
-def _whole_day_ratio(hour: HourMatrix, fit: ResidualFit, corrected: np.ndarray, phi: float) -> np.ndarray:
+def _whole_day_ratio(hour: HourMatrix, fit: ResidualFit, deviation: np.ndarray, corrected: np.ndarray, phi: float) -> np.ndarray:
     """Per cell, pooled / spread (at most 1) with the user's spread taken around the
     day-corrected expected counts, from their other days: the root mean square of
     t(x) - t(corrected) (Anscombe) over the user's active cells the fit did not damp but this
@@ -174,7 +173,6 @@ def _whole_day_ratio(hour: HourMatrix, fit: ResidualFit, corrected: np.ndarray, 
     rhythm of the user's own moves all their hours of a day, so the factor takes it out; what
     is left is the variability of this hour alone. Leaving the cell out keeps a burst on a user
     the fit does not damp (a recurring pattern) from widening its own spread."""
-    deviation = _deviation(hour, fit)
     kept = hour.nonzero & (damped(deviation, PARAMS, consecutive_days(hour.days)) == deviation)
     pooled = np.sqrt(1 + phi * inverse_anscombe(fit.levels.level))
     squares = np.where(kept, (anscombe(hour.counts) - anscombe(np.maximum(corrected, 0.0))) ** 2, 0.0)
@@ -202,12 +200,13 @@ def _busy_day_evidences(hours: Sequence[HourMatrix], whole_day: bool = False, em
     for hour in hours:
         fit = residual_fit(hour, PARAMS)
         cells = np.ix_([day_index[day] for day in hour.days], [user_index[user] for user in hour.users])
-        own = _day_expected(hour, fit, whole_day, empty_at_level)
+        deviation = _deviation(hour, fit)
+        own = _day_expected(hour, fit, deviation, whole_day, empty_at_level)
         flows[cells] += hour.counts
         expected[cells] += own
-        fits.append((fit, cells, own))
+        fits.append((fit, cells, deviation, own))
     evidences = []
-    for hour, (fit, cells, own) in zip(hours, fits):
+    for hour, (fit, cells, deviation, own) in zip(hours, fits):
         factor = (flows[cells] - hour.counts + BUSY_DAY_PRIOR_FLOWS) / (expected[cells] - own + BUSY_DAY_PRIOR_FLOWS)
         corrected = fit.expected * factor
         mu = inverse_anscombe(fit.levels.level)
@@ -215,7 +214,7 @@ def _busy_day_evidences(hours: Sequence[HourMatrix], whole_day: bool = False, em
             _moment_dispersion(hour.counts, fit.expected, hour.nonzero, mu), 1e-6
         )
         phi = max(dispersion(fit.levels) * explained, 0.0)
-        ratio = _whole_day_ratio(hour, fit, corrected, phi) if whole_day else pooled_spread(fit.levels, phi) / fit.spread
+        ratio = _whole_day_ratio(hour, fit, deviation, corrected, phi) if whole_day else pooled_spread(fit.levels, phi) / fit.spread
         above = np.maximum(tail_z(hour.counts, corrected, phi), 0.0) * ratio
         evidences.append(np.where(hour.nonzero, np.where(fit.residual > 0, above, fit.residual / fit.spread), 0.0))
     return evidences
