@@ -36,6 +36,7 @@ DISPERSION_FROM = 2.0  # the hour's over-dispersion is estimated on the users wh
 LEAST_EXPECTED = 0.5  # the tail probability of a count is taken at no fewer expected flows than this
 DAY_PRIOR_FLOWS = 10.0  # a user's day factor counts this many flows, expected and seen, besides theirs
 SPREAD_PRIOR_DAYS = 5.0  # a user's spread around the day-corrected counts counts this many days at the pooled spread
+AT_PREDICTION = 1e-9  # a residual (deviation units) no larger than this is rounding noise: the cell is at the prediction
 
 
 @dataclass(frozen=True)
@@ -461,7 +462,9 @@ def whole_day_evidence(
     quiet days move all of a user's hours; a burst is in one, which its own factor leaves out),
     the expected flows of a day counting the user's empty cells too (`day_expected`), and the
     hour's phi shrunk by the share of the cells' excess variance the factor explains (method of
-    moments before and after). Above the normal subspace's prediction: step 7's tail z at the
+    moments before and after). Above the normal subspace's prediction (by more than
+    AT_PREDICTION: a user whose counts are all alike has residuals of rounding noise, whose sign
+    would otherwise choose between a tail z against a corrected count and 0): step 7's tail z at the
     corrected count and phi, times pooled / spread with the spread taken around the corrected
     counts (`whole_day_ratio`); at or below it, step 7's residual / spread. Days and users are
     matched across hours by date and name. `whole_day=False` is the variant busy-day (empty cells
@@ -490,7 +493,7 @@ def whole_day_evidence(
         phi = max(fit.phi * explained, 0.0)
         ratio = whole_day_ratio(hour, fit, corrected, phi) if whole_day else pooled_spread(fit.levels, phi) / fit.spread
         above = np.maximum(tail_z(hour.counts, corrected, phi), 0.0) * ratio
-        evidence = np.where(hour.nonzero, np.where(fit.residual > 0, above, fit.residual / fit.spread), 0.0)
+        evidence = np.where(hour.nonzero, np.where(fit.residual > AT_PREDICTION, above, fit.residual / fit.spread), 0.0)
         yield DayCorrected(evidence, corrected, phi)
 
 
