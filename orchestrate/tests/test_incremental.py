@@ -4,7 +4,7 @@ gives every model the same rows as a full rebuild on the same events."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +137,39 @@ def columns_of(project: Project, model: str) -> list[str]:
         "order by ordinal_position",
         (project.schema, model),
     )]
+
+
+COUNT_MODELS = ("stg_flows__events", "int_analysis_window", "int_hourly_counts")
+
+
+@pytest.mark.parametrize(("time_expression", "timezone"), [
+    ("to_timestamp(start_time)", "Asia/Kolkata"),
+    ("cast(start_time as double precision) + 0.25", "America/New_York"),
+    ("cast(start_time as integer)", "Asia/Kathmandu"),
+    ("to_timestamp(start_time) at time zone 'UTC'", "UTC"),
+    ("cast(to_timestamp(start_time) at time zone 'UTC' as date)", "Pacific/Kiritimati"),
+])
+def test_a_recount_reads_the_stored_times_of_any_type_as_a_full_count_does(
+    project: Project, time_expression: str, timezone: str
+) -> None:
+    """The days a run recounts are found by comparing the stored time with constants
+    (source_time_in_days), a day wider than the local days on either side; whatever the type of
+    the time column and the zone's offset, the counts equal a full count's."""
+    vars = {**project.load_sample_events("events", time_expression), "timezone": timezone, "lookback_days": 6,
+            "recount_days": 1}
+    select = ["--select", *COUNT_MODELS]
+    result = project.dbt("run", *select, vars={**vars, "run_date": "2017-01-11"})
+    assert result.returncode == 0, result.stdout[-3000:]
+    result = project.dbt("run", *select, vars={**vars, "run_date": "2017-01-12"})
+    assert result.returncode == 0, result.stdout[-3000:]
+    recounted = project.table("int_hourly_counts", "1, 2, 3")
+    result = project.dbt("run", *select, "--full-refresh", vars={**vars, "run_date": "2017-01-12"})
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert recounted == project.table("int_hourly_counts", "1, 2, 3")
+    # every event of the window's local days, as the staging view places them one by one
+    days = project.db.rows(f"""
+        select cast(flow_local_at as date), count(*) from "{project.schema}".stg_flows__events
+        where cast(flow_local_at as date) between date '2017-01-07' and date '2017-01-12' group by 1 order by 1""")
+    assert len(days) == 6
+    assert project.db.rows(
+        f'select day, sum(flow_count) from "{project.schema}".int_hourly_counts group by 1 order by 1') == days
