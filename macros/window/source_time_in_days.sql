@@ -3,15 +3,16 @@
     flow_source_time), that holds for every event whose day in the `timezone` var lies in
     [from_day, until_day) (SQL date expressions; none leaves that side open): the stored times
     from the UTC midnight a day before from_day to the one a day after until_day, since no time
-    zone is a day away from UTC, and none when the run of days is empty. A comparison of the stored value with a constant, so it costs no
-    conversion of the time, and an index on the time column serves it; it only narrows what the
-    caller's exact test of the local day then reads, and is true while dbt parses.
+    zone is a day away from UTC, and none when the run of days is empty. A comparison of the
+    stored value with a constant, so it costs no conversion of the time, and an index on the time
+    column serves it; it only narrows what the caller's exact test of the local day then reads,
+    and is true while dbt parses.
 -#}
 {% macro source_time_in_days(column, from_day, until_day) %}
     {%- set time_column = netflow_pca.events_column('time_column') -%}
     {%- set bounds = [] -%}
     {%- if time_column is not none and from_day is not none and until_day is not none -%}
-        {#- no day, no stored time: the day either side of the bounds would otherwise let two in -#}
+        {#- an empty run of days would otherwise still let in the day either side of it -#}
         {%- do bounds.append('(' ~ from_day ~ ') < (' ~ until_day ~ ')') -%}
     {%- endif -%}
     {%- if time_column is not none and from_day is not none -%}
