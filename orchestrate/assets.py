@@ -15,6 +15,7 @@ from orchestrate.partitions import HOURLY_OP, HOURS, HourlyRunConfig, partition_
 from orchestrate.project import PROJECT
 from orchestrate.results.export import RunFiles, runs_directory, write_run_files
 from orchestrate.results.report import Relations, build_line, markdown_table, ranked
+from orchestrate.run.backend import choose_backend
 from orchestrate.run.daily import recorded_run_kind
 from orchestrate.run.options import project_vars, vars_argument
 from orchestrate.run.runner import PROJECT_DIR, STATE_DIR
@@ -52,7 +53,10 @@ def hourly_models(context: AssetExecutionContext, dbt: DbtCliResource, config: H
             dict(os.environ), PROJECT.manifest_path.parent, *run_of(invocations), defaults
         )
         context.log.info(kind.describe())
-        *earlier, last = [{**vars, **kind.vars} for vars in invocations]
+        backend = choose_backend(dict(os.environ), invocations[0], defaults)
+        if backend is not None:
+            context.log.info(backend.describe())
+        *earlier, last = [{**vars, **kind.vars, **(backend.vars if backend else {})} for vars in invocations]
         for vars in earlier:
             dbt.cli(["build", "--vars", vars_argument(vars)], context=context).wait()
         yield from dbt.cli(["build", "--vars", vars_argument(last)], context=context).stream()

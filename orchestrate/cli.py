@@ -9,12 +9,13 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import psycopg2
 
 from orchestrate.database import EmbeddedDatabase, uses_external_server
 from orchestrate.results import export, report
+from orchestrate.run.backend import choose_backend
 from orchestrate.run.daily import recorded_run_kind
 from orchestrate.run.options import (
     LOOKBACK_DAYS_LIMIT,
@@ -156,6 +157,16 @@ def _show_results(runner: Runner) -> None:
     print(f"\n{files.results_text()}")
 
 
+def _with_backend(env: dict[str, str], vars: dict[str, Any]) -> dict[str, Any]:
+    """The vars with the PCA backend that `auto` will resolve to, where the runner is sure of it
+    (orchestrate.run.backend), which it says."""
+    backend = choose_backend(env, vars, project_vars(PROJECT_DIR))
+    if backend is None:
+        return vars
+    print(backend.describe(), flush=True)
+    return {**vars, **backend.vars}
+
+
 def _run(args: argparse.Namespace) -> int:
     hours = parse_hours(args.hours)
     run_date = parse_run_date(args.run_date) if args.run_date else None
@@ -167,7 +178,7 @@ def _run(args: argparse.Namespace) -> int:
             runner.env, runner.previous_manifest_dir(), run_date, hours, vars, project_vars(PROJECT_DIR), full=args.full
         )
         print(kind.describe(), flush=True)
-        code = runner.build(hours, {**vars, **kind.vars})
+        code = runner.build(hours, _with_backend(runner.env, {**vars, **kind.vars}))
         if code == 0:
             _show_results(runner)
         return code
@@ -188,7 +199,7 @@ def _retry(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     with database_environment() as env:
         runner = Runner(env, options=DbtOptions(args.target, args.threads))
-        code = runner.build(None, {})
+        code = runner.build(None, _with_backend(runner.env, {}))
         if code == 0:
             _show_results(runner)
             _print_connection(env)

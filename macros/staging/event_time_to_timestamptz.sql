@@ -14,7 +14,8 @@
     {%- set first, last = '4713-01-01 00:00:00+00 BC', '294275-12-31 00:00:00+00' -%}
     {%- if time_column.is_number() -%}
         {#- the epoch seconds of those two instants; NaN sorts above every number -#}
-        case when {{ quoted }} between -210863520000 and 9224286307200
+        {%- set first_second, last_second = netflow_pca.placeable_epoch_seconds() %}
+        case when {{ quoted }} between {{ first_second }} and {{ last_second }}
             then to_timestamp(cast({{ quoted }} as double precision)) end
     {%- elif data_type in ('timestamp with time zone', 'timestamp without time zone', 'date') -%}
         case when {{ quoted }} between cast('{{ first }}' as {{ data_type }}) and cast('{{ last }}' as {{ data_type }})

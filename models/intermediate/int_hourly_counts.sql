@@ -17,8 +17,31 @@ analysis_window as (
 
 ),
 
-{#- the window's days: up to its last day, which leaves out late or bad events (after the last
-    complete day); with run_date, from its first day too #}
+{#- the days this run counts: the window's, up to its last day, which leaves out late or bad events
+    (after the last complete day), and with run_date from its first day; with recount_days, but for
+    the days kept, which leaves a run of days before them (a longer lookback_days) and one after #}
+counted_days as (
+
+    select
+        {{ 'analysis_window.first_day' if run.run_date else 'cast(null as date)' }} as first_day,
+        {%- if recounting %}
+        coalesce(lower(kept.days), analysis_window.last_day + 1) as kept_from,
+        coalesce(upper(kept.days), analysis_window.last_day + 1) as kept_until,
+        {%- endif %}
+        analysis_window.last_day + 1 as until_day
+
+    from analysis_window
+    {%- if recounting %}
+
+    {#- offset 0: the range is read once, not once for each of its bounds #}
+    cross join (select {{ netflow_pca.kept_days_range(this) }} as days offset 0) as kept
+    {%- endif %}
+
+),
+
+{#- with recount_days, the stored times first (no conversion, and an index on them serves it),
+    then the local day; a full count reads every event anyway, and a range on the stored times,
+    its selectivity unknown to the planner, made it sort the events instead of hashing them #}
 bucketed as (
 
     select
@@ -28,15 +51,22 @@ bucketed as (
 
     from events
 
-    cross join analysis_window
+    cross join counted_days
 
     where {{ netflow_pca.hour_filter('extract(hour from events.flow_local_at)') }}
-        and events.flow_local_at < analysis_window.last_day + 1
+    {%- if recounting %}
+        and ({{ netflow_pca.source_time_in_days('events.flow_source_time',
+                '(select first_day from counted_days)' if run.run_date else none, '(select kept_from from counted_days)') }}
+            or {{ netflow_pca.source_time_in_days('events.flow_source_time',
+                '(select kept_until from counted_days)', '(select until_day from counted_days)') }})
+    {%- endif %}
+        and events.flow_local_at < counted_days.until_day
     {%- if run.run_date %}
-        and events.flow_local_at >= analysis_window.first_day
+        and events.flow_local_at >= counted_days.first_day
     {%- endif %}
     {%- if recounting %}
-        and not (cast(events.flow_local_at as date) <@ {{ netflow_pca.kept_days_range(this) }})
+        and not (cast(events.flow_local_at as date) >= counted_days.kept_from
+            and cast(events.flow_local_at as date) < counted_days.kept_until)
     {%- endif %}
 
 ),

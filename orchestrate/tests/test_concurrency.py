@@ -141,7 +141,7 @@ def test_the_first_runs_of_different_hours_on_a_new_schema_both_create_the_table
 
     failures = [output[-4000:] for run, output in zip(runs, outputs) if run.returncode != 0]
     assert [run.returncode for run in runs] == [0, 0], "\n\n".join(failures)
-    for model in HOURLY_MODELS:
+    for model in project.hourly_models():
         for hour in (5, 6):
             assert hour_rows(project, model, hour) == within_rounding(hour_rows(built_project, model, hour)), (model, hour)
         assert {hour for (hour,) in project.db.rows(f'select distinct hour_of_day from "{project.schema}"."{model}"')} <= {5, 6}

@@ -4,7 +4,7 @@ gives every model the same rows as a full rebuild on the same events."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -147,3 +147,47 @@ def columns_of(project: Project, model: str) -> list[str]:
         "order by ordinal_position",
         (project.schema, model),
     )]
+
+
+COUNT_MODELS = ("stg_flows__events", "int_analysis_window", "int_hourly_counts")
+# about 50 years back: Monrovia's clocks ran 44 minutes 30 seconds behind UTC until 1972, so its
+# local midnights cut quarter hours of UTC, whose events int_analysis_window places one by one
+FIFTY_YEARS = 18262
+
+
+@pytest.mark.parametrize(("time_expression", "timezone", "days_back"), [
+    ("to_timestamp(start_time)", "Asia/Kolkata", 0),
+    ("cast(start_time as double precision) + 0.25", "America/New_York", 0),
+    ("cast(start_time as integer)", "Asia/Kathmandu", 0),
+    ("to_timestamp(start_time) at time zone 'UTC'", "UTC", 0),
+    ("cast(to_timestamp(start_time) at time zone 'UTC' as date)", "Pacific/Kiritimati", 0),
+    (f"start_time - {FIFTY_YEARS} * 86400", "Africa/Monrovia", FIFTY_YEARS),
+])
+def test_a_recount_reads_the_stored_times_of_any_type_as_a_full_count_does(
+    project: Project, time_expression: str, timezone: str, days_back: int
+) -> None:
+    """The days a run recounts are found by comparing the stored time with constants
+    (source_time_in_days), a day wider than the local days on either side, and the window's
+    days are counted by the quarter hour of stored epoch seconds; whatever the type of the time
+    column and the zone's offset, the counts equal a full count's and the staging view's days."""
+    vars = {**project.load_sample_events("events", time_expression), "timezone": timezone, "lookback_days": 6,
+            "recount_days": 1}
+    first, last = (date(2017, 1, 7) - timedelta(days=days_back), date(2017, 1, 12) - timedelta(days=days_back))
+    select = ["--select", *COUNT_MODELS]
+    result = project.dbt("run", *select, vars={**vars, "run_date": (last - timedelta(days=1)).isoformat()})
+    assert result.returncode == 0, result.stdout[-3000:]
+    result = project.dbt("run", *select, vars={**vars, "run_date": last.isoformat()})
+    assert result.returncode == 0, result.stdout[-3000:]
+    recounted = project.table("int_hourly_counts", "1, 2, 3")
+    result = project.dbt("run", *select, "--full-refresh", vars={**vars, "run_date": last.isoformat()})
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert recounted == project.table("int_hourly_counts", "1, 2, 3")
+    # every event of the window's local days, as the staging view places them one by one
+    days = project.db.rows(f"""
+        select cast(flow_local_at as date), count(*) from "{project.schema}".stg_flows__events
+        where cast(flow_local_at as date) between %s and %s group by 1 order by 1""", (first, last))
+    assert len(days) == 6
+    assert project.db.rows(
+        f'select day, sum(flow_count) from "{project.schema}".int_hourly_counts group by 1 order by 1') == days
+    assert project.db.rows(f'select days, events from "{project.schema}".int_analysis_window') == [
+        ([day for day, _ in days], sum(events for _, events in days))]

@@ -15,7 +15,6 @@ from typing import Any
 
 from orchestrate.run.plan import Plan, RunHistory, Status
 from orchestrate.tests.conftest import NETFLOW_PCA, Project, run_cli, within_rounding
-from orchestrate.tests.models import HOURLY_MODELS
 
 EVENTS = ("--var", "events_table=events")
 
@@ -55,7 +54,7 @@ def assert_same_rows_as(project: Project, reference: Project, hours: Sequence[in
     """The rows of those hours equal the reference's (a run of all hours); with every_hour_counted
     false (the project ran only those hours), the residual rows of WHOLE_DAY_SCORES only for their
     hour and user."""
-    for model in HOURLY_MODELS:
+    for model in project.hourly_models():
         assert hours_present(project, model) <= set(hours), model
         mine, theirs = rows_of_hours(project, model, hours), rows_of_hours(reference, model, hours)
         if model in WHOLE_DAY_SCORES and not every_hour_counted:
@@ -86,7 +85,7 @@ def test_all_hours_then_one_hour_leaves_the_other_hours_byte_identical(project: 
     assert f"Report: {report}" in full.stdout and report.exists()
     assert re.search(r"^a +12 +2017-01-12 +303 +3\.449 +40\.46 +5\.25 +residual$", full.stdout, flags=re.M), full.stdout[-3000:]
 
-    before = {model: project.hour_fingerprints(model) for model in HOURLY_MODELS}
+    before = {model: project.hour_fingerprints(model) for model in project.hourly_models()}
     project.db.execute(
         f"""insert into "{project.schema}".events
             select 'zz', extract(epoch from timestamptz '2017-01-05 12:30:00+00')::bigint from generate_series(1, 7)"""
@@ -186,7 +185,7 @@ def test_sigterm_half_way_then_retry_gives_the_tables_of_an_uninterrupted_run(pr
     interrupted = attempt_statuses(project, 1, 1)
     assert interrupted["model.netflow_pca.int_hourly_counts"] == "success"
     assert "model.netflow_pca.int_pca_input" not in interrupted
-    before = {model: project.hour_fingerprints(model) for model in HOURLY_MODELS}
+    before = {model: project.hour_fingerprints(model) for model in project.hourly_models()}
 
     retried = run_cli(project.env, "retry")
 
@@ -196,7 +195,7 @@ def test_sigterm_half_way_then_retry_gives_the_tables_of_an_uninterrupted_run(pr
     resumed = attempt_statuses(project, 1, 2)
     assert "model.netflow_pca.int_hourly_counts" not in resumed
     assert resumed["model.netflow_pca.int_pca_input"] == "success"
-    after = {model: project.hour_fingerprints(model) for model in HOURLY_MODELS}
+    after = {model: project.hour_fingerprints(model) for model in project.hourly_models()}
     # what had succeeded before the signal is not written again
     assert after["int_hourly_counts"][0] == before["int_hourly_counts"][0]
     assert after["int_hourly_counts"][1] == before["int_hourly_counts"][1]
@@ -264,7 +263,7 @@ def test_a_run_date_beyond_the_data_is_refused_and_a_rerun_reuses_the_saved_pars
     project.load_sample_events()
     first = run_cli(project.env, "run", "--hours", "5", *EVENTS)
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
-    before = {model: project.hour_fingerprints(model) for model in HOURLY_MODELS}
+    before = {model: project.hour_fingerprints(model) for model in project.hourly_models()}
 
     refused = run_cli(project.env, "run", "--hours", "5", *EVENTS, "--run-date", "2100-01-01")
 
@@ -274,7 +273,7 @@ def test_a_run_date_beyond_the_data_is_refused_and_a_rerun_reuses_the_saved_pars
     assert "span 2017-01-01 to 2017-01-14 (18723 events, days in time zone UTC)" in refused.stdout
     assert "a retry would replay it: start a new run with a corrected value" in refused.stdout
     assert "Mend the cause" not in refused.stdout
-    assert {model: project.hour_fingerprints(model) for model in HOURLY_MODELS} == before
+    assert {model: project.hour_fingerprints(model) for model in project.hourly_models()} == before
 
     # a run with the first run's vars starts from its saved parse: dbt parses nothing again
     log = Path(project.env["DBT_LOG_PATH"]) / "dbt.log"

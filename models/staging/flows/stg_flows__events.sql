@@ -30,7 +30,8 @@ renamed as (
 
     select
         {{ netflow_pca.event_user_to_text(user_column) }} as user_name,
-        {{ netflow_pca.event_time_to_timestamptz(time_column) }} as flow_at
+        {{ netflow_pca.event_time_to_timestamptz(time_column) }} as flow_at,
+        {{ netflow_pca.quote_identifier(time_column.name) if time_column is not none else 'null' }} as flow_source_time
 
     from source
 
@@ -41,7 +42,8 @@ final as (
     select
         user_name,
         flow_at,
-        flow_at at time zone {{ netflow_pca.sql_string_literal(run.timezone) }} as flow_local_at
+        flow_at at time zone {{ netflow_pca.sql_string_literal(run.timezone) }} as flow_local_at,
+        flow_source_time
 
     from renamed
 
