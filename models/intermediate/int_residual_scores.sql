@@ -33,7 +33,7 @@
 {%- set route = netflow_pca.residual_scoring_route() %}
 {%- set most_components = netflow_pca.residual_most_components() %}
 -- depends_on: {{ ref('int_hourly_counts') }}, {{ ref('int_window_days') }}
-{%- if netflow_pca.residual_scoring_route(from_vars=true) != 'numpy' %}, {{ ref('int_residual_pca_input') }}, {{ ref('int_residual_user_components') }}{% endif %}
+{%- if netflow_pca.residual_scoring_route(from_vars=true) != 'numpy' %}, {{ ref('int_residual_expected_counts') }}, {{ ref('int_residual_user_components') }}{% endif %}
 
 {% if route == 'numpy' -%}
 with
@@ -173,189 +173,265 @@ with
 
 cells as not materialized (
 
-    -- not materialised: each use scans the analysed table, whose statistics the planner then
-    -- has (a materialised copy of every cell was written to disk and read six times)
-    select * from {{ ref('int_residual_pca_input') }}
+    -- not materialised: each use scans the analysed table, whose statistics the planner then has
+    select * from {{ ref('int_residual_expected_counts') }}
 
     where {{ netflow_pca.hour_filter('hour_of_day') }}
 
 ),
 
-users as not materialized (
+day_cells as (
 
-    -- the user's loadings as columns, taken out of their array once a user, not once for each
-    -- of their cells (offset 0 keeps the planner from moving the subscripts into the joins);
-    -- not materialised, so that the planner has the table's statistics
+    -- per user and day, over every hour (a one-hour run reads the other hours' stored rows): their
+    -- flows, and what their active cells' expected counts add to the day beyond their empty
+    -- cells' share (an active cell's prediction at least 0, in place of the empty cell's flows)
     select
-        hour_of_day,
-        name_id,
         user_name,
-        normal_components,
-        column_mean,
-        spread,
-        pooled_spread,
-        phi,
-        {%- for k in range(1, most_components + 1) %}
-        loadings[{{ k }}] as loading_{{ k }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        day,
+        sum(flow_count) as day_flows,
+        sum(greatest(expected_flow_count, 0) - empty_day_flows) as day_expected_beyond_empty
 
-    from {{ ref('int_residual_user_components') }}
-
-    where {{ netflow_pca.hour_filter('hour_of_day') }}
-
-    offset 0
-
-),
-
-component_offsets as (
-
-    select
-        hour_of_day,
-        {%- for k in range(1, most_components + 1) %}
-        sum(loading_{{ k }} * column_mean) as mean_score_{{ k }}{{ ',' if not loop.last }}
-        {%- endfor %}
-
-    from users
-
-    group by hour_of_day
-
-),
-
-normal_subspace as (
-
-    select
-        hour_of_day,
-        max(normal_components) as normal_components
-
-    from users
-
-    group by hour_of_day
-
-),
-
-day_sums as (
-
-    -- per day, one sum per normal component over the day's cells (null past the hour's normal
-    -- components)
-    select
-        cells.hour_of_day,
-        cells.day_id,
-        {%- for k in range(1, most_components + 1) %}
-        sum(cells.deviation * users.loading_{{ k }}) as score_sum_{{ k }}{{ ',' if not loop.last }}
-        {%- endfor %}
-
-    from cells
-
-    inner join users
-        on cells.hour_of_day = users.hour_of_day
-        and cells.name_id = users.name_id
+    from {{ ref('int_residual_expected_counts') }}
 
     group by
-        cells.hour_of_day,
-        cells.day_id
+        user_name,
+        day
 
 ),
 
-day_scores as (
+user_components as not materialized (
 
-    -- each day's coordinates in the normal subspace, of its centred undamped deviations
+    select * from {{ ref('int_residual_user_components') }}
+
+),
+
+user_empty_days as (
+
+    -- what the user's empty cells of every hour count toward a day of theirs: the sum of their
+    -- hours' shares, for a day on which every hour exists
     select
-        day_sums.hour_of_day,
-        day_sums.day_id,
-        {%- for k in range(1, most_components + 1) %}
-        day_sums.score_sum_{{ k }} - component_offsets.mean_score_{{ k }} as day_score_{{ k }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        user_name,
+        sum(empty_day_flows) as empty_day_flows
 
-    from day_sums
+    from user_components
 
-    inner join component_offsets
-        on day_sums.hour_of_day = component_offsets.hour_of_day
+    group by user_name
 
 ),
 
-projections as (
+missing_hours as (
 
-    -- each cell's column mean and projection on the normal subspace: its day's scores times its
-    -- user's loadings
+    -- the hours a daylight-saving change skips on a day of the window: no cell of them, empty or
+    -- not, is part of that day
     select
-        cells.hour_of_day,
-        cells.day_id,
-        cells.name_id,
-        cells.day,
-        cells.flow_count,
-        cells.level,
-        cells.scale,
-        cells.deviation,
-        users.column_mean,
-        users.spread,
-        users.pooled_spread,
-        users.phi,
-        {%- for k in range(1, most_components + 1) %}
-        {{ '+ ' if not loop.first }}coalesce(day_scores.day_score_{{ k }} * users.loading_{{ k }}, 0)
-        {%- endfor %} as projection
+        window_dates.day,
+        hours.hour_of_day
 
-    from cells
+    from (select distinct day from {{ ref('int_window_days') }}) as window_dates
 
-    inner join users
-        on cells.hour_of_day = users.hour_of_day
-        and cells.name_id = users.name_id
+    cross join generate_series(0, 23) as hours (hour_of_day)
 
-    inner join day_scores
-        on cells.hour_of_day = day_scores.hour_of_day
-        and cells.day_id = day_scores.day_id
-
-    -- offset 0 keeps the planner from pulling this select into its consumers, which would
-    -- repeat the projection's sum of products wherever a later step names it (each cell's
-    -- evidence took it eight times)
-    offset 0
+    where not exists (
+        select 1
+        from {{ ref('int_window_days') }} as window_days
+        where window_days.hour_of_day = hours.hour_of_day
+            and window_days.day = window_dates.day
+    )
 
 ),
 
-residuals as (
+user_missing_hours as (
+
+    select
+        missing_hours.day,
+        user_components.user_name,
+        sum(user_components.empty_day_flows) as empty_day_flows
+
+    from missing_hours
+
+    inner join user_components
+        on missing_hours.hour_of_day = user_components.hour_of_day
+
+    group by
+        missing_hours.day,
+        user_components.user_name
+
+),
+
+user_days as (
+
+    -- per user and day: F (their flows) and E (their expected flows), over every hour of the day
+    select
+        day_cells.user_name,
+        day_cells.day,
+        day_cells.day_flows,
+        user_empty_days.empty_day_flows - coalesce(user_missing_hours.empty_day_flows, 0)
+            + day_cells.day_expected_beyond_empty as day_expected_flows
+
+    from day_cells
+
+    inner join user_empty_days
+        on day_cells.user_name = user_empty_days.user_name
+
+    left join user_missing_hours
+        on day_cells.user_name = user_missing_hours.user_name
+        and day_cells.day = user_missing_hours.day
+
+),
+
+corrected as materialized (
+
+    -- each cell's expected count times its user's day factor from the other hours of that day,
+    -- (F - x + 10) / (E - c + 10) (10 flows of prior keep a light user's factor near 1; the
+    -- cell's own hour is left out, so that a burst does not explain itself away), and the
+    -- cell's stabilised distance from it. Materialised: read by the per-user sums and again by
+    -- the evidence, computed once
+    select
+        *,
+        2 * (sqrt(cast(flow_count as double precision) + 0.375) - sqrt(greatest(corrected_flow_count, 0) + 0.375))
+            as corrected_distance
+
+    from (
+        select
+            cells.hour_of_day,
+            cells.day_id,
+            cells.name_id,
+            cells.user_name,
+            cells.day,
+            cells.flow_count,
+            cells.residual,
+            cells.expected_flow_count,
+            cells.is_damped,
+            cells.spread,
+            cells.phi,
+            cells.level_flows,
+            cells.expected_flow_count
+                * (user_days.day_flows - cells.flow_count + 10)
+                / (user_days.day_expected_flows - greatest(cells.expected_flow_count, 0) + 10) as corrected_flow_count
+
+        from cells
+
+        inner join user_days
+            on cells.user_name = user_days.user_name
+            and cells.day = user_days.day
+    ) as corrected_cells
+
+),
+
+user_sums as (
+
+    -- per user: the method-of-moments terms of their over-dispersion around the expected and the
+    -- corrected counts, and the squared distances of their undamped cells from the corrected ones
+    select
+        hour_of_day,
+        name_id,
+        max(phi) as phi,
+        max(level_flows) as level_flows,
+        sum(power(flow_count - expected_flow_count, 2) - expected_flow_count) as expected_excess,
+        sum(expected_flow_count * expected_flow_count) as expected_squares,
+        sum(power(flow_count - corrected_flow_count, 2) - corrected_flow_count) as corrected_excess,
+        sum(corrected_flow_count * corrected_flow_count) as corrected_squares,
+        coalesce(sum(corrected_distance * corrected_distance) filter (where not is_damped), 0) as kept_squares,
+        count(*) filter (where not is_damped) as kept_cells
+
+    from corrected
+
+    group by
+        hour_of_day,
+        name_id
+
+),
+
+dispersions as (
+
+    -- the hour's phi shrunk by the share of its cells' excess variance the day factor explains,
+    -- each the median over the users at 2 flows or more of excess / squares
+    select
+        user_sums.hour_of_day,
+        max(user_sums.phi) as phi,
+        coalesce(
+            percentile_cont(0.5) within group (order by user_sums.corrected_excess / nullif(user_sums.corrected_squares, 0))
+                filter (where user_sums.level_flows >= 2 and user_sums.corrected_squares > 0),
+            0
+        ) as corrected_dispersion,
+        coalesce(
+            percentile_cont(0.5) within group (order by user_sums.expected_excess / nullif(user_sums.expected_squares, 0))
+                filter (where user_sums.level_flows >= 2 and user_sums.expected_squares > 0),
+            0
+        ) as expected_dispersion
+
+    from user_sums
+
+    group by user_sums.hour_of_day
+
+),
+
+hour_phis as (
 
     select
         hour_of_day,
-        day_id,
-        name_id,
-        day,
-        flow_count,
-        deviation - column_mean - projection as residual,
-        spread,
-        pooled_spread,
-        phi,
-        -- the count the normal subspace predicts: level + scale x its prediction, in flows
-        {{ netflow_pca.flows_of_stabilised('level + scale * (column_mean + projection)') }} as expected_flow_count
+        greatest(phi * corrected_dispersion / greatest(expected_dispersion, 0.000001), 0) as phi
 
-    from projections
+    from dispersions
+
+),
+
+user_spreads as (
+
+    -- the spread the shrunk count model gives at the user's level (stabilised units), and their
+    -- sums with 5 more days at it
+    select
+        user_sums.hour_of_day,
+        user_sums.name_id,
+        hour_phis.phi,
+        sqrt(1 + hour_phis.phi * user_sums.level_flows) as pooled_spread,
+        user_sums.kept_squares + 5 * (1 + hour_phis.phi * user_sums.level_flows) as prior_squares,
+        user_sums.kept_cells + 5 as prior_cells
+
+    from user_sums
+
+    inner join hour_phis
+        on user_sums.hour_of_day = hour_phis.hour_of_day
 
 ),
 
 tail_terms as (
 
-    -- P(X >= x) for X negative binomial of the predicted mean (at least 0.5) and shape 1 / phi
+    -- P(X >= x) for X negative binomial of the corrected mean (at least 0.5) and shape 1 / phi
     -- is P(F(2x, 2 / phi) <= mean / x): Paulson's approximation of F needs a = 2 / (9 x 2x),
-    -- b = 2 / (9 x 2 / phi) and the cube root of mean / x
+    -- b = 2 / (9 x 2 / phi) and the cube root of mean / x; the user's spread around the corrected
+    -- counts from their other undamped days
     select
-        *,
-        1 / (9 * cast(flow_count as double precision)) as tail_a,
-        phi / 9 as tail_b,
-        cbrt(greatest(expected_flow_count, 0.5) / cast(flow_count as double precision)) as tail_ratio
+        corrected.*,
+        user_spreads.pooled_spread,
+        1 / (9 * cast(corrected.flow_count as double precision)) as tail_a,
+        user_spreads.phi / 9 as tail_b,
+        cbrt(greatest(corrected.corrected_flow_count, 0.5) / cast(corrected.flow_count as double precision)) as tail_ratio,
+        sqrt(
+            (user_spreads.prior_squares - case when corrected.is_damped then 0 else corrected.corrected_distance * corrected.corrected_distance end)
+            / (user_spreads.prior_cells - case when corrected.is_damped then 0 else 1 end)
+        ) as corrected_spread
 
-    from residuals
+    from corrected
+
+    inner join user_spreads
+        on corrected.hour_of_day = user_spreads.hour_of_day
+        and corrected.name_id = user_spreads.name_id
 
 ),
 
 evidence as (
 
-    -- above the prediction, the count's upper tail z (at least 0: continuous where the residual
-    -- changes sign) times pooled / spread (at most 1: a user more variable than the hour's count
-    -- model has less evidence); at or below, residual / spread
+    -- above the prediction, the count's upper tail z at the corrected count (at least 0) times
+    -- pooled / the spread around the corrected counts (at most 1); at or below it, residual /
+    -- spread. A residual within 1e-9 of 0 is at the prediction: a user whose counts are all alike
+    -- has residuals of rounding noise, whose sign would choose between a tail z and 0
     select
         *,
         case
-            when residual > 0
+            when residual > 1e-9
                 then greatest(((1 - tail_a) - (1 - tail_b) * tail_ratio) / sqrt(tail_a + tail_b * tail_ratio * tail_ratio), 0)
-                    * pooled_spread / spread
+                    * least(pooled_spread / corrected_spread, 1)
             else residual / spread
         end as evidence
 
@@ -366,10 +442,30 @@ evidence as (
 
 ),
 
+hour_users as not materialized (
+
+    select * from {{ ref('int_residual_user_components') }}
+
+    where {{ netflow_pca.hour_filter('hour_of_day') }}
+
+),
+
+normal_subspace as (
+
+    select
+        hour_of_day,
+        max(normal_components) as normal_components
+
+    from hour_users
+
+    group by hour_of_day
+
+),
+
 user_evidence as (
 
     -- the one pass over the cells' evidence, per user: their best day, the largest (evidence,
-    -- -day_id) with the day's count, prediction and the day itself (as days since 1970-01-01,
+    -- -day_id) with the day's count, corrected prediction and the day itself (as days since 1970-01-01,
     -- exact in a double), and the days above run_at, the only ones a run is made of (a few
     -- thousand), as arrays in one order (one aggregation feeds them the same rows)
     select
@@ -379,14 +475,14 @@ user_evidence as (
             evidence,
             -day_id,
             cast(flow_count as double precision),
-            expected_flow_count,
+            corrected_flow_count,
             cast(day - date '1970-01-01' as double precision)
         ]) as best_day,
         array_agg(day_id) filter (where evidence > {{ run.residual_run_at }}) as run_day_ids,
         array_agg(day) filter (where evidence > {{ run.residual_run_at }}) as run_days,
         array_agg(evidence) filter (where evidence > {{ run.residual_run_at }}) as run_evidence,
         array_agg(flow_count) filter (where evidence > {{ run.residual_run_at }}) as run_flow_counts,
-        array_agg(expected_flow_count) filter (where evidence > {{ run.residual_run_at }}) as run_expected_flow_counts
+        array_agg(corrected_flow_count) filter (where evidence > {{ run.residual_run_at }}) as run_expected_flow_counts
 
     from evidence
 
@@ -473,7 +569,7 @@ best_days as (
     -- the best run's best day (the earliest of equals), or the user's best day without a run
     select
         user_evidence.hour_of_day,
-        users.user_name,
+        hour_users.user_name,
         best_runs.run_score,
         best_runs.first_day,
         best_runs.last_day,
@@ -481,9 +577,9 @@ best_days as (
 
     from user_evidence
 
-    inner join users
-        on user_evidence.hour_of_day = users.hour_of_day
-        and user_evidence.name_id = users.name_id
+    inner join hour_users
+        on user_evidence.hour_of_day = hour_users.hour_of_day
+        and user_evidence.name_id = hour_users.name_id
 
     left join best_runs
         on user_evidence.hour_of_day = best_runs.hour_of_day

@@ -18,6 +18,7 @@
         "set local work_mem = '32MB'",
     ],
 )) }}
+{%- set run = netflow_pca.run_vars() %}
 {%- set most_components = netflow_pca.residual_most_components() %}
 
 with
@@ -198,6 +199,7 @@ user_levels as (
         {{ netflow_pca.flows_of_stabilised('max(level)') }} as level_flows,
         max(n_days) as n_days,
         max(active_days) as active_days,
+        max(baseline_days) as baseline_days,
         sum(fit_value * fit_value) as fit_squares
 
     from cells
@@ -237,6 +239,14 @@ pooled_spreads as (
         user_levels.n_days,
         user_levels.active_days,
         user_levels.fit_squares,
+        user_levels.level_flows,
+        -- an empty cell of the user's counts toward their expected day at their level, times the
+        -- share of the hour's days they are active in it (none without an established level)
+        case
+            when user_levels.baseline_days >= {{ run.residual_min_active_days }}
+                then greatest(user_levels.level_flows, 0) * user_levels.active_days / user_levels.n_days
+            else 0
+        end as empty_day_flows,
         dispersions.phi,
         sqrt(1 + dispersions.phi * user_levels.level_flows) / user_levels.scale as pooled_spread
 
@@ -267,6 +277,8 @@ spreads as (
         ) as spread,
         pooled_spreads.pooled_spread,
         pooled_spreads.phi,
+        pooled_spreads.level_flows,
+        pooled_spreads.empty_day_flows,
         user_components.column_mean,
         user_components.loadings
 
@@ -289,7 +301,9 @@ final as (
         spreads.loadings,
         spreads.spread,
         spreads.pooled_spread,
-        spreads.phi
+        spreads.phi,
+        spreads.level_flows,
+        spreads.empty_day_flows
 
     from spreads
 
