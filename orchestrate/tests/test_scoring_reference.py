@@ -169,7 +169,7 @@ def test_dispersion_is_zero_for_poisson_counts_and_grows_with_over_dispersion() 
 def test_residual_flags_an_individual_burst_on_its_day() -> None:
     counts = poisson_hour(np.random.default_rng(6))
     counts[17, 5] += 80
-    flagged = [s for s in residual_scores(as_hour(counts)) if s.flagged]
+    flagged = [s for s in residual_scores([as_hour(counts)]) if s.flagged]
     assert [(s.user_name, s.day) for s in flagged] == [("u05", DAYS[17])]
     assert flagged[0].flow_count == counts[17, 5] and flagged[0].expected_count < counts[17, 5] / 4
 
@@ -180,7 +180,7 @@ def test_a_collective_surge_is_flagged_by_zscore_but_not_by_residual() -> None:
     surge = rng.random(120) < 0.7  # a company-wide update on day 9
     counts[9, surge] += rng.poisson(30, surge.sum())
     zscore = {s.user_name for s in zscore_scores(as_hour(counts)) if s.flagged}
-    residual = {s.user_name for s in residual_scores(as_hour(counts)) if s.flagged}
+    residual = {s.user_name for s in residual_scores([as_hour(counts)]) if s.flagged}
     assert len(zscore) > 20
     assert residual == set()
 
@@ -242,8 +242,27 @@ def test_a_lasting_burst_on_a_rare_user_is_flagged_once_from_its_first_day() -> 
     counts[:, 7] = 0
     counts[[3, 20], 7] = 1  # usually one flow on two days
     counts[[11, 12, 13], 7] = 30  # then 30 a day for three days
-    flagged = [s for s in residual_scores(as_hour(counts)) if s.flagged]
+    flagged = [s for s in residual_scores([as_hour(counts)]) if s.flagged]
     assert [(s.user_name, s.first_day, s.last_day) for s in flagged] == [("u07", DAYS[11], DAYS[13])]
+
+
+def test_a_burst_in_one_hour_is_flagged_but_a_day_busy_in_every_hour_is_not() -> None:
+    rng = np.random.default_rng(11)
+    rates = rng.lognormal(1.5, 1.0, 40)
+    rates[5] = 6.0
+    usual = [rng.poisson(np.tile(rates, (28, 1))).astype(float) for _ in range(6)]
+
+    def scored(busy_hours: range) -> set[tuple[int, str, date]]:
+        hours = []
+        for hour, counts in enumerate(usual):
+            counts = counts.copy()
+            if hour in busy_hours:
+                counts[12, 5] += 30
+            hours.append(HourMatrix(hour, DAYS, as_hour(counts).users, counts))
+        return {(s.hour_of_day, s.user_name, s.day) for s in residual_scores(hours) if s.flagged}
+
+    assert scored(range(1)) == {(0, "u05", DAYS[12])}
+    assert scored(range(6)) == set()  # the user's whole day is busier: the day factor expects it
 
 
 def test_absent_days_are_no_evidence() -> None:
@@ -251,7 +270,7 @@ def test_absent_days_are_no_evidence() -> None:
     counts[3:10, 2] = 0  # a heavy user away for a week
     fit = residual_fit(as_hour(counts))
     assert (fit.evidence[3:10, 2] == 0).all()
-    assert not any(s.flagged for s in residual_scores(as_hour(counts)))
+    assert not any(s.flagged for s in residual_scores([as_hour(counts)]))
 
 
 # ---- the sample seed and the evaluation data ------------------------------------------------
@@ -286,7 +305,7 @@ def test_evaluation_targets_on_generated_data(seed: int) -> None:
 
 
 def test_default_params_are_the_documented_ones() -> None:
-    assert ResidualParams() == ResidualParams(3, 4.0, 0.05, 3, 2, 20, 5.5, 3.0, 5)
+    assert ResidualParams() == ResidualParams(3, 4.0, 0.05, 3, 2, 20, 5.25, 3.0, 5)
 
 
 def test_unknown_method_is_refused() -> None:

@@ -1,8 +1,8 @@
 """The pipeline's default method scripted in numpy, like for like, for `netflow-pca bench e2e` to time.
 
 The same export and counting as the pandas route (COPY of the events into pandas, flows per hour
-of the day, day and user in UTC over the window), then per hour the residual method with the
-project's default settings (`orchestrate.lab.reference.scoring`, the numpy reference the marts are
+of the day, day and user in UTC over the window), then the residual method of all hours together
+with the project's default settings (`orchestrate.lab.reference.scoring`, the numpy reference the marts are
 tested against), and the flagged users ranked within each hour, with their evidence, written back
 with COPY: what the `anomalous_users` mart holds. Command line:
 `python -m orchestrate.lab.bench.numpy_route --schema S --table T --run-date D --lookback-days N`,
@@ -35,7 +35,7 @@ def hour_matrix(hour: int, frame: pd.DataFrame) -> HourMatrix:
 def anomalies(matrices: dict[int, pd.DataFrame], params: ResidualParams) -> list[tuple[Any, ...]]:
     """The rows of anomalous_users for the residual method: (hour_of_day, method, anomaly_rank,
     user_name, score, threshold, evidence_day, flow_count, expected_flow_count)."""
-    scores = [score for hour, frame in matrices.items() for score in residual_scores(hour_matrix(hour, frame), params)]
+    scores = residual_scores([hour_matrix(hour, frame) for hour, frame in matrices.items()], params)
     return [
         (s.hour_of_day, s.method, rank, s.user_name, s.score, params.threshold, s.day, s.flow_count, s.expected_count)
         for s, rank in ranked_flags(scores)

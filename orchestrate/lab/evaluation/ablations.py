@@ -4,13 +4,16 @@ measured on generated data sets (docs/scoring.md). Research, not part of the pip
     python -m orchestrate.lab.evaluation.ablations              # all variants, the default data sets
     python -m orchestrate.lab.evaluation.ablations --variants residual,no-damping --thresholds 6,7,8
     python -m orchestrate.lab.evaluation.ablations --data-sets detection --variants residual,no-run-score
-    python -m orchestrate.lab.evaluation.ablations --data-sets held-out --variants residual,anscombe-evidence --thresholds 5.5,7
-    python -m orchestrate.lab.evaluation.ablations --data-sets detection --variants residual,busy-day --thresholds 4.75,5.5
+    python -m orchestrate.lab.evaluation.ablations --data-sets held-out --variants hour-alone,anscombe-evidence --thresholds 5.5,7
+    python -m orchestrate.lab.evaluation.ablations --data-sets detection --variants residual,hour-alone,busy-day --thresholds 4.75,5.25
     python -m orchestrate.lab.evaluation.ablations --data-sets unseen --variants residual,whole-day --thresholds 5.25,5.5
 
 Every variant scores a user by their best run of consecutive days (`best_runs`), as the method
-does; `no-run-score` by their best day alone. `busy-day` and `whole-day` look across the hours of a
-user's day, which the pipeline does not (yet) do.
+does; `no-run-score` by their best day alone. `residual` is the method (the reference's
+`residual_scores`: each hour's evidence against its users' whole days, the variant once called
+whole-day-level); `hour-alone` its steps 1-7 on each hour alone (the method before, the `residual`
+of the docs' older tables), which the per-hour variants below it take one step out of;
+`busy-day` and `whole-day` the two variants on the way to the method (docs/scoring.md).
 """
 
 from __future__ import annotations
@@ -26,13 +29,9 @@ from orchestrate.lab.evaluation.evaluate import Flag, Metrics, cells_from_plan, 
 from orchestrate.lab.generators import flowgen
 from orchestrate.lab.reference.pca import Pca, fit_pca
 from orchestrate.lab.reference.scoring import (
-    HourMatrix,
-    ResidualFit,
-    ResidualParams,
     anscombe,
     baseline_days,
     best_runs,
-    DISPERSION_FROM,
     consecutive_days,
     count_evidence,
     damped,
@@ -40,19 +39,18 @@ from orchestrate.lab.reference.scoring import (
     dispersion,
     expected_counts,
     hour_matrices,
-    inverse_anscombe,
+    HourMatrix,
     normal_components,
     pooled_spread,
     residual_fit,
     residual_spread,
+    ResidualParams,
     subspace_residual,
-    tail_z,
     user_levels,
+    whole_day_evidence,
 )
 
 PARAMS = ResidualParams()
-BUSY_DAY_PRIOR_FLOWS = 10.0  # busy-day: a user's day factor counts this many flows, expected and seen, besides theirs
-WHOLE_DAY_PRIOR_DAYS = 5.0  # whole-day: a user's spread counts this many days at the pooled spread besides theirs
 
 
 def _lakhina(fitted: np.ndarray, pca: Pca) -> int:
@@ -120,7 +118,7 @@ def _variant(
 
 
 VARIANTS: dict[str, Callable[[HourMatrix], np.ndarray]] = {
-    "residual": lambda hour: residual_fit(hour, PARAMS).evidence,
+    "hour-alone": lambda hour: residual_fit(hour, PARAMS).evidence,
     "raw-counts": lambda hour: _variant(hour, transform=lambda counts: counts),
     "absent-as-0": lambda hour: _variant(hour, absent_at_level=False),
     "no-damping": lambda hour: _variant(hour, damp=False),
@@ -136,94 +134,20 @@ VARIANTS: dict[str, Callable[[HourMatrix], np.ndarray]] = {
     "zscore": lambda hour: deviations(hour, PARAMS.min_active_days)[0],
 }
 
-def _moment_dispersion(counts: np.ndarray, expected: np.ndarray, active: np.ndarray, mu: np.ndarray) -> float:
-    """phi by the method of moments: per user, the sum over active cells of (x - e)^2 - e over
-    that of e^2; the median over the users at DISPERSION_FROM flows or more (0 without them)."""
-    excess = np.where(active, (counts - expected) ** 2 - expected, 0.0).sum(axis=0)
-    scale = np.where(active, expected**2, 0.0).sum(axis=0)
-    users = (mu >= DISPERSION_FROM) & (scale > 0)
-    return float(np.median(excess[users] / scale[users])) if users.any() else 0.0
+def _cross_hour(whole_day: bool, empty_at_level: bool) -> Callable[[Sequence[HourMatrix]], list[np.ndarray]]:
+    """The evidence of `whole_day_evidence` (the reference's) with the given choices."""
 
+    def evidences(hours: Sequence[HourMatrix]) -> list[np.ndarray]:
+        fits = [residual_fit(hour, PARAMS) for hour in hours]
+        return [hour.evidence for hour in whole_day_evidence(hours, fits, PARAMS, whole_day, empty_at_level)]
 
-def _deviation(hour: HourMatrix, fit: ResidualFit) -> np.ndarray:
-    """Step 3's deviations of the hour (0 on inactive cells)."""
-    return np.where(hour.nonzero, (anscombe(hour.counts) - fit.levels.level) / fit.levels.scale, 0.0)
-
-
-def _day_expected(hour: HourMatrix, fit: ResidualFit, deviation: np.ndarray, whole_day: bool, empty_at_level: bool) -> np.ndarray:
-    """What each cell adds to its user's expected flows of the day: an active cell its expected
-    count; with whole_day also an empty one, the normal subspace's prediction there (or, with
-    empty_at_level, the user's level as a count: no day term, so a port sums it per user) times
-    the share of the hour's days the user is active in it (0 without an established level), so
-    that a day whose usual hours stayed empty has a low factor."""
-    if not whole_day:
-        return np.where(hour.nonzero, fit.expected, 0.0)
-    predicted = np.maximum(expected_counts(deviation - subspace_residual(deviation, fit.pca, fit.normal), fit.levels), 0.0)
-    empty = np.maximum(inverse_anscombe(fit.levels.level), 0.0)[None, :] if empty_at_level else predicted
-    established = fit.levels.baseline_days >= PARAMS.min_active_days
-    share = np.where(established, fit.levels.active_days / len(hour.days), 0.0)
-    return np.where(hour.nonzero, predicted, empty * share)
-
-
-def _whole_day_ratio(hour: HourMatrix, fit: ResidualFit, deviation: np.ndarray, corrected: np.ndarray, phi: float) -> np.ndarray:
-    """Per cell, pooled / spread (at most 1) with the user's spread taken around the
-    day-corrected expected counts, from their other days: the root mean square of
-    t(x) - t(corrected) (Anscombe) over the user's active cells the fit did not damp but this
-    one, with WHOLE_DAY_PRIOR_DAYS more days at the pooled spread sqrt(1 + phi mu). A weekly
-    rhythm of the user's own moves all their hours of a day, so the factor takes it out; what
-    is left is the variability of this hour alone. Leaving the cell out keeps a burst on a user
-    the fit does not damp (a recurring pattern) from widening its own spread."""
-    kept = hour.nonzero & (damped(deviation, PARAMS, consecutive_days(hour.days)) == deviation)
-    pooled = np.sqrt(1 + phi * inverse_anscombe(fit.levels.level))
-    squares = np.where(kept, (anscombe(hour.counts) - anscombe(np.maximum(corrected, 0.0))) ** 2, 0.0)
-    others = squares.sum(axis=0) - squares + WHOLE_DAY_PRIOR_DAYS * pooled**2
-    spread = np.sqrt(others / (kept.sum(axis=0) - kept + WHOLE_DAY_PRIOR_DAYS))
-    return np.minimum(pooled / spread, 1.0)
-
-
-def _busy_day_evidences(hours: Sequence[HourMatrix], whole_day: bool = False, empty_at_level: bool = False) -> list[np.ndarray]:
-    """The method's evidence with each cell's expected count times its user's day factor from
-    the other hours of that day, (flows + a) / (expected + a) with a = BUSY_DAY_PRIOR_FLOWS
-    (busy and quiet days move all of a user's hours; a burst is in one, which its own factor
-    leaves out), and the hour's phi shrunk by the share of the cells' excess variance the factor
-    explains (method of moments before and after). Scored like step 7, times pooled / spread at
-    the shrunk phi; with whole_day (variant `whole-day`), the empty cells of a user's usual hours
-    count in the factor's expected flows (`_day_expected`; `whole-day-level`: at their level) and
-    the spread is taken around the corrected counts (`_whole_day_ratio`)."""
-    days = sorted({day for hour in hours for day in hour.days})
-    users = sorted({user for hour in hours for user in hour.users})
-    day_index = {day: i for i, day in enumerate(days)}
-    user_index = {user: j for j, user in enumerate(users)}
-    flows = np.zeros((len(days), len(users)))
-    expected = np.zeros_like(flows)
-    fits = []
-    for hour in hours:
-        fit = residual_fit(hour, PARAMS)
-        cells = np.ix_([day_index[day] for day in hour.days], [user_index[user] for user in hour.users])
-        deviation = _deviation(hour, fit)
-        own = _day_expected(hour, fit, deviation, whole_day, empty_at_level)
-        flows[cells] += hour.counts
-        expected[cells] += own
-        fits.append((fit, cells, deviation, own))
-    evidences = []
-    for hour, (fit, cells, deviation, own) in zip(hours, fits):
-        factor = (flows[cells] - hour.counts + BUSY_DAY_PRIOR_FLOWS) / (expected[cells] - own + BUSY_DAY_PRIOR_FLOWS)
-        corrected = fit.expected * factor
-        mu = inverse_anscombe(fit.levels.level)
-        explained = _moment_dispersion(hour.counts, corrected, hour.nonzero, mu) / max(
-            _moment_dispersion(hour.counts, fit.expected, hour.nonzero, mu), 1e-6
-        )
-        phi = max(dispersion(fit.levels) * explained, 0.0)
-        ratio = _whole_day_ratio(hour, fit, deviation, corrected, phi) if whole_day else pooled_spread(fit.levels, phi) / fit.spread
-        above = np.maximum(tail_z(hour.counts, corrected, phi), 0.0) * ratio
-        evidences.append(np.where(hour.nonzero, np.where(fit.residual > 0, above, fit.residual / fit.spread), 0.0))
     return evidences
 
 
 CROSS_HOUR_VARIANTS: dict[str, Callable[[Sequence[HourMatrix]], list[np.ndarray]]] = {
-    "busy-day": _busy_day_evidences,
-    "whole-day": lambda hours: _busy_day_evidences(hours, whole_day=True),
-    "whole-day-level": lambda hours: _busy_day_evidences(hours, whole_day=True, empty_at_level=True),
+    "residual": _cross_hour(whole_day=True, empty_at_level=True),  # the method (docs/scoring.md: whole-day-level)
+    "busy-day": _cross_hour(whole_day=False, empty_at_level=False),
+    "whole-day": _cross_hour(whole_day=True, empty_at_level=False),
 }
 VARIANT_NAMES = (*VARIANTS, *CROSS_HOUR_VARIANTS)
 

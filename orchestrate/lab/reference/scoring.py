@@ -11,12 +11,15 @@ Methods
   components kept by `variance_target`; flagged above `loading_threshold`. Sign-independent.
 - `zscore` (a baseline, not a pipeline method): each non-zero cell's robust z-score against the
   user's own median and MAD in that hour, on the variance-stabilised scale.
-- `residual` (Lakhina, Crovella and Diot, SIGCOMM 2004, adapted): see `residual_scores`.
+- `residual` (Lakhina, Crovella and Diot, SIGCOMM 2004, adapted): see `residual_scores`. Each
+  hour is fitted alone (steps 1-7, `residual_fit`), then every hour's evidence is taken against
+  counts corrected by the user's day across all hours (`whole_day_evidence`), so the hours are
+  scored together.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -31,6 +34,9 @@ MAX_RUN_DAYS = 5
 RUN_ABOVE = 2.0  # a run left out of the level is above every other active day by this much (stabilised)
 DISPERSION_FROM = 2.0  # the hour's over-dispersion is estimated on the users whose level is at least this many flows
 LEAST_EXPECTED = 0.5  # the tail probability of a count is taken at no fewer expected flows than this
+DAY_PRIOR_FLOWS = 10.0  # a user's day factor counts this many flows, expected and seen, besides theirs
+SPREAD_PRIOR_DAYS = 5.0  # a user's spread around the day-corrected counts counts this many days at the pooled spread
+AT_PREDICTION = 1e-9  # a residual (deviation units) no larger than this is rounding noise: the cell is at the prediction
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ class ResidualParams:
     collective_min_users: int = 3  # and at least this many
     max_extreme_days: int = 2  # ...and unless the user has more extreme episodes than this (a pattern)
     max_components: int = 20  # components requested from pca_sparse_train for the fit
-    threshold: float = 5.5  # flag evidence above this (residual method: a standard normal z; zscore: robust SDs)
+    threshold: float = 5.25  # flag evidence above this (residual method: a standard normal z; zscore: robust SDs)
     run_at: float = RUN_AT  # consecutive days each above this evidence form a run, scored together
     max_run_days: int = MAX_RUN_DAYS  # a longer run is a change of level: scored by its best day alone
 
@@ -302,6 +308,9 @@ class ResidualFit:
     pca: Pca  # of the damped deviations
     normal: int  # components in the normal subspace
     levels: UserLevels
+    deviation: np.ndarray  # (n, p) step 3's deviations, 0 on inactive cells
+    fitted: np.ndarray  # (n, p) the deviations with individual extremes damped: what the PCA was fitted on
+    phi: float  # the hour's over-dispersion
     residual: np.ndarray  # (n, p) active cells' deviation minus the normal subspace's prediction
     spread: np.ndarray  # (p,) per-user residual SD per active day (Q-statistic of one variable)
     evidence: np.ndarray  # per active cell, 0 elsewhere: a count's tail z (above the prediction), or residual / spread
@@ -388,7 +397,104 @@ def residual_fit(hour: HourMatrix, params: ResidualParams = ResidualParams()) ->
     spread = residual_spread(fitted, pca, normal, levels, pooled)
     expected = expected_counts(deviation - residual, levels)
     evidence = count_evidence(hour, residual, spread, pooled, expected, phi)
-    return ResidualFit(pca, normal, levels, residual, spread, evidence, expected)
+    return ResidualFit(pca, normal, levels, deviation, fitted, phi, residual, spread, evidence, expected)
+
+
+# ---- the whole day: each hour's evidence against counts corrected by the user's day ---------
+
+
+def moment_dispersion(counts: np.ndarray, expected: np.ndarray, active: np.ndarray, mu: np.ndarray) -> float:
+    """phi by the method of moments: per user, the sum over active cells of (x - e)^2 - e over
+    that of e^2; the median over the users at DISPERSION_FROM flows or more (0 without them)."""
+    excess = np.where(active, (counts - expected) ** 2 - expected, 0.0).sum(axis=0)
+    scale = np.where(active, expected**2, 0.0).sum(axis=0)
+    users = (mu >= DISPERSION_FROM) & (scale > 0)
+    return float(np.median(excess[users] / scale[users])) if users.any() else 0.0
+
+
+def day_expected(hour: HourMatrix, fit: ResidualFit, params: ResidualParams, whole_day: bool = True, empty_at_level: bool = True) -> np.ndarray:
+    """What each cell adds to its user's expected flows of the day: an active cell its expected
+    count (at least 0); with whole_day also an empty one, the user's level as a count (with
+    empty_at_level: no day term, so a port sums it per user and stays sparse; without it, the
+    normal subspace's prediction there) times the share of the hour's days the user is active in
+    it (0 without an established level), so that a day whose usual hours stayed empty has a low
+    factor. Without whole_day (variant busy-day) an empty cell adds nothing."""
+    if not whole_day:
+        return np.where(hour.nonzero, fit.expected, 0.0)
+    predicted = np.maximum(expected_counts(fit.deviation - subspace_residual(fit.deviation, fit.pca, fit.normal), fit.levels), 0.0)
+    empty = np.maximum(inverse_anscombe(fit.levels.level), 0.0)[None, :] if empty_at_level else predicted
+    established = fit.levels.baseline_days >= params.min_active_days
+    share = np.where(established, fit.levels.active_days / len(hour.days), 0.0)
+    return np.where(hour.nonzero, predicted, empty * share)
+
+
+def whole_day_ratio(hour: HourMatrix, fit: ResidualFit, corrected: np.ndarray, phi: float) -> np.ndarray:
+    """Per cell, pooled / spread (at most 1) with the user's spread taken around the
+    day-corrected expected counts, from their other days: the root mean square of
+    t(x) - t(corrected) (Anscombe) over the user's active cells the fit did not damp but this
+    one, with SPREAD_PRIOR_DAYS more days at the pooled spread sqrt(1 + phi mu). A weekly
+    rhythm of the user's own moves all their hours of a day, so the factor takes it out; what
+    is left is the variability of this hour alone. Leaving the cell out keeps a burst on a user
+    the fit does not damp (a recurring pattern) from widening its own spread."""
+    kept = hour.nonzero & (fit.fitted == fit.deviation)
+    pooled = np.sqrt(1 + phi * inverse_anscombe(fit.levels.level))
+    squares = np.where(kept, (anscombe(hour.counts) - anscombe(np.maximum(corrected, 0.0))) ** 2, 0.0)
+    others = squares.sum(axis=0) - squares + SPREAD_PRIOR_DAYS * pooled**2
+    spread = np.sqrt(others / (kept.sum(axis=0) - kept + SPREAD_PRIOR_DAYS))
+    return np.minimum(pooled / spread, 1.0)
+
+
+@dataclass(frozen=True)
+class DayCorrected:
+    """One hour's evidence against the day-corrected counts (`whole_day_evidence`)."""
+
+    evidence: np.ndarray  # (n, p) per active cell, 0 elsewhere
+    expected: np.ndarray  # (n, p) the counts the evidence is taken against: the fit's times the day factor
+    phi: float  # the hour's over-dispersion once the day factor is taken out
+
+
+def whole_day_evidence(
+    hours: Sequence[HourMatrix], fits: Sequence[ResidualFit], params: ResidualParams = ResidualParams(),
+    whole_day: bool = True, empty_at_level: bool = True,
+) -> Iterator[DayCorrected]:
+    """Each hour's evidence, hour by hour, with each cell's expected count times its user's day factor from the
+    other hours of that day, (flows + a) / (expected + a) with a = DAY_PRIOR_FLOWS (busy and
+    quiet days move all of a user's hours; a burst is in one, which its own factor leaves out),
+    the expected flows of a day counting the user's empty cells too (`day_expected`), and the
+    hour's phi shrunk by the share of the cells' excess variance the factor explains (method of
+    moments before and after). Above the normal subspace's prediction (by more than
+    AT_PREDICTION: a user whose counts are all alike has residuals of rounding noise, whose sign
+    would otherwise choose between a tail z against a corrected count and 0): step 7's tail z at the
+    corrected count and phi, times pooled / spread with the spread taken around the corrected
+    counts (`whole_day_ratio`); at or below it, step 7's residual / spread. Days and users are
+    matched across hours by date and name. `whole_day=False` is the variant busy-day (empty cells
+    count nothing, pooled / spread is step 7's at the shrunk phi), `empty_at_level=False` the
+    variant whole-day (empty cells at the normal subspace's prediction)."""
+    days = sorted({day for hour in hours for day in hour.days})
+    users = sorted({user for hour in hours for user in hour.users})
+    day_index = {day: i for i, day in enumerate(days)}
+    user_index = {user: j for j, user in enumerate(users)}
+    flows = np.zeros((len(days), len(users)))
+    expected = np.zeros_like(flows)
+    owns = []
+    for hour, fit in zip(hours, fits):
+        cells = np.ix_([day_index[day] for day in hour.days], [user_index[user] for user in hour.users])
+        own = day_expected(hour, fit, params, whole_day, empty_at_level)
+        flows[cells] += hour.counts
+        expected[cells] += own
+        owns.append((cells, own))
+    for hour, fit, (cells, own) in zip(hours, fits, owns):
+        factor = (flows[cells] - hour.counts + DAY_PRIOR_FLOWS) / (expected[cells] - own + DAY_PRIOR_FLOWS)
+        corrected = fit.expected * factor
+        mu = inverse_anscombe(fit.levels.level)
+        explained = moment_dispersion(hour.counts, corrected, hour.nonzero, mu) / max(
+            moment_dispersion(hour.counts, fit.expected, hour.nonzero, mu), 1e-6
+        )
+        phi = max(fit.phi * explained, 0.0)
+        ratio = whole_day_ratio(hour, fit, corrected, phi) if whole_day else pooled_spread(fit.levels, phi) / fit.spread
+        above = np.maximum(tail_z(hour.counts, corrected, phi), 0.0) * ratio
+        evidence = np.where(hour.nonzero, np.where(fit.residual > AT_PREDICTION, above, fit.residual / fit.spread), 0.0)
+        yield DayCorrected(evidence, corrected, phi)
 
 
 @dataclass(frozen=True)
@@ -435,21 +541,24 @@ def best_runs(evidence: np.ndarray, active: np.ndarray, consecutive: np.ndarray,
     return Runs(cell_score[best_start, users], best, first_row, last_row)
 
 
-def residual_scores(hour: HourMatrix, params: ResidualParams = ResidualParams()) -> list[Score]:
-    """The subspace method (see docs/scoring.md): a user's score is that of their best run of
-    consecutive days with high evidence (a day alone: its evidence, the residual of an active
-    cell over the user's residual spread); the day is the run's best, with its first and last."""
-    fit = residual_fit(hour, params)
-    runs = best_runs(fit.evidence, hour.nonzero, consecutive_days(hour.days), params)
+def residual_scores(hours: Sequence[HourMatrix], params: ResidualParams = ResidualParams()) -> list[Score]:
+    """The subspace method (see docs/scoring.md), every hour together: each hour fitted alone
+    (`residual_fit`), its evidence taken against the counts its users' whole days correct
+    (`whole_day_evidence`); a user's score in an hour is that of their best run of consecutive
+    days with high evidence (a day alone: its evidence); the day is the run's best, with its count
+    and the day-corrected count expected, and the run's first and last day."""
+    fits = [residual_fit(hour, params) for hour in hours]
     scores = []
-    for j, user in enumerate(hour.users):
-        i, value = int(runs.best[j]), float(runs.score[j])
-        scores.append(
-            Score(
-                hour.hour, user, "residual", value, value > params.threshold, None, hour.days[i], int(hour.counts[i, j]),
-                float(fit.expected[i, j]), hour.days[int(runs.first[j])], hour.days[int(runs.last[j])],
+    for hour, corrected in zip(hours, whole_day_evidence(hours, fits, params)):
+        runs = best_runs(corrected.evidence, hour.nonzero, consecutive_days(hour.days), params)
+        for j, user in enumerate(hour.users):
+            i, value = int(runs.best[j]), float(runs.score[j])
+            scores.append(
+                Score(
+                    hour.hour, user, "residual", value, value > params.threshold, None, hour.days[i], int(hour.counts[i, j]),
+                    float(corrected.expected[i, j]), hour.days[int(runs.first[j])], hour.days[int(runs.last[j])],
+                )
             )
-        )
     return scores
 
 
@@ -463,17 +572,15 @@ def score_hours(
     variance_target: float = 0.99,
     loading_threshold: float = 0.1,
 ) -> list[Score]:
-    scores: list[Score] = []
+    """Every method's scores of every hour; the residual method scores the hours together."""
+    if unknown := [method for method in methods if method not in METHODS]:
+        raise ValueError(f"unknown method '{unknown[0]}': use one of {', '.join(METHODS)}")
+    scores: list[Score] = residual_scores(matrices, params) if "residual" in methods else []
     for hour in matrices:
-        for method in methods:
-            if method == "residual":
-                scores += residual_scores(hour, params)
-            elif method == "loading":
-                scores += loading_scores(hour, variance_target, loading_threshold)
-            elif method == "zscore":
-                scores += zscore_scores(hour, params)
-            else:
-                raise ValueError(f"unknown method '{method}': use one of {', '.join(METHODS)}")
+        if "loading" in methods:
+            scores += loading_scores(hour, variance_target, loading_threshold)
+        if "zscore" in methods:
+            scores += zscore_scores(hour, params)
     return scores
 
 
