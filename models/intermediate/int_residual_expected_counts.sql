@@ -1,7 +1,7 @@
 {#- The residual method's fit seen from each cell, for the set-based route (docs/scoring.md, steps
     6-7 and the whole day's first step): per active cell, its residual off the hour's normal
-    subspace and the count the subspace expects there, with what its user's empty cells of that
-    hour count toward their expected day. A table of its own because the evidence of every hour
+    subspace and the count the subspace expects there, with what an empty cell of its user in
+    that hour counts toward their expected day. A table of its own because the evidence of every hour
     needs the expected counts of all 24 (int_residual_scores sums them per user and day): a
     one-hour run reads the other hours' stored rows. The planner misjudges the sizes of CTEs over
     unnested arrays and picks merge joins that rescan the cells' projections: hash joins only,
@@ -42,11 +42,7 @@ users as not materialized (
     select
         hour_of_day,
         name_id,
-        normal_components,
         column_mean,
-        spread,
-        phi,
-        level_flows,
         empty_day_flows,
         {%- for k in range(1, most_components + 1) %}
         loadings[{{ k }}] as loading_{{ k }}{{ ',' if not loop.last }}
@@ -130,10 +126,6 @@ projections as (
         cells.deviation,
         cells.fit_value <> cells.deviation as is_damped,
         users.column_mean,
-        users.normal_components,
-        users.spread,
-        users.phi,
-        users.level_flows,
         users.empty_day_flows,
         {%- for k in range(1, most_components + 1) %}
         {{ '+ ' if not loop.first }}coalesce(day_scores.day_score_{{ k }} * users.loading_{{ k }}, 0)
@@ -168,10 +160,6 @@ final as (
         -- the count the normal subspace predicts: level + scale x its prediction, in flows
         {{ netflow_pca.flows_of_stabilised('level + scale * (column_mean + projection)') }} as expected_flow_count,
         is_damped,
-        normal_components,
-        spread,
-        phi,
-        level_flows,
         empty_day_flows
 
     from projections

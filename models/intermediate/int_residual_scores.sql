@@ -180,28 +180,17 @@ cells as not materialized (
 
 ),
 
-day_cells as (
-
-    -- per user and day, over every hour (a one-hour run reads the other hours' stored rows): their
-    -- flows, and what their active cells' expected counts add to the day beyond their empty
-    -- cells' share (an active cell's prediction at least 0, in place of the empty cell's flows)
-    select
-        user_name,
-        day,
-        sum(flow_count) as day_flows,
-        sum(greatest(expected_flow_count, 0) - empty_day_flows) as day_expected_beyond_empty
-
-    from {{ ref('int_residual_expected_counts') }}
-
-    group by
-        user_name,
-        day
-
-),
-
 user_components as not materialized (
 
     select * from {{ ref('int_residual_user_components') }}
+
+),
+
+hour_users as not materialized (
+
+    select * from {{ ref('int_residual_user_components') }}
+
+    where {{ netflow_pca.hour_filter('hour_of_day') }}
 
 ),
 
@@ -216,6 +205,31 @@ user_empty_days as (
     from user_components
 
     group by user_name
+
+),
+
+day_cells as (
+
+    -- per user and day, over every hour (a one-hour run reads the other hours' stored rows): their
+    -- flows, and their expected flows with every usual hour empty, plus what their active cells'
+    -- expected counts (at least 0) add beyond an empty cell's share. The per-user sum is joined
+    -- to the cells, whose user column the planner has statistics of: joined to this aggregate
+    -- instead, it took the join for 20 times the cells and sorted every cell's evidence on disk
+    select
+        all_cells.user_name,
+        all_cells.day,
+        sum(all_cells.flow_count) as day_flows,
+        max(user_empty_days.empty_day_flows)
+            + sum(greatest(all_cells.expected_flow_count, 0) - all_cells.empty_day_flows) as day_expected_flows
+
+    from {{ ref('int_residual_expected_counts') }} as all_cells
+
+    inner join user_empty_days
+        on all_cells.user_name = user_empty_days.user_name
+
+    group by
+        all_cells.user_name,
+        all_cells.day
 
 ),
 
@@ -260,18 +274,14 @@ user_missing_hours as (
 
 user_days as (
 
-    -- per user and day: F (their flows) and E (their expected flows), over every hour of the day
+    -- per user and day: F (their flows) and E (their expected flows), over the hours of the day
     select
         day_cells.user_name,
         day_cells.day,
         day_cells.day_flows,
-        user_empty_days.empty_day_flows - coalesce(user_missing_hours.empty_day_flows, 0)
-            + day_cells.day_expected_beyond_empty as day_expected_flows
+        day_cells.day_expected_flows - coalesce(user_missing_hours.empty_day_flows, 0) as day_expected_flows
 
     from day_cells
-
-    inner join user_empty_days
-        on day_cells.user_name = user_empty_days.user_name
 
     left join user_missing_hours
         on day_cells.user_name = user_missing_hours.user_name
@@ -296,15 +306,11 @@ corrected as materialized (
             cells.hour_of_day,
             cells.day_id,
             cells.name_id,
-            cells.user_name,
             cells.day,
             cells.flow_count,
             cells.residual,
             cells.expected_flow_count,
             cells.is_damped,
-            cells.spread,
-            cells.phi,
-            cells.level_flows,
             cells.expected_flow_count
                 * (user_days.day_flows - cells.flow_count + 10)
                 / (user_days.day_expected_flows - greatest(cells.expected_flow_count, 0) + 10) as corrected_flow_count
@@ -325,8 +331,6 @@ user_sums as (
     select
         hour_of_day,
         name_id,
-        max(phi) as phi,
-        max(level_flows) as level_flows,
         sum(power(flow_count - expected_flow_count, 2) - expected_flow_count) as expected_excess,
         sum(expected_flow_count * expected_flow_count) as expected_squares,
         sum(power(flow_count - corrected_flow_count, 2) - corrected_flow_count) as corrected_excess,
@@ -342,27 +346,45 @@ user_sums as (
 
 ),
 
+user_moments as materialized (
+
+    -- with the user's level in flows, the hour's phi and their residual spread; materialised:
+    -- read by the hour's medians and again per user
+    select
+        user_sums.*,
+        hour_users.level_flows,
+        hour_users.phi,
+        hour_users.spread
+
+    from user_sums
+
+    inner join hour_users
+        on user_sums.hour_of_day = hour_users.hour_of_day
+        and user_sums.name_id = hour_users.name_id
+
+),
+
 dispersions as (
 
     -- the hour's phi shrunk by the share of its cells' excess variance the day factor explains,
     -- each the median over the users at 2 flows or more of excess / squares
     select
-        user_sums.hour_of_day,
-        max(user_sums.phi) as phi,
+        user_moments.hour_of_day,
+        max(user_moments.phi) as phi,
         coalesce(
-            percentile_cont(0.5) within group (order by user_sums.corrected_excess / nullif(user_sums.corrected_squares, 0))
-                filter (where user_sums.level_flows >= 2 and user_sums.corrected_squares > 0),
+            percentile_cont(0.5) within group (order by user_moments.corrected_excess / nullif(user_moments.corrected_squares, 0))
+                filter (where user_moments.level_flows >= 2 and user_moments.corrected_squares > 0),
             0
         ) as corrected_dispersion,
         coalesce(
-            percentile_cont(0.5) within group (order by user_sums.expected_excess / nullif(user_sums.expected_squares, 0))
-                filter (where user_sums.level_flows >= 2 and user_sums.expected_squares > 0),
+            percentile_cont(0.5) within group (order by user_moments.expected_excess / nullif(user_moments.expected_squares, 0))
+                filter (where user_moments.level_flows >= 2 and user_moments.expected_squares > 0),
             0
         ) as expected_dispersion
 
-    from user_sums
+    from user_moments
 
-    group by user_sums.hour_of_day
+    group by user_moments.hour_of_day
 
 ),
 
@@ -381,17 +403,18 @@ user_spreads as (
     -- the spread the shrunk count model gives at the user's level (stabilised units), and their
     -- sums with 5 more days at it
     select
-        user_sums.hour_of_day,
-        user_sums.name_id,
+        user_moments.hour_of_day,
+        user_moments.name_id,
+        user_moments.spread,
         hour_phis.phi,
-        sqrt(1 + hour_phis.phi * user_sums.level_flows) as pooled_spread,
-        user_sums.kept_squares + 5 * (1 + hour_phis.phi * user_sums.level_flows) as prior_squares,
-        user_sums.kept_cells + 5 as prior_cells
+        sqrt(1 + hour_phis.phi * user_moments.level_flows) as pooled_spread,
+        user_moments.kept_squares + 5 * (1 + hour_phis.phi * user_moments.level_flows) as prior_squares,
+        user_moments.kept_cells + 5 as prior_cells
 
-    from user_sums
+    from user_moments
 
     inner join hour_phis
-        on user_sums.hour_of_day = hour_phis.hour_of_day
+        on user_moments.hour_of_day = hour_phis.hour_of_day
 
 ),
 
@@ -403,6 +426,7 @@ tail_terms as (
     -- counts from their other undamped days
     select
         corrected.*,
+        user_spreads.spread,
         user_spreads.pooled_spread,
         1 / (9 * cast(corrected.flow_count as double precision)) as tail_a,
         user_spreads.phi / 9 as tail_b,
@@ -439,14 +463,6 @@ evidence as (
 
     -- computed once a cell, not once for each aggregate of user_evidence that names it
     offset 0
-
-),
-
-hour_users as not materialized (
-
-    select * from {{ ref('int_residual_user_components') }}
-
-    where {{ netflow_pca.hour_filter('hour_of_day') }}
 
 ),
 
