@@ -121,6 +121,7 @@ projections as (
         cells.user_name,
         cells.day,
         cells.flow_count,
+        cells.active_days,
         cells.level,
         cells.scale,
         cells.deviation,
@@ -156,6 +157,7 @@ final as (
         user_name,
         day,
         flow_count,
+        active_days,
         deviation - column_mean - projection as residual,
         -- the count the normal subspace predicts: level + scale x its prediction, in flows
         {{ netflow_pca.flows_of_stabilised('level + scale * (column_mean + projection)') }} as expected_flow_count,

@@ -171,15 +171,6 @@ select * from final
 {%- else -%}
 with
 
-cells as not materialized (
-
-    -- not materialised: each use scans the analysed table, whose statistics the planner then has
-    select * from {{ ref('int_residual_expected_counts') }}
-
-    where {{ netflow_pca.hour_filter('hour_of_day') }}
-
-),
-
 user_components as not materialized (
 
     select * from {{ ref('int_residual_user_components') }}
@@ -191,45 +182,6 @@ hour_users as not materialized (
     select * from {{ ref('int_residual_user_components') }}
 
     where {{ netflow_pca.hour_filter('hour_of_day') }}
-
-),
-
-user_empty_days as (
-
-    -- what the user's empty cells of every hour count toward a day of theirs: the sum of their
-    -- hours' shares, for a day on which every hour exists
-    select
-        user_name,
-        sum(empty_day_flows) as empty_day_flows
-
-    from user_components
-
-    group by user_name
-
-),
-
-day_cells as (
-
-    -- per user and day, over every hour (a one-hour run reads the other hours' stored rows): their
-    -- flows, and their expected flows with every usual hour empty, plus what their active cells'
-    -- expected counts (at least 0) add beyond an empty cell's share. The per-user sum is joined
-    -- to the cells, whose user column the planner has statistics of: joined to this aggregate
-    -- instead, it took the join for 20 times the cells and sorted every cell's evidence on disk
-    select
-        all_cells.user_name,
-        all_cells.day,
-        sum(all_cells.flow_count) as day_flows,
-        max(user_empty_days.empty_day_flows)
-            + sum(greatest(all_cells.expected_flow_count, 0) - all_cells.empty_day_flows) as day_expected_flows
-
-    from {{ ref('int_residual_expected_counts') }} as all_cells
-
-    inner join user_empty_days
-        on all_cells.user_name = user_empty_days.user_name
-
-    group by
-        all_cells.user_name,
-        all_cells.day
 
 ),
 
@@ -272,12 +224,43 @@ user_missing_hours as (
 
 ),
 
+day_cells as (
+
+    -- every hour's cells (a one-hour run reads the other hours' stored rows) with their user's
+    -- flows of the day F and expected flows of the day E: with every usual hour empty (the sum
+    -- of each hour's empty-cell flows, spread over the user's active cells of that hour), plus
+    -- what each active cell's expected count (at least 0) adds beyond an empty cell's. Windows
+    -- over one sort of the cells by user and day, where a (user, day) aggregate joined back to
+    -- the cells hashed both on the user's name
+    select
+        *,
+        sum(flow_count) over user_day as day_flows,
+        sum(empty_day_flows / active_days) over user_cells
+            + sum(greatest(expected_flow_count, 0) - empty_day_flows) over user_day as day_expected_flows
+
+    from {{ ref('int_residual_expected_counts') }}
+
+    -- in bytes' order (collate "C"): the names only need grouping, and the database's collation
+    -- compares them letter by letter
+    window
+        user_cells as (partition by user_name collate "C"),
+        user_day as (partition by user_name collate "C", day)
+
+),
+
 user_days as (
 
-    -- per user and day: F (their flows) and E (their expected flows), over the hours of the day
+    -- the cells of the hours this run builds with F and E, less the empty cells of the hours
+    -- their day does not have
     select
-        day_cells.user_name,
+        day_cells.hour_of_day,
+        day_cells.day_id,
+        day_cells.name_id,
         day_cells.day,
+        day_cells.flow_count,
+        day_cells.residual,
+        day_cells.expected_flow_count,
+        day_cells.is_damped,
         day_cells.day_flows,
         day_cells.day_expected_flows - coalesce(user_missing_hours.empty_day_flows, 0) as day_expected_flows
 
@@ -286,6 +269,8 @@ user_days as (
     left join user_missing_hours
         on day_cells.user_name = user_missing_hours.user_name
         and day_cells.day = user_missing_hours.day
+
+    where {{ netflow_pca.hour_filter('day_cells.hour_of_day') }}
 
 ),
 
@@ -303,23 +288,19 @@ corrected as materialized (
 
     from (
         select
-            cells.hour_of_day,
-            cells.day_id,
-            cells.name_id,
-            cells.day,
-            cells.flow_count,
-            cells.residual,
-            cells.expected_flow_count,
-            cells.is_damped,
-            cells.expected_flow_count
-                * (user_days.day_flows - cells.flow_count + 10)
-                / (user_days.day_expected_flows - greatest(cells.expected_flow_count, 0) + 10) as corrected_flow_count
+            hour_of_day,
+            day_id,
+            name_id,
+            day,
+            flow_count,
+            residual,
+            is_damped,
+            expected_flow_count,
+            expected_flow_count
+                * (day_flows - flow_count + 10)
+                / (day_expected_flows - greatest(expected_flow_count, 0) + 10) as corrected_flow_count
 
-        from cells
-
-        inner join user_days
-            on cells.user_name = user_days.user_name
-            and cells.day = user_days.day
+        from user_days
     ) as corrected_cells
 
 ),
