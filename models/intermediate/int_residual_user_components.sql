@@ -1,8 +1,9 @@
 {#- The residual method's fit seen from each user (docs/scoring.md, steps 5-6), for the set-based
     route: per hour and user with cells, the normal subspace's size, the user's column mean and
-    loadings on its components, and the spread of their residuals. A table of its own, analysed
-    after the build, so that int_residual_scores joins each of millions of cells to one row of
-    its user with the planner knowing how many rows that is (from CTEs over unnested arrays it
+    loadings on its components, the spread of their residuals, and for the whole day their level
+    in flows and what an empty cell of theirs counts toward their day. A table of its own,
+    analysed after the build, so that int_residual_expected_counts joins each of millions of
+    cells to one row of its user with the planner knowing how many rows that is (from CTEs over unnested arrays it
     guessed 240 instead of 400,000 and hashed the cells instead, spilling them to disk). Hash
     joins only, as in int_residual_scores: a nested loop unnested every hour's arrays once per
     user. Disabled or empty where int_residual_pca_input is (residual_scoring_route). -#}
