@@ -1,16 +1,19 @@
-{#- The residual method of one hour end to end in numpy (docs/scoring.md, steps 1-8), for the
-    plpython backend: the hour's cells come in once, their day_id and flow count each as one
-    bytea of big-endian integers (int4send, int8send: read without parsing text) and each cell's
-    user name, all in the same order. The users' columns are int_pca_input's name_id, numbered
-    here: Python orders str by code point, which is the bytewise order of collate "C" in UTF-8.
-    Every step runs on the dense days x users matrix, the same arithmetic as the set-based models
-    int_residual_pca_input, int_residual_pca_components (pca_fit_numpy's rules),
-    int_residual_pca_column_means and int_residual_scores' SQL. Returns, per user (name_id, and the
-    name, so that the scores need no join back through the cells), their score (their best run's,
-    docs/scoring.md), the day of the run's largest evidence with its count and expected count, the
+{#- The residual method of every hour end to end in numpy (docs/scoring.md, steps 1-8 and "The
+    whole day"), for the plpython backend, in one call: each hour's evidence needs the other hours'
+    expected counts. Per hour with cells (hours[k]): the cells' day_id, flow count and user
+    number each as one bytea of big-endian integers (int2send, int4send, int4send: read without
+    parsing text), all in the same order; per hour of row_hours, its rows (hour_days: the
+    window's days as day numbers, days since 1970-01-01, int4send, in day_id order); the users'
+    numbers index user_names (1-based: numbered in SQL, so that no call holds millions of names). Each hour is fitted alone (steps 1-7, the
+    same arithmetic as the set-based models int_residual_pca_input, int_residual_pca_components by
+    pca_fit_numpy's rules, int_residual_pca_column_means and int_residual_user_components), one
+    hour's dense days x users matrices at a time, keeping per cell what the second pass needs;
+    then each hour of scored_hours gets its evidence against the day-corrected counts and step 8.
+    Returns, per hour of scored_hours and user with flows in it, their score (their best run's),
+    the day of the run's largest evidence with its count and the day-corrected count expected, the
     run's first and last day, and the size of the hour's normal subspace. -#}
 {% macro residual_scores_numpy_source() %}
-returns table (name_id integer, user_name text, day_id integer, score double precision, flow_count bigint,
+returns table (hour_of_day integer, user_name text, day_id integer, score double precision, flow_count bigint,
     expected_flow_count double precision, first_day_id integer, last_day_id integer, normal_components integer)
 language plpython3u immutable parallel safe
 as $pca$
@@ -20,180 +23,273 @@ NO_VARIANCE, ZERO_SHARE = {{ rules.no_variance }}, {{ rules.zero_share }}
 import numpy as np
 
 SHIFT, MAD_TO_SIGMA = 0.375, 1.4826
-cell_names = list(cell_users or ())
-rows = np.frombuffer(cell_day_ids or b'', dtype='>i4').astype(np.int64) - 1
-counts = np.frombuffer(cell_counts or b'', dtype='>i8').astype(np.float64)
-if not rows.size == counts.size == len(cell_names):
-    plpy.error('pca_residual_scores_numpy: cell_day_ids, cell_counts and cell_users differ in length')
-if None in cell_names:
-    plpy.error('pca_residual_scores_numpy: a cell has no user')
-ranked = sorted(set(cell_names))
-column_of = {name: column for column, name in enumerate(ranked)}
-n, p = row_dim, len(ranked)
-columns = np.fromiter((column_of[name] for name in cell_names), dtype=np.int64, count=len(cell_names))
-if rows.size and (rows.min() < 0 or rows.max() >= n):
-    plpy.error('pca_residual_scores_numpy: a cell lies outside row_dim')
-days = np.bincount(columns, minlength=p)
-x = np.zeros((n, p))
-x[rows, columns] = counts
-active = np.zeros((n, p), dtype=bool)
-active[rows, columns] = True
-if int(active.sum()) != rows.size:
-    plpy.error('pca_residual_scores_numpy: a (day, user) cell comes more than once')
-users = np.arange(p)
-names = np.array(ranked, dtype=object)
+DAY_PRIOR_FLOWS, SPREAD_PRIOR_DAYS = 10.0, 5.0
+AT_PREDICTION = 1e-9  # a residual this small is rounding noise (a user whose counts are all alike): at the prediction
+hour_list, row_hour_list = list(hours or ()), list(row_hours or ())
+if not len(hour_list) == len(cell_day_ids or ()) == len(cell_counts or ()) == len(cell_user_ids or ()):
+    plpy.error('pca_residual_scores_numpy: hours, cell_day_ids, cell_counts and cell_user_ids differ in length')
+if len(row_hour_list) != len(hour_days or ()):
+    plpy.error('pca_residual_scores_numpy: row_hours and hour_days differ in length')
+for given in (hour_list, row_hour_list):
+    if None in given or len(set(given)) != len(given):
+        plpy.error('pca_residual_scores_numpy: an hour is missing or given twice')
+if set(hour_list) - set(row_hour_list):
+    plpy.error('pca_residual_scores_numpy: an hour with cells has no days (row_hours)')
+days_of_hour = dict(zip(row_hour_list, hour_days))
+names = np.array(list(user_names or ()), dtype=object)
+if any(name is None for name in names):
+    plpy.error('pca_residual_scores_numpy: a user has no name')
+everyone = names.size
+scored = set(scored_hours or ())
+
+def inverse_anscombe(value):
+    return np.maximum(value / 2 + np.sqrt(SHIFT), 0) ** 2 - SHIFT
+
+def anscombe(value):
+    return 2 * (np.sqrt(value + SHIFT) - np.sqrt(SHIFT))
 
 def run_ids(above):
-    """Each cell of above numbered by its run of consecutive days (from 1, user by user), 0
+    """Each cell of above numbered by its run of consecutive rows (from 1, user by user), 0
     outside runs; the runs' lengths (0 for the outside); the cells that start a run."""
     starts = above.copy()
     starts[1:] &= ~above[:-1]
     # numbered user after user: each user's count of starts so far plus the starts of the users
     # before (a cumulative sum down the days, not over a transposed copy), 0 outside runs
     ids = np.cumsum(starts, axis=0)
-    if n:
+    if ids.shape[0]:
         ids += np.cumsum(ids[-1]) - ids[-1]
     ids *= above
     length = np.bincount(ids.ravel(), minlength=int(starts.sum()) + 1)
     length[0] = 0
     return ids, length, starts
 
-# step 1: Anscombe
-stabilised = 2 * (np.sqrt(counts + SHIFT) - np.sqrt(SHIFT))
-t = np.zeros((n, p))
-t[rows, columns] = stabilised
+def read_hour(k):
+    """Hour k's day numbers, and its cells' rows, user numbers (0-based) and counts, checked."""
+    day_numbers = np.frombuffer(days_of_hour[hour_list[k]] or b'', dtype='>i4').astype(np.int64)
+    rows = np.frombuffer(cell_day_ids[k] or b'', dtype='>i2').astype(np.int64) - 1
+    counts = np.frombuffer(cell_counts[k] or b'', dtype='>i4').astype(np.float64)
+    people = np.frombuffer(cell_user_ids[k] or b'', dtype='>i4').astype(np.int64) - 1
+    if not rows.size == counts.size == people.size:
+        plpy.error('pca_residual_scores_numpy: the cells of hour %s differ in length' % hour_list[k])
+    if (np.diff(day_numbers) <= 0).any():
+        plpy.error('pca_residual_scores_numpy: the days of hour %s are not in increasing order' % hour_list[k])
+    if rows.size and (rows.min() < 0 or rows.max() >= day_numbers.size):
+        plpy.error('pca_residual_scores_numpy: a cell of hour %s lies outside its days' % hour_list[k])
+    if people.size and (people.min() < 0 or people.max() >= everyone):
+        plpy.error('pca_residual_scores_numpy: a cell of hour %s has a user number outside user_names' % hour_list[k])
+    return day_numbers, rows, people, counts
 
-# the baseline: the active days but a user's longest run of 2 to 2 x max_run_days consecutive
-# active days (the earliest of equals) when it holds at least half of them and at most half the
-# days, and its mean is more than 2 above every other active day
-ids, length, _ = run_ids(active)
-cell_length = length[ids]
-cell_length[cell_length > 2 * max_run_days] = 0
-longest = cell_length.argmax(axis=0)
-run_length = cell_length[longest, users]
-in_run = ids == ids[longest, users]
-run_mean = np.where(in_run, t, 0.0).sum(axis=0) / np.maximum(run_length, 1)
-outside = np.where(active & ~in_run, t, -np.inf).max(axis=0)
-dominant = (run_length >= 2) & (2 * run_length >= days) & (2 * run_length <= n) & (run_mean > outside + 2)
-in_baseline = ~(in_run & dominant)[rows, columns]
-baseline_days = np.bincount(columns[in_baseline], minlength=p)
+def fit_hour(n, rows, people, counts):
+    """Steps 1-7 of one hour on its dense days x users matrix (its users: the distinct people,
+    in order); what the second pass needs, per cell and per user."""
+    users_of_hour, columns = np.unique(people, return_inverse=True)
+    p = users_of_hour.size
+    users = np.arange(p)
+    days = np.bincount(columns, minlength=p)
+    active = np.zeros((n, p), dtype=bool)
+    active[rows, columns] = True
+    if int(active.sum()) != rows.size:
+        plpy.error('pca_residual_scores_numpy: a (day, user) cell comes more than once')
 
-def column_medians(values):
-    """Each user's median over their baseline days, from the cells sorted by user, then value
-    (the sparse cells, not the dense matrix), those outside the baseline after them. The key
-    user x 2 top + value (top + value outside the baseline), top = max + 1, orders them so in
-    one argsort: values are at least 0, and float64 keeps them to 1e-9 at 1e7 users' worth of key."""
-    if not values.size:
-        return np.zeros(p)
-    top = float(values.max()) + 1
-    ordered = values[np.argsort(columns * 2 * top + np.where(in_baseline, values, top + values))]
-    first = np.cumsum(days) - days
-    low, high = (
-        ordered[np.minimum(np.maximum(first + k, 0), ordered.size - 1)]
-        for k in ((baseline_days - 1) // 2, baseline_days // 2)
+    # step 1: Anscombe
+    stabilised = anscombe(counts)
+    t = np.zeros((n, p))
+    t[rows, columns] = stabilised
+
+    # the baseline: the active days but a user's longest run of 2 to 2 x max_run_days consecutive
+    # active days (the earliest of equals) when it holds at least half of them and at most half the
+    # days, and its mean is more than 2 above every other active day
+    ids, length, _ = run_ids(active)
+    cell_length = length[ids]
+    cell_length[cell_length > 2 * max_run_days] = 0
+    longest = cell_length.argmax(axis=0)
+    run_length = cell_length[longest, users]
+    in_run = ids == ids[longest, users]
+    run_mean = np.where(in_run, t, 0.0).sum(axis=0) / np.maximum(run_length, 1)
+    outside = np.where(active & ~in_run, t, -np.inf).max(axis=0)
+    dominant = (run_length >= 2) & (2 * run_length >= days) & (2 * run_length <= n) & (run_mean > outside + 2)
+    in_baseline = ~(in_run & dominant)[rows, columns]
+    baseline_days = np.bincount(columns[in_baseline], minlength=p)
+
+    def column_medians(values):
+        """Each user's median over their baseline days, from the cells sorted by user, then value
+        (the sparse cells, not the dense matrix), those outside the baseline after them. The key
+        user x 2 top + value (top + value outside the baseline), top = max + 1, orders them so in
+        one argsort: values are at least 0, and float64 keeps them to 1e-9 at 1e7 users' worth of key."""
+        if not values.size:
+            return np.zeros(p)
+        top = float(values.max()) + 1
+        ordered = values[np.argsort(columns * 2 * top + np.where(in_baseline, values, top + values))]
+        first = np.cumsum(days) - days
+        low, high = (
+            ordered[np.minimum(np.maximum(first + k, 0), ordered.size - 1)]
+            for k in ((baseline_days - 1) // 2, baseline_days // 2)
+        )
+        return np.where(baseline_days > 0, (low + high) / 2, 0.0)
+
+    # steps 2-3: each user's level and spread over their baseline days, the deviations
+    median = column_medians(stabilised)
+    established = baseline_days >= min_active_days
+    level = np.where(established, median, 0.0)
+    scale = np.where(established, np.maximum(MAD_TO_SIGMA * column_medians(np.abs(stabilised - median[columns])), 1.0), 1.0)
+    deviation = np.zeros((n, p))
+    deviation[rows, columns] = (stabilised - level[columns]) / scale[columns]
+
+    # step 4: individual extremes damped to the level, unless collective or recurring (more extreme
+    # episodes than max_extreme_days, or one longer than max_run_days)
+    extreme = active & (deviation > damp_at)
+    collective = extreme.sum(axis=1) >= max(collective_min_users, collective_share * p)
+    ids, length, starts = run_ids(extreme)
+    recurring = (starts.sum(axis=0) > max_extreme_days) | (length[ids] > max_run_days).any(axis=0)
+    damped = extreme & ~collective[:, None] & ~recurring[None, :]
+    fitted = np.where(damped, 0.0, deviation)
+
+    # step 5: the PCA of the damped deviations, as pca_fit_numpy fits it
+    mean = fitted.mean(axis=0)
+    centred = fitted - mean
+    total = float(np.einsum('ij,ij->', centred, centred))
+    eigenvalues, u = np.zeros(0), np.zeros((min(n, p), 0))  # the Gram matrix's side: days, or users when fewer
+    if n >= 2 and total > NO_VARIANCE * float(np.einsum('ij,ij->', fitted, fitted)):
+        eigenvalues, u = np.linalg.eigh(centred @ centred.T if n <= p else centred.T @ centred)
+        eigenvalues, u = eigenvalues[::-1], u[:, ::-1]
+        rank = int(np.count_nonzero(eigenvalues > ZERO_SHARE * total))
+        kept = min(max(min(max_components, n - 1), 1), rank)
+        eigenvalues, u = eigenvalues[:kept], u[:, :kept]
+
+    # step 6: the normal subspace, Gavish and Donoho's threshold on the variances
+    variance = eigenvalues / max(n - 1, 1)
+    proportion = np.minimum(1.0, eigenvalues / total) if eigenvalues.size else eigenvalues
+    spectrum_rank = min(n - 1, p)
+    beta = spectrum_rank / max(n - 1, p, 1)
+    omega_squared = (0.56 * beta ** 3 - 0.95 * beta ** 2 + 1.82 * beta + 1.43) ** 2
+    normal = eigenvalues.size
+    if normal:
+        remaining = variance[0] / proportion[0]
+        for k in range(eigenvalues.size):
+            if not (k < spectrum_rank and variance[k] > omega_squared * remaining / (spectrum_rank - k)):
+                normal = k
+                break
+            remaining -= variance[k]
+    if n <= p:
+        basis = centred.T @ (u[:, :normal] / np.sqrt(eigenvalues[:normal]))
+    else:
+        basis = u[:, :normal]
+
+    # step 7's parts: the hour's over-dispersion phi (a count of mean mu has a stabilised variance
+    # of about 1 + phi mu), the median of (scale^2 - 1) / mu over the users whose level is at least
+    # 2 flows; the user's residual spread (per active day), at least the pooled sqrt(1 + phi mu);
+    # the days' scores on the normal subspace. Kept per hour, not per cell: the second pass
+    # computes each cell's prediction again from them (cell_predictions), so that every hour's
+    # cells need not stay in memory as floats
+    level_flows = inverse_anscombe(level)
+    dispersed = level_flows >= 2
+    phi = float(np.median((scale[dispersed] ** 2 - 1) / level_flows[dispersed])) if dispersed.any() else 0.0
+    pooled = np.sqrt(1 + phi * level_flows) / scale
+    captured = (basis ** 2 * variance[:normal]).sum(axis=1)
+    column_variance = ((fitted ** 2).sum(axis=0) - n * mean ** 2) / max(n - 1, 1)
+    spread = np.maximum(np.sqrt(np.maximum(column_variance - captured, 0) * n / np.maximum(days, 1)), pooled)
+    fit = dict(
+        users=users_of_hour, columns=columns.astype(np.int32), kept=~damped[rows, columns], level=level, scale=scale,
+        mean=mean, basis=basis, day_scores=(deviation - mean) @ basis, spread=spread, level_flows=level_flows, phi=phi,
+        normal=normal,
     )
-    return np.where(baseline_days > 0, (low + high) / 2, 0.0)
+    # what each user adds to their expected flows of a day in this hour: an active cell its e (at
+    # least 0), an empty one their level as a count times their share of active days (0 without an
+    # established level)
+    at_level = np.where(established, np.maximum(level_flows, 0) * (days / max(n, 1)), 0.0)
+    own = np.repeat(at_level[None, :], n, axis=0)
+    own[rows, columns] = np.maximum(cell_predictions(fit, rows, counts)[0], 0)
+    return fit, own
 
-# steps 2-3: each user's level and spread over their baseline days, the deviations
-median = column_medians(stabilised)
-established = baseline_days >= min_active_days
-level = np.where(established, median, 0.0)
-scale = np.where(established, np.maximum(MAD_TO_SIGMA * column_medians(np.abs(stabilised - median[columns])), 1.0), 1.0)
-deviation = np.zeros((n, p))
-deviation[rows, columns] = (stabilised - level[columns]) / scale[columns]
+def cell_predictions(fit, rows, counts):
+    """Per active cell of an hour: the count the normal subspace expects (e, the inverse Anscombe
+    of level + scale (m + projection)) and the residual, deviation - m - projection."""
+    columns = fit['columns']
+    level, scale = fit['level'][columns], fit['scale'][columns]
+    fitted_part = fit['mean'][columns] + (fit['day_scores'][rows] * fit['basis'][columns]).sum(axis=1)
+    residual = (anscombe(counts) - level) / scale - fitted_part
+    return inverse_anscombe(level + scale * fitted_part), residual
 
-# step 4: individual extremes damped to the level, unless collective or recurring (more extreme
-# episodes than max_extreme_days, or one longer than max_run_days)
-extreme = active & (deviation > damp_at)
-collective = extreme.sum(axis=1) >= max(collective_min_users, collective_share * p)
-ids, length, starts = run_ids(extreme)
-recurring = (starts.sum(axis=0) > max_extreme_days) | (length[ids] > max_run_days).any(axis=0)
-fitted = np.where(extreme & ~collective[:, None] & ~recurring[None, :], 0.0, deviation)
+def moment_dispersion(counts, expected, columns, level_flows):
+    """phi by the method of moments: per user, the sum over their cells of (x - e)^2 - e over that
+    of e^2; the median over the users at 2 flows or more (0 without them)."""
+    excess = np.bincount(columns, (counts - expected) ** 2 - expected, level_flows.size)
+    squares = np.bincount(columns, expected ** 2, level_flows.size)
+    users = (level_flows >= 2) & (squares > 0)
+    return float(np.median(excess[users] / squares[users])) if users.any() else 0.0
 
-# step 5: the PCA of the damped deviations, as pca_fit_numpy fits it
-mean = fitted.mean(axis=0)
-centred = fitted - mean
-total = float(np.einsum('ij,ij->', centred, centred))
-eigenvalues, u = np.zeros(0), np.zeros((n, 0))
-if n >= 2 and total > NO_VARIANCE * float(np.einsum('ij,ij->', fitted, fitted)):
-    eigenvalues, u = np.linalg.eigh(centred @ centred.T if n <= p else centred.T @ centred)
-    eigenvalues, u = eigenvalues[::-1], u[:, ::-1]
-    rank = int(np.count_nonzero(eigenvalues > ZERO_SHARE * total))
-    kept = min(max(min(max_components, n - 1), 1), rank)
-    eigenvalues, u = eigenvalues[:kept], u[:, :kept]
+# first pass: every hour's fit, and each user's flows and expected flows of each day across hours
+all_days = np.unique(np.concatenate([np.frombuffer(days or b'', dtype='>i4') for days in hour_days] + [np.zeros(0, dtype='>i4')]).astype(np.int64))
+flows_of_day = np.zeros((all_days.size, everyone))
+expected_of_day = np.zeros((all_days.size, everyone))
+fits = []
+for k in range(len(hour_list)):
+    day_numbers, rows, people, counts = read_hour(k)
+    fit, own = fit_hour(day_numbers.size, rows, people, counts)
+    day_index = np.searchsorted(all_days, day_numbers)
+    flows_of_day[day_index[rows], people] += counts
+    expected_of_day[np.ix_(day_index, fit['users'])] += own
+    fits.append(fit)
 
-# step 6: the normal subspace, Gavish and Donoho's threshold on the variances
-variance = eigenvalues / max(n - 1, 1)
-proportion = np.minimum(1.0, eigenvalues / total) if eigenvalues.size else eigenvalues
-spectrum_rank = min(n - 1, p)
-beta = spectrum_rank / max(n - 1, p, 1)
-omega_squared = (0.56 * beta ** 3 - 0.95 * beta ** 2 + 1.82 * beta + 1.43) ** 2
-normal = eigenvalues.size
-if normal:
-    remaining = variance[0] / proportion[0]
-    for k in range(eigenvalues.size):
-        if not (k < spectrum_rank and variance[k] > omega_squared * remaining / (spectrum_rank - k)):
-            normal = k
-            break
-        remaining -= variance[k]
-if n <= p:
-    basis = centred.T @ (u[:, :normal] / np.sqrt(eigenvalues[:normal]))
-else:
-    basis = u[:, :normal]
+# second pass, the hours scored: each active cell's evidence against its expected count times its
+# user's day factor from the other hours, (flows + 10) / (expected + 10); the hour's phi shrunk by
+# the share of the cells' excess variance the factor explains; above the prediction, the count's
+# upper tail z (negative binomial of the corrected mean, at least 0.5, and shape 1 / phi; Paulson's
+# approximation of F; at least 0) times pooled / spread (at most 1), the user's spread taken
+# around the corrected counts over their other undamped cells with 5 more days at the pooled one.
+# The rows are yielded hour by hour (a generator: not every hour's rows in memory at once).
+for k, hour in enumerate(hour_list):
+    if hour not in scored:
+        continue
+    fit = fits[k]
+    day_numbers, rows, people, counts = read_hour(k)
+    columns, level_flows = fit['columns'], fit['level_flows']
+    n, p = day_numbers.size, fit['users'].size
+    day_index = np.searchsorted(all_days, day_numbers)[rows]
+    expected, residual = cell_predictions(fit, rows, counts)
+    factor = (flows_of_day[day_index, people] - counts + DAY_PRIOR_FLOWS) / (expected_of_day[day_index, people] - np.maximum(expected, 0) + DAY_PRIOR_FLOWS)
+    corrected = expected * factor
+    explained = moment_dispersion(counts, corrected, columns, level_flows) / max(moment_dispersion(counts, expected, columns, level_flows), 1e-6)
+    phi = max(fit['phi'] * explained, 0.0)
+    pooled = np.sqrt(1 + phi * level_flows)[columns]
+    kept = fit['kept']
+    squares = np.where(kept, (anscombe(counts) - anscombe(np.maximum(corrected, 0))) ** 2, 0.0)
+    others = np.bincount(columns, squares, p)[columns] - squares + SPREAD_PRIOR_DAYS * pooled ** 2
+    spread = np.sqrt(others / (np.bincount(columns, kept, p)[columns] - kept + SPREAD_PRIOR_DAYS))
+    flows = np.maximum(counts, 1.0)
+    tail_a, tail_b = 1 / (9 * flows), phi / 9
+    ratio = np.cbrt(np.maximum(corrected, 0.5) / flows)
+    tail = ((1 - tail_a) - (1 - tail_b) * ratio) / np.sqrt(tail_a + tail_b * ratio ** 2)
+    evidence = np.full((n, p), -np.inf)
+    evidence[rows, columns] = np.where(
+        residual > AT_PREDICTION, np.maximum(tail, 0) * np.minimum(pooled / spread, 1.0), residual / fit['spread'][columns],
+    )
+    expected_all = np.zeros((n, p))
+    expected_all[rows, columns] = corrected
+    x = np.zeros((n, p))
+    x[rows, columns] = counts
 
-# step 7: each active cell's evidence. The hour's over-dispersion phi (a count of mean mu has a
-# stabilised variance of about 1 + phi mu): the median of (scale^2 - 1) / mu over the users whose
-# level is at least 2 flows. The user's residual spread (per active day) is at least the pooled
-# sqrt(1 + phi mu); above the normal subspace's prediction, the evidence is the count's upper tail
-# z (negative binomial of the predicted mean, at least 0.5, and shape 1 / phi; Paulson's
-# approximation of F; at least 0, continuous where the residual changes sign) times pooled / spread;
-# at or below it, residual / spread
-def inverse_anscombe(value):
-    return np.maximum(value / 2 + np.sqrt(SHIFT), 0) ** 2 - SHIFT
-
-level_flows = inverse_anscombe(level)
-dispersed = level_flows >= 2
-phi = float(np.median((scale[dispersed] ** 2 - 1) / level_flows[dispersed])) if dispersed.any() else 0.0
-pooled = np.sqrt(1 + phi * level_flows) / scale
-day_scores = (deviation - mean) @ basis
-projection = day_scores @ basis.T
-captured = (basis ** 2 * variance[:normal]).sum(axis=1)
-column_variance = ((fitted ** 2).sum(axis=0) - n * mean ** 2) / max(n - 1, 1)
-spread = np.maximum(np.sqrt(np.maximum(column_variance - captured, 0) * n / np.maximum(days, 1)), pooled)
-# on the active cells only (the inactive have no evidence), then in place in the days x users
-cell_mean, cell_projection, cell_spread = mean[columns], projection[rows, columns], spread[columns]
-residual = deviation[rows, columns] - cell_mean - cell_projection
-cell_expected = inverse_anscombe(level[columns] + scale[columns] * (cell_mean + cell_projection))
-flows = np.maximum(counts, 1.0)
-tail_a, tail_b = 1 / (9 * flows), phi / 9
-ratio = np.cbrt(np.maximum(cell_expected, 0.5) / flows)
-tail = ((1 - tail_a) - (1 - tail_b) * ratio) / np.sqrt(tail_a + tail_b * ratio ** 2)
-evidence = np.full((n, p), -np.inf)
-evidence[rows, columns] = np.where(residual > 0, np.maximum(tail, 0) * pooled[columns] / cell_spread, residual / cell_spread)
-expected_all = np.zeros((n, p))
-expected_all[rows, columns] = cell_expected
-
-# each user's best run of consecutive days above run_at, scored max(best day, sum / sqrt(days))
-# up to max_run_days long (by its best day beyond); a day alone when the user has no run
-above = evidence > run_at
-ids, length, _ = run_ids(above)
-total = np.bincount(ids[above], evidence[above], length.size)
-peak = np.full(length.size, -np.inf)
-np.maximum.at(peak, ids[above], evidence[above])
-run_score = np.maximum(peak, np.where(length <= max_run_days, total / np.sqrt(np.maximum(length, 1)), -np.inf))
-cell_score = np.where(above, run_score[ids], evidence)
-start = cell_score.argmax(axis=0)
-chosen = ids[start, users]
-day_rows = np.broadcast_to(np.arange(n)[:, None], (n, p))
-last_row = np.where(chosen > 0, np.where(ids == chosen, day_rows, -1).max(axis=0), start)
-best = np.where((day_rows >= start) & (day_rows <= last_row), evidence, -np.inf).argmax(axis=0)
-expected = expected_all[best, users]
-keep = days > 0
-return zip(
-    (users[keep] + 1).tolist(), names[keep].tolist(), (best[keep] + 1).tolist(), cell_score[start, users][keep].tolist(),
-    x[best, users][keep].astype(np.int64).tolist(), expected[keep].tolist(), (start[keep] + 1).tolist(),
-    (last_row[keep] + 1).tolist(), [normal] * int(keep.sum()),
-)
+    # step 8: each user's best run of consecutive days above run_at, scored max(best day,
+    # sum / sqrt(days)) up to max_run_days long (by its best day beyond); a day alone when the user
+    # has no run
+    users = np.arange(p)
+    above = evidence > run_at
+    ids, length, _ = run_ids(above)
+    total = np.bincount(ids[above], evidence[above], length.size)
+    peak = np.full(length.size, -np.inf)
+    np.maximum.at(peak, ids[above], evidence[above])
+    run_score = np.maximum(peak, np.where(length <= max_run_days, total / np.sqrt(np.maximum(length, 1)), -np.inf))
+    cell_score = np.where(above, run_score[ids], evidence)
+    start = cell_score.argmax(axis=0)
+    chosen = ids[start, users]
+    day_rows = np.broadcast_to(np.arange(n)[:, None], (n, p))
+    last_row = np.where(chosen > 0, np.where(ids == chosen, day_rows, -1).max(axis=0), start)
+    best = np.where((day_rows >= start) & (day_rows <= last_row), evidence, -np.inf).argmax(axis=0)
+    yield from zip(
+        [hour] * p, names[fit['users']].tolist(), (best + 1).tolist(), cell_score[start, users].tolist(),
+        x[best, users].astype(np.int64).tolist(), expected_all[best, users].tolist(), (start + 1).tolist(),
+        (last_row + 1).tolist(), [fit['normal']] * p,
+    )
 {%- endraw %}
 $pca$
 {% endmacro %}

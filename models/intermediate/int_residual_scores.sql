@@ -1,22 +1,22 @@
-{#- The residual method's scores (docs/scoring.md, steps 5-8): per hour and user, the score of
-    their best run of consecutive days with evidence (an active cell's residual off the hour's
-    normal subspace over the user's residual spread) above residual_run_at, or of their best day,
-    the run's first and last day, its best day, that day's count and the count the normal
-    subspace expected. On the plpython backend
-    one PL/Python function per hour does every step in numpy from the hour's cells (int_pca_input's,
-    from int_hourly_counts and int_window_days); on the others it
-    is set-based SQL over the residual PCA models and int_residual_user_components
-    (residual_scoring_route). Empty when the var
-    scoring_method leaves the method out. The planner misjudges the sizes of CTEs and function
+{#- The residual method's scores (docs/scoring.md, steps 5-8 and "The whole day"): per hour and
+    user, the score of their best run of consecutive days with evidence (an active cell's count
+    against the normal subspace's prediction times the user's day factor from their other hours)
+    above residual_run_at, or of their best day, the run's first and last day, its best day, that
+    day's count and the count expected. Every hour's evidence needs every hour's fit: a run of one
+    hour reads the other hours' cells as the last run of those hours left them. On the plpython
+    backend one PL/Python function does every step in numpy from every hour's cells (int_pca_input's,
+    from int_hourly_counts and int_window_days); on the others it is set-based SQL over the
+    residual PCA models and int_residual_user_components (residual_scoring_route). Empty when the
+    var scoring_method leaves the method out. The planner misjudges the sizes of CTEs and function
     results, and picks merge joins that rescan the cells' projections millions of times (16 s
     instead of 2 s for 40,000 cells) or a nested loop of every user's best day over every cell
     (minutes): hash joins only, for this model's transaction; and no JIT, whose compilation
     the resulting cost estimates trigger for nothing. work_mem holds the hash of every user's row
     of int_residual_user_components (about 40 MB at 20,000 users) in one batch: at 32 MB half the
-    cells were written to disk and read back. On the numpy route the cells are aggregated after a
-    sort by hour, one hour's arrays in memory at a time: the counts come in no order of hour, and a
-    hash aggregate holds all 24 hours' arrays at once (it cannot spill a group it already holds),
-    which grows with the data (297 MB at 10 million events, for 1.4 s less). -#}
+    cells were written to disk and read back. On the numpy route every hour's cells go to the
+    function at once, so they are aggregated by a hash on the hour: after a sort of the millions
+    of cells instead, at 10 million events, the backend took 6 s more CPU (20.5 s against 14.2 s)
+    to hold 56 MB less at its peak (569 MB against 625 MB). -#}
 {%- set partitioned = netflow_pca.hour_partitioned_config() %}
 {{ config(**dict(
     partitioned,
@@ -26,7 +26,6 @@
         'set local enable_nestloop = off',
         'set local jit = off',
         "set local work_mem = '64MB'",
-        "set local enable_hashagg = {{ 'off' if netflow_pca.residual_scoring_route() == 'numpy' else 'on' }}",
     ],
 )) }}
 {%- set run = netflow_pca.run_vars() %}
@@ -38,14 +37,13 @@
 {% if route == 'numpy' -%}
 with
 
-{#- the hour's cells straight from the counts and the window's days, as int_pca_input windows
-    them, not from int_pca_input: the function numbers the users itself (name_id's rank), so the
-    scoring runs beside int_pca_input and its tests instead of after them #}
+{#- every hour's cells, whatever hours the run builds (each hour's evidence needs its users' other
+    hours; a one-hour run reads them as the last build of those hours left them), straight from the
+    counts and the window's days, as int_pca_input windows them, not from int_pca_input, so that
+    the scoring runs beside int_pca_input and its tests instead of after them #}
 hourly_counts as (
 
     select * from {{ ref('int_hourly_counts') }}
-
-    where {{ netflow_pca.hour_filter('hour_of_day') }}
 
 ),
 
@@ -53,32 +51,51 @@ hourly_counts as (
     then hashed the millions of cells instead of the window's days) #}
 matrix_days as (
 
-    -- each day's row of its hour's matrix, with the hour's rows (int_pca_dimensions' row_dim:
-    -- its days in the window)
+    select * from {{ ref('int_window_days') }}
+
+),
+
+{#- the function gets each cell's user as a number and the names once (millions of names in one
+    call would cost hundreds of MB of Python strings), numbered in int_pca_input's name_id order.
+    Grouped and numbered in one select, so that the planner knows the names are distinct and
+    hashes them, not the millions of cells, to join them to the cells; not materialised, where a
+    CTE's scan has no statistics either #}
+numbered_users as not materialized (
+
+    select
+        user_name,
+        cast(row_number() over (order by user_name collate "C") as integer) as user_id
+
+    from {{ ref('int_hourly_counts') }}
+
+    group by user_name
+
+),
+
+{#- each hour's rows, the window's days by day_id, as day numbers (int4send, days since
+    1970-01-01): the function matches a user's day across hours by them #}
+hour_rows as (
+
     select
         hour_of_day,
-        day,
-        day_id,
-        max(day_id) over (partition by hour_of_day) as row_dim
+        string_agg(int4send(cast(day - date '1970-01-01' as integer)), '' order by day_id) as hour_days
 
     from {{ ref('int_window_days') }}
 
-    where {{ netflow_pca.hour_filter('hour_of_day') }}
+    group by hour_of_day
 
 ),
 
 matrices as (
 
-    -- each hour's cells in one row: the day_id and the count as big-endian integers (no text
-    -- to format and parse) and each cell's user, all in the same order (one aggregation feeds
-    -- them the same rows), so that the function names its users: joining them back through
-    -- every cell cost a hash of all the cells
+    -- each hour's cells in one row: the day_id, the count and the user's number as big-endian
+    -- integers (no text to format and parse; 10 bytes a cell: every hour's are in memory at
+    -- once), all in the same order (one aggregation feeds them the same rows)
     select
         hourly_counts.hour_of_day,
-        matrix_days.row_dim,
-        string_agg(int4send(cast(matrix_days.day_id as integer)), '') as cell_day_ids,
-        string_agg(int8send(cast(hourly_counts.flow_count as bigint)), '') as cell_counts,
-        array_agg(hourly_counts.user_name) as cell_users
+        string_agg(int2send(cast(matrix_days.day_id as smallint)), '') as cell_day_ids,
+        string_agg(int4send(cast(hourly_counts.flow_count as integer)), '') as cell_counts,
+        string_agg(int4send(numbered_users.user_id), '') as cell_user_ids
 
     from hourly_counts
 
@@ -86,18 +103,49 @@ matrices as (
         on hourly_counts.hour_of_day = matrix_days.hour_of_day
         and hourly_counts.day = matrix_days.day
 
-    group by
-        hourly_counts.hour_of_day,
-        matrix_days.row_dim
+    inner join numbered_users
+        on hourly_counts.user_name = numbered_users.user_name
+
+    group by hourly_counts.hour_of_day
+
+),
+
+hours as (
+
+    select
+        array_agg(hour_of_day order by hour_of_day) as hours,
+        array_agg(cell_day_ids order by hour_of_day) as cell_day_ids,
+        array_agg(cell_counts order by hour_of_day) as cell_counts,
+        array_agg(cell_user_ids order by hour_of_day) as cell_user_ids
+
+    from matrices
+
+),
+
+{#- apart from the cells' arrays, which a join would hash (90 MB at 10 million events) #}
+rows_of_hours as (
+
+    select
+        array_agg(hour_of_day order by hour_of_day) as row_hours,
+        array_agg(hour_days order by hour_of_day) as hour_days
+
+    from hour_rows
+
+),
+
+user_names as (
+
+    select array_agg(user_name order by user_id) as user_names
+
+    from numbered_users
 
 ),
 
 best_days as materialized (
 
-    -- materialised: the function runs once an hour, never again for each row it is joined to
+    -- materialised: the function runs once, never again for each row it is joined to
     select
-        matrices.hour_of_day,
-        scored.name_id,
+        scored.hour_of_day,
         scored.user_name,
         scored.day_id,
         scored.score,
@@ -107,13 +155,21 @@ best_days as materialized (
         scored.last_day_id,
         scored.normal_components
 
-    from matrices
+    from hours
+
+    cross join rows_of_hours
+
+    cross join user_names
 
     cross join lateral {{ netflow_pca.quote_identifier(run.pca_functions_schema) }}.pca_residual_scores_numpy(
-        matrices.cell_day_ids,
-        matrices.cell_counts,
-        matrices.cell_users,
-        cast(matrices.row_dim as integer),
+        hours.hours,
+        hours.cell_day_ids,
+        hours.cell_counts,
+        hours.cell_user_ids,
+        rows_of_hours.row_hours,
+        rows_of_hours.hour_days,
+        user_names.user_names,
+        array[{{ netflow_pca.selected_hours() | join(', ') }}],
         {{ run.residual_min_active_days }},
         cast({{ run.residual_damp_at }} as double precision),
         cast({{ run.residual_collective_share }} as double precision),

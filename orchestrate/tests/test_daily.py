@@ -27,7 +27,7 @@ LAST = Build(
     user_column="user_name",
     time_column="start_time",
     scoring_methods=("residual",),
-    residual_threshold=5.5,
+    residual_threshold=5.25,
     loading_threshold=None,
     variance_target="0.99",
     pca_backend="plpython",
@@ -74,7 +74,7 @@ def test_other_parameters_are_a_full_build_that_names_them() -> None:
     assert not kind(date(2024, 3, 31), lookback_days=60).daily
     assert not kind(date(2024, 3, 31), events_table="other_log").daily
     threshold = kind(date(2024, 3, 31), residual_threshold=9)
-    assert not threshold.daily and "residual_threshold 5.5 then, 9.0 now" in threshold.reason
+    assert not threshold.daily and "residual_threshold 5.25 then, 9.0 now" in threshold.reason
     # a var that only pipeline_runs' given_vars records (no column of its own)
     damping = kind(date(2024, 3, 31), residual_damp_at=5)
     assert not damping.daily and "other vars" in damping.reason
@@ -118,4 +118,4 @@ def test_an_events_table_without_events_schema_is_the_one_in_the_target_schema()
 
 def test_a_bad_value_is_left_for_dbt_to_refuse() -> None:
     bad = kind(date(2024, 3, 31), residual_threshold="many", lookback_days="x")
-    assert not bad.daily and "residual_threshold 5.5 then, 'many' now" in bad.reason
+    assert not bad.daily and "residual_threshold 5.25 then, 'many' now" in bad.reason

@@ -32,7 +32,7 @@ def test_demo_runs_on_the_embedded_database_and_stops_it(tmp_path: Path) -> None
 
     assert demo.returncode == 0, demo.stdout[-4000:] + demo.stderr[-2000:]
     # the ranked list: user, hour, day, flows, expected, score, threshold, method
-    assert re.search(r"^a +12 +2017-01-12 +303 +\S+ +39\.\d+ +5\.5 +residual$", demo.stdout, flags=re.M), demo.stdout[-3000:]
+    assert re.search(r"^a +12 +2017-01-12 +303 +\S+ +40\.\d+ +5\.25 +residual$", demo.stdout, flags=re.M), demo.stdout[-3000:]
     report = (tmp_path / "runs" / "latest" / "report.html").resolve()
     assert f"Report: {report}" in demo.stdout and report.exists()
     assert f"in the embedded PostgreSQL, data in {STATE_DIR / 'pgdata'}" in demo.stdout

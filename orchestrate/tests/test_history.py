@@ -169,7 +169,7 @@ def test_a_run_that_joins_recorded_runs_makes_them_one_flag(project: Project) ->
 
     assert project.db.rows(f'{HISTORY_OF_A} from "{schema}".anomaly_history where {FLAG_OF_A} order by 1') == [
         ("2017-01-04", "2017-01-04", "2017-01-04", "2017-01-05", "a week before", "2017-01-05", 1),
-        ("2017-01-11", "2017-01-13", "2017-01-13", "2017-01-12", "the first raising", "2017-01-14", 4),
+        ("2017-01-11", "2017-01-13", "2017-01-12", "2017-01-12", "the first raising", "2017-01-14", 4),
     ]
     assert project.db.rows(
         f"""select is_new, first_raised_on::text, days_raised from "{schema}".anomalous_users_novelty where {FLAG_OF_A}"""

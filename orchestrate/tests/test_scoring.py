@@ -14,8 +14,8 @@ import pytest
 
 from orchestrate.lab.evaluation.evaluate import cells_from_plan
 from orchestrate.lab.generators import flowgen
-from orchestrate.lab.reference.scoring import ResidualParams, hour_matrices, residual_fit, score_hours
-from orchestrate.tests.conftest import Project
+from orchestrate.lab.reference.scoring import ResidualParams, hour_matrices, residual_fit, score_hours, whole_day_evidence
+from orchestrate.tests.conftest import Project, within_rounding
 
 
 def anomalies(project: Project, hour: int) -> list[tuple[Any, ...]]:
@@ -39,30 +39,34 @@ def test_both_methods_rank_user_a_first_in_hour_12(project: Project) -> None:
     assert top == {"residual": ("a", date(2017, 1, 12)), "loading": ("a", None)}
 
 
-def _numpy_scores(project: Project, days: list[int], users: list[str]) -> list[tuple[Any, ...]]:
-    """pca_residual_scores_numpy on one-flow cells over 3 days, with the default parameters."""
+def _numpy_scores(project: Project, days: list[int], user_ids: list[int], names: list[str]) -> list[tuple[Any, ...]]:
+    """pca_residual_scores_numpy on one hour (12) of one-flow cells over 3 days, with the default
+    parameters."""
     return project.db.rows(
-        f'select name_id, user_name from "{project.schema}".pca_residual_scores_numpy(%s, %s, %s, 3,'
-        " 3, 4, 0.05, 3, 2, 20, 3, 5) order by name_id",
-        (b"".join(struct.pack(">i", day) for day in days), struct.pack(f">{len(days)}q", *[1] * len(days)), users),
+        f'select hour_of_day, user_name from "{project.schema}".pca_residual_scores_numpy(array[12], array[%s],'
+        " array[%s], array[%s], array[12], array[%s], %s, array[12], 3, 4, 0.05, 3, 2, 20, 3, 5) order by user_name",
+        (
+            psycopg2.Binary(struct.pack(f">{len(days)}h", *days)),
+            psycopg2.Binary(struct.pack(f">{len(days)}i", *[1] * len(days))),
+            psycopg2.Binary(struct.pack(f">{len(user_ids)}i", *user_ids)),
+            psycopg2.Binary(struct.pack(">3i", 19000, 19001, 19002)),
+            names,
+        ),
     )
 
 
-def test_the_numpy_scores_number_the_users_as_name_id_does(built_project: Project) -> None:
-    # the function numbers its users itself, as int_pca_input's name_id (collate "C"), which
-    # the scores never read: an order where the bytewise one is not the dictionary one
-    users = ["é", "b", "Z", "a", "ab", "B"]
-    ranked = built_project.db.rows(
-        'select cast(dense_rank() over (order by name collate "C") as integer), name from unnest(%s::text[]) as name'
-        " order by 1",
-        (users,),
-    )
-    assert _numpy_scores(built_project, [1, 2, 3, 1, 2, 3], users) == ranked
+def test_the_numpy_scores_name_the_users_by_their_numbers(built_project: Project) -> None:
+    assert _numpy_scores(built_project, [1, 2, 3, 1, 2, 3], [2, 2, 2, 3, 3, 3], ["a", "b", "c"]) == [(12, "b"), (12, "c")]
 
 
 def test_the_numpy_scores_refuse_a_cell_given_twice(built_project: Project) -> None:
     with pytest.raises(psycopg2.Error, match="a \\(day, user\\) cell comes more than once"):
-        _numpy_scores(built_project, [1, 2, 1], ["a", "a", "a"])
+        _numpy_scores(built_project, [1, 2, 1], [1, 1, 1], ["a"])
+
+
+def test_the_numpy_scores_refuse_a_user_number_without_a_name(built_project: Project) -> None:
+    with pytest.raises(psycopg2.Error, match="a cell of hour 12 has a user number outside user_names"):
+        _numpy_scores(built_project, [1, 2, 3], [1, 1, 2], ["a"])
 
 
 @pytest.mark.parametrize("backend", ["plpython", "sql"])  # the residual method in numpy, and set-based
@@ -78,12 +82,13 @@ def test_user_outlier_scores_equal_the_reference(project: Project, backend: str)
     # matrices have the rows the marts' fits have
     assert {len(hour.days) for hour in matrices} == {28}
     expected = {(s.hour_of_day, s.user_name, s.method): s for s in score_hours(matrices, ("residual", "loading"), ResidualParams())}
+    # each day's evidence and expected count, against the counts corrected by the user's whole day
     by_day: dict[tuple[int, str], dict[date, tuple[float, float]]] = {}
-    for hour in matrices:
-        fit = residual_fit(hour, ResidualParams())
-        evidence = np.where(hour.nonzero, fit.evidence, -np.inf)
+    fits = [residual_fit(hour, ResidualParams()) for hour in matrices]
+    for hour, corrected in zip(matrices, whole_day_evidence(matrices, fits, ResidualParams())):
+        evidence = np.where(hour.nonzero, corrected.evidence, -np.inf)
         for j, user in enumerate(hour.users):
-            by_day[(hour.hour, user)] = {day: (evidence[i, j], fit.expected[i, j]) for i, day in enumerate(hour.days)}
+            by_day[(hour.hour, user)] = {day: (evidence[i, j], corrected.expected[i, j]) for i, day in enumerate(hour.days)}
     rows = project.db.rows(
         f'select hour_of_day, user_name, method, score, is_anomalous, evidence_day, evidence_component, flow_count,'
         f' expected_flow_count, first_evidence_day, last_evidence_day from "{project.schema}".user_outlier_scores'
@@ -111,3 +116,17 @@ def test_user_outlier_scores_equal_the_reference(project: Project, backend: str)
     lasting = {(plan_burst.hour, flow_plan.user_name(plan_burst.user)): plan_burst for plan_burst in flow_plan.bursts if plan_burst.days > 1}
     found = [s for s in residual if s.flagged and (s.hour_of_day, s.user_name) in lasting]
     assert found and all(s.last_day > s.first_day == flow_plan.day_date(lasting[(s.hour_of_day, s.user_name)].day) for s in found)
+
+
+@pytest.mark.parametrize("backend", ["plpython", "sql"])
+def test_a_one_hour_run_scores_its_hour_as_the_run_of_all_hours(project: Project, backend: str) -> None:
+    # each hour's evidence needs the other hours' cells: a run of hour 12 reads them from
+    # int_hourly_counts as the run of all hours left them
+    vars = {**project.load_sample_events(), "pca_backend": backend}
+    query = f'select * from "{project.schema}".int_residual_scores where hour_of_day = 12 order by user_name'
+    project.build(vars)
+    all_hours = project.db.rows(query)
+    project.build({**vars, "hour_id": 12})
+    one_hour = project.db.rows(query)
+    assert len(one_hour) == len(all_hours) == 13
+    assert one_hour == [tuple(within_rounding(value) for value in row) for row in all_hours]
