@@ -32,7 +32,7 @@
 {%- set route = netflow_pca.residual_scoring_route() %}
 {%- set most_components = netflow_pca.residual_most_components() %}
 -- depends_on: {{ ref('int_hourly_counts') }}, {{ ref('int_window_days') }}
-{%- if netflow_pca.residual_scoring_route(from_vars=true) != 'numpy' %}, {{ ref('int_residual_pca_input') }}, {{ ref('int_residual_user_components') }}{% endif %}
+{%- if netflow_pca.residual_scoring_route(from_vars=true) != 'numpy' %}, {{ ref('int_residual_expected_counts') }}, {{ ref('int_residual_user_components') }}{% endif %}
 
 {% if route == 'numpy' -%}
 with
@@ -227,191 +227,272 @@ select * from final
 {%- else -%}
 with
 
-cells as not materialized (
+user_components as not materialized (
 
-    -- not materialised: each use scans the analysed table, whose statistics the planner then
-    -- has (a materialised copy of every cell was written to disk and read six times)
-    select * from {{ ref('int_residual_pca_input') }}
+    select * from {{ ref('int_residual_user_components') }}
+
+),
+
+hour_users as not materialized (
+
+    select * from {{ ref('int_residual_user_components') }}
 
     where {{ netflow_pca.hour_filter('hour_of_day') }}
 
 ),
 
-users as not materialized (
+missing_hours as (
 
-    -- the user's loadings as columns, taken out of their array once a user, not once for each
-    -- of their cells (offset 0 keeps the planner from moving the subscripts into the joins);
-    -- not materialised, so that the planner has the table's statistics
+    -- the hours a daylight-saving change skips on a day of the window: no cell of them, empty or
+    -- not, is part of that day
     select
-        hour_of_day,
-        name_id,
-        user_name,
-        normal_components,
-        column_mean,
-        spread,
-        pooled_spread,
-        phi,
-        {%- for k in range(1, most_components + 1) %}
-        loadings[{{ k }}] as loading_{{ k }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        window_dates.day,
+        hours.hour_of_day
 
-    from {{ ref('int_residual_user_components') }}
+    from (select distinct day from {{ ref('int_window_days') }}) as window_dates
 
-    where {{ netflow_pca.hour_filter('hour_of_day') }}
+    cross join generate_series(0, 23) as hours (hour_of_day)
 
-    offset 0
+    where not exists (
+        select 1
+        from {{ ref('int_window_days') }} as window_days
+        where window_days.hour_of_day = hours.hour_of_day
+            and window_days.day = window_dates.day
+    )
 
 ),
 
-component_offsets as (
+user_missing_hours as (
 
     select
-        hour_of_day,
-        {%- for k in range(1, most_components + 1) %}
-        sum(loading_{{ k }} * column_mean) as mean_score_{{ k }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        missing_hours.day,
+        user_components.user_name,
+        sum(user_components.empty_day_flows) as empty_day_flows
 
-    from users
+    from missing_hours
 
-    group by hour_of_day
-
-),
-
-normal_subspace as (
-
-    select
-        hour_of_day,
-        max(normal_components) as normal_components
-
-    from users
-
-    group by hour_of_day
-
-),
-
-day_sums as (
-
-    -- per day, one sum per normal component over the day's cells (null past the hour's normal
-    -- components)
-    select
-        cells.hour_of_day,
-        cells.day_id,
-        {%- for k in range(1, most_components + 1) %}
-        sum(cells.deviation * users.loading_{{ k }}) as score_sum_{{ k }}{{ ',' if not loop.last }}
-        {%- endfor %}
-
-    from cells
-
-    inner join users
-        on cells.hour_of_day = users.hour_of_day
-        and cells.name_id = users.name_id
+    inner join user_components
+        on missing_hours.hour_of_day = user_components.hour_of_day
 
     group by
-        cells.hour_of_day,
-        cells.day_id
+        missing_hours.day,
+        user_components.user_name
 
 ),
 
-day_scores as (
+day_cells as (
 
-    -- each day's coordinates in the normal subspace, of its centred undamped deviations
+    -- every hour's cells (a one-hour run reads the other hours' stored rows) with their user's
+    -- flows of the day F and expected flows of the day E: with every usual hour empty (the sum
+    -- of each hour's empty-cell flows, spread over the user's active cells of that hour), plus
+    -- what each active cell's expected count (at least 0) adds beyond an empty cell's. Windows
+    -- over one sort of the cells by user and day, where a (user, day) aggregate joined back to
+    -- the cells hashed both on the user's name
     select
-        day_sums.hour_of_day,
-        day_sums.day_id,
-        {%- for k in range(1, most_components + 1) %}
-        day_sums.score_sum_{{ k }} - component_offsets.mean_score_{{ k }} as day_score_{{ k }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        *,
+        sum(flow_count) over user_day as day_flows,
+        sum(empty_day_flows / active_days) over user_cells
+            + sum(greatest(expected_flow_count, 0) - empty_day_flows) over user_day as day_expected_flows
 
-    from day_sums
+    from {{ ref('int_residual_expected_counts') }}
 
-    inner join component_offsets
-        on day_sums.hour_of_day = component_offsets.hour_of_day
+    -- in bytes' order (collate "C"): the names only need grouping, and the database's collation
+    -- compares them letter by letter
+    window
+        user_cells as (partition by user_name collate "C"),
+        user_day as (partition by user_name collate "C", day)
 
 ),
 
-projections as (
+user_days as (
 
-    -- each cell's column mean and projection on the normal subspace: its day's scores times its
-    -- user's loadings
+    -- the cells of the hours this run builds with F and E, less the empty cells of the hours
+    -- their day does not have
     select
-        cells.hour_of_day,
-        cells.day_id,
-        cells.name_id,
-        cells.day,
-        cells.flow_count,
-        cells.level,
-        cells.scale,
-        cells.deviation,
-        users.column_mean,
-        users.spread,
-        users.pooled_spread,
-        users.phi,
-        {%- for k in range(1, most_components + 1) %}
-        {{ '+ ' if not loop.first }}coalesce(day_scores.day_score_{{ k }} * users.loading_{{ k }}, 0)
-        {%- endfor %} as projection
+        day_cells.hour_of_day,
+        day_cells.day_id,
+        day_cells.name_id,
+        day_cells.day,
+        day_cells.flow_count,
+        day_cells.residual,
+        day_cells.expected_flow_count,
+        day_cells.is_damped,
+        day_cells.day_flows,
+        day_cells.day_expected_flows - coalesce(user_missing_hours.empty_day_flows, 0) as day_expected_flows
 
-    from cells
+    from day_cells
 
-    inner join users
-        on cells.hour_of_day = users.hour_of_day
-        and cells.name_id = users.name_id
+    left join user_missing_hours
+        on day_cells.user_name = user_missing_hours.user_name
+        and day_cells.day = user_missing_hours.day
 
-    inner join day_scores
-        on cells.hour_of_day = day_scores.hour_of_day
-        and cells.day_id = day_scores.day_id
-
-    -- offset 0 keeps the planner from pulling this select into its consumers, which would
-    -- repeat the projection's sum of products wherever a later step names it (each cell's
-    -- evidence took it eight times)
-    offset 0
+    where {{ netflow_pca.hour_filter('day_cells.hour_of_day') }}
 
 ),
 
-residuals as (
+corrected as materialized (
+
+    -- each cell's expected count times its user's day factor from the other hours of that day,
+    -- (F - x + 10) / (E - c + 10) (10 flows of prior keep a light user's factor near 1; the
+    -- cell's own hour is left out, so that a burst does not explain itself away), and the
+    -- cell's stabilised distance from it. Materialised: read by the per-user sums and again by
+    -- the evidence, computed once
+    select
+        *,
+        2 * (sqrt(cast(flow_count as double precision) + 0.375) - sqrt(greatest(corrected_flow_count, 0) + 0.375))
+            as corrected_distance
+
+    from (
+        select
+            hour_of_day,
+            day_id,
+            name_id,
+            day,
+            flow_count,
+            residual,
+            is_damped,
+            expected_flow_count,
+            expected_flow_count
+                * (day_flows - flow_count + 10)
+                / (day_expected_flows - greatest(expected_flow_count, 0) + 10) as corrected_flow_count
+
+        from user_days
+    ) as corrected_cells
+
+),
+
+user_sums as (
+
+    -- per user: the method-of-moments terms of their over-dispersion around the expected and the
+    -- corrected counts, and the squared distances of their undamped cells from the corrected ones
+    select
+        hour_of_day,
+        name_id,
+        sum(power(flow_count - expected_flow_count, 2) - expected_flow_count) as expected_excess,
+        sum(expected_flow_count * expected_flow_count) as expected_squares,
+        sum(power(flow_count - corrected_flow_count, 2) - corrected_flow_count) as corrected_excess,
+        sum(corrected_flow_count * corrected_flow_count) as corrected_squares,
+        coalesce(sum(corrected_distance * corrected_distance) filter (where not is_damped), 0) as kept_squares,
+        count(*) filter (where not is_damped) as kept_cells
+
+    from corrected
+
+    group by
+        hour_of_day,
+        name_id
+
+),
+
+user_moments as materialized (
+
+    -- with the user's level in flows, the hour's phi and their residual spread; materialised:
+    -- read by the hour's medians and again per user
+    select
+        user_sums.*,
+        hour_users.level_flows,
+        hour_users.phi,
+        hour_users.spread
+
+    from user_sums
+
+    inner join hour_users
+        on user_sums.hour_of_day = hour_users.hour_of_day
+        and user_sums.name_id = hour_users.name_id
+
+),
+
+dispersions as (
+
+    -- the hour's phi shrunk by the share of its cells' excess variance the day factor explains,
+    -- each the median over the users at 2 flows or more of excess / squares
+    select
+        user_moments.hour_of_day,
+        max(user_moments.phi) as phi,
+        coalesce(
+            percentile_cont(0.5) within group (order by user_moments.corrected_excess / nullif(user_moments.corrected_squares, 0))
+                filter (where user_moments.level_flows >= 2 and user_moments.corrected_squares > 0),
+            0
+        ) as corrected_dispersion,
+        coalesce(
+            percentile_cont(0.5) within group (order by user_moments.expected_excess / nullif(user_moments.expected_squares, 0))
+                filter (where user_moments.level_flows >= 2 and user_moments.expected_squares > 0),
+            0
+        ) as expected_dispersion
+
+    from user_moments
+
+    group by user_moments.hour_of_day
+
+),
+
+hour_phis as (
 
     select
         hour_of_day,
-        day_id,
-        name_id,
-        day,
-        flow_count,
-        deviation - column_mean - projection as residual,
-        spread,
-        pooled_spread,
-        phi,
-        -- the count the normal subspace predicts: level + scale x its prediction, in flows
-        {{ netflow_pca.flows_of_stabilised('level + scale * (column_mean + projection)') }} as expected_flow_count
+        greatest(phi * corrected_dispersion / greatest(expected_dispersion, 0.000001), 0) as phi
 
-    from projections
+    from dispersions
+
+),
+
+user_spreads as (
+
+    -- the spread the shrunk count model gives at the user's level (stabilised units), and their
+    -- sums with 5 more days at it
+    select
+        user_moments.hour_of_day,
+        user_moments.name_id,
+        user_moments.spread,
+        hour_phis.phi,
+        sqrt(1 + hour_phis.phi * user_moments.level_flows) as pooled_spread,
+        user_moments.kept_squares + 5 * (1 + hour_phis.phi * user_moments.level_flows) as prior_squares,
+        user_moments.kept_cells + 5 as prior_cells
+
+    from user_moments
+
+    inner join hour_phis
+        on user_moments.hour_of_day = hour_phis.hour_of_day
 
 ),
 
 tail_terms as (
 
-    -- P(X >= x) for X negative binomial of the predicted mean (at least 0.5) and shape 1 / phi
+    -- P(X >= x) for X negative binomial of the corrected mean (at least 0.5) and shape 1 / phi
     -- is P(F(2x, 2 / phi) <= mean / x): Paulson's approximation of F needs a = 2 / (9 x 2x),
-    -- b = 2 / (9 x 2 / phi) and the cube root of mean / x
+    -- b = 2 / (9 x 2 / phi) and the cube root of mean / x; the user's spread around the corrected
+    -- counts from their other undamped days
     select
-        *,
-        1 / (9 * cast(flow_count as double precision)) as tail_a,
-        phi / 9 as tail_b,
-        cbrt(greatest(expected_flow_count, 0.5) / cast(flow_count as double precision)) as tail_ratio
+        corrected.*,
+        user_spreads.spread,
+        user_spreads.pooled_spread,
+        1 / (9 * cast(corrected.flow_count as double precision)) as tail_a,
+        user_spreads.phi / 9 as tail_b,
+        cbrt(greatest(corrected.corrected_flow_count, 0.5) / cast(corrected.flow_count as double precision)) as tail_ratio,
+        sqrt(
+            (user_spreads.prior_squares - case when corrected.is_damped then 0 else corrected.corrected_distance * corrected.corrected_distance end)
+            / (user_spreads.prior_cells - case when corrected.is_damped then 0 else 1 end)
+        ) as corrected_spread
 
-    from residuals
+    from corrected
+
+    inner join user_spreads
+        on corrected.hour_of_day = user_spreads.hour_of_day
+        and corrected.name_id = user_spreads.name_id
 
 ),
 
 evidence as (
 
-    -- above the prediction, the count's upper tail z (at least 0: continuous where the residual
-    -- changes sign) times pooled / spread (at most 1: a user more variable than the hour's count
-    -- model has less evidence); at or below, residual / spread
+    -- above the prediction, the count's upper tail z at the corrected count (at least 0) times
+    -- pooled / the spread around the corrected counts (at most 1); at or below it, residual /
+    -- spread. A residual within 1e-9 of 0 is at the prediction: a user whose counts are all alike
+    -- has residuals of rounding noise, whose sign would choose between a tail z and 0
     select
         *,
         case
-            when residual > 0
+            when residual > 1e-9
                 then greatest(((1 - tail_a) - (1 - tail_b) * tail_ratio) / sqrt(tail_a + tail_b * tail_ratio * tail_ratio), 0)
-                    * pooled_spread / spread
+                    * least(pooled_spread / corrected_spread, 1)
             else residual / spread
         end as evidence
 
@@ -422,10 +503,22 @@ evidence as (
 
 ),
 
+normal_subspace as (
+
+    select
+        hour_of_day,
+        max(normal_components) as normal_components
+
+    from hour_users
+
+    group by hour_of_day
+
+),
+
 user_evidence as (
 
     -- the one pass over the cells' evidence, per user: their best day, the largest (evidence,
-    -- -day_id) with the day's count, prediction and the day itself (as days since 1970-01-01,
+    -- -day_id) with the day's count, corrected prediction and the day itself (as days since 1970-01-01,
     -- exact in a double), and the days above run_at, the only ones a run is made of (a few
     -- thousand), as arrays in one order (one aggregation feeds them the same rows)
     select
@@ -435,14 +528,14 @@ user_evidence as (
             evidence,
             -day_id,
             cast(flow_count as double precision),
-            expected_flow_count,
+            corrected_flow_count,
             cast(day - date '1970-01-01' as double precision)
         ]) as best_day,
         array_agg(day_id) filter (where evidence > {{ run.residual_run_at }}) as run_day_ids,
         array_agg(day) filter (where evidence > {{ run.residual_run_at }}) as run_days,
         array_agg(evidence) filter (where evidence > {{ run.residual_run_at }}) as run_evidence,
         array_agg(flow_count) filter (where evidence > {{ run.residual_run_at }}) as run_flow_counts,
-        array_agg(expected_flow_count) filter (where evidence > {{ run.residual_run_at }}) as run_expected_flow_counts
+        array_agg(corrected_flow_count) filter (where evidence > {{ run.residual_run_at }}) as run_expected_flow_counts
 
     from evidence
 
@@ -529,7 +622,7 @@ best_days as (
     -- the best run's best day (the earliest of equals), or the user's best day without a run
     select
         user_evidence.hour_of_day,
-        users.user_name,
+        hour_users.user_name,
         best_runs.run_score,
         best_runs.first_day,
         best_runs.last_day,
@@ -537,9 +630,9 @@ best_days as (
 
     from user_evidence
 
-    inner join users
-        on user_evidence.hour_of_day = users.hour_of_day
-        and user_evidence.name_id = users.name_id
+    inner join hour_users
+        on user_evidence.hour_of_day = hour_users.hour_of_day
+        and user_evidence.name_id = hour_users.name_id
 
     left join best_runs
         on user_evidence.hour_of_day = best_runs.hour_of_day

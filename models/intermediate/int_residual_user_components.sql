@@ -1,8 +1,9 @@
 {#- The residual method's fit seen from each user (docs/scoring.md, steps 5-6), for the set-based
     route: per hour and user with cells, the normal subspace's size, the user's column mean and
-    loadings on its components, and the spread of their residuals. A table of its own, analysed
-    after the build, so that int_residual_scores joins each of millions of cells to one row of
-    its user with the planner knowing how many rows that is (from CTEs over unnested arrays it
+    loadings on its components, the spread of their residuals, and for the whole day their level
+    in flows and what an empty cell of theirs counts toward their day. A table of its own,
+    analysed after the build, so that int_residual_expected_counts joins each of millions of
+    cells to one row of its user with the planner knowing how many rows that is (from CTEs over unnested arrays it
     guessed 240 instead of 400,000 and hashed the cells instead, spilling them to disk). Hash
     joins only, as in int_residual_scores: a nested loop unnested every hour's arrays once per
     user. Disabled or empty where int_residual_pca_input is (residual_scoring_route). -#}
@@ -18,6 +19,7 @@
         "set local work_mem = '32MB'",
     ],
 )) }}
+{%- set run = netflow_pca.run_vars() %}
 {%- set most_components = netflow_pca.residual_most_components() %}
 
 with
@@ -198,6 +200,7 @@ user_levels as (
         {{ netflow_pca.flows_of_stabilised('max(level)') }} as level_flows,
         max(n_days) as n_days,
         max(active_days) as active_days,
+        max(baseline_days) as baseline_days,
         sum(fit_value * fit_value) as fit_squares
 
     from cells
@@ -237,6 +240,14 @@ pooled_spreads as (
         user_levels.n_days,
         user_levels.active_days,
         user_levels.fit_squares,
+        user_levels.level_flows,
+        -- an empty cell of the user's counts toward their expected day at their level, times the
+        -- share of the hour's days they are active in it (none without an established level)
+        case
+            when user_levels.baseline_days >= {{ run.residual_min_active_days }}
+                then greatest(user_levels.level_flows, 0) * user_levels.active_days / user_levels.n_days
+            else 0
+        end as empty_day_flows,
         dispersions.phi,
         sqrt(1 + dispersions.phi * user_levels.level_flows) / user_levels.scale as pooled_spread
 
@@ -267,6 +278,8 @@ spreads as (
         ) as spread,
         pooled_spreads.pooled_spread,
         pooled_spreads.phi,
+        pooled_spreads.level_flows,
+        pooled_spreads.empty_day_flows,
         user_components.column_mean,
         user_components.loadings
 
@@ -289,7 +302,9 @@ final as (
         spreads.loadings,
         spreads.spread,
         spreads.pooled_spread,
-        spreads.phi
+        spreads.phi,
+        spreads.level_flows,
+        spreads.empty_day_flows
 
     from spreads
 

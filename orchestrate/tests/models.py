@@ -14,6 +14,7 @@ HOURLY_MODELS = (
     "int_residual_pca_components",
     "int_residual_pca_column_means",
     "int_residual_user_components",
+    "int_residual_expected_counts",
     "int_residual_scores",
     "int_loading_scores",
     "user_outlier_scores",

@@ -1,0 +1,175 @@
+{#- The residual method's fit seen from each cell, for the set-based route (docs/scoring.md, steps
+    6-7 and the whole day's first step): per active cell, its residual off the hour's normal
+    subspace and the count the subspace expects there, with what an empty cell of its user in
+    that hour counts toward their expected day. A table of its own because the evidence of every hour
+    needs the expected counts of all 24 (int_residual_scores sums them per user and day): a
+    one-hour run reads the other hours' stored rows. The planner misjudges the sizes of CTEs over
+    unnested arrays and picks merge joins that rescan the cells' projections: hash joins only,
+    and no JIT; work_mem holds the hash of every user's row of int_residual_user_components
+    (about 40 MB at 20,000 users) in one batch. Disabled or empty where int_residual_pca_input is
+    (residual_scoring_route). -#}
+{%- set partitioned = netflow_pca.hour_partitioned_config() %}
+{{ config(**dict(
+    partitioned,
+    enabled=netflow_pca.residual_scoring_route(from_vars=true) != 'numpy',
+    distributed_by=['user_name'],
+    pre_hook=partitioned.get('pre_hook', []) + [
+        'set local enable_mergejoin = off',
+        'set local enable_nestloop = off',
+        'set local jit = off',
+        "set local work_mem = '64MB'",
+    ],
+)) }}
+{%- set most_components = netflow_pca.residual_most_components() %}
+
+with
+
+cells as not materialized (
+
+    -- not materialised: each use scans the analysed table, whose statistics the planner then
+    -- has (a materialised copy of every cell was written to disk and read six times)
+    select * from {{ ref('int_residual_pca_input') }}
+
+    where {{ netflow_pca.hour_filter('hour_of_day') }}
+
+),
+
+users as not materialized (
+
+    -- the user's loadings as columns, taken out of their array once a user, not once for each
+    -- of their cells (offset 0 keeps the planner from moving the subscripts into the joins);
+    -- not materialised, so that the planner has the table's statistics
+    select
+        hour_of_day,
+        name_id,
+        column_mean,
+        empty_day_flows,
+        {%- for k in range(1, most_components + 1) %}
+        loadings[{{ k }}] as loading_{{ k }}{{ ',' if not loop.last }}
+        {%- endfor %}
+
+    from {{ ref('int_residual_user_components') }}
+
+    where {{ netflow_pca.hour_filter('hour_of_day') }}
+
+    offset 0
+
+),
+
+component_offsets as (
+
+    select
+        hour_of_day,
+        {%- for k in range(1, most_components + 1) %}
+        sum(loading_{{ k }} * column_mean) as mean_score_{{ k }}{{ ',' if not loop.last }}
+        {%- endfor %}
+
+    from users
+
+    group by hour_of_day
+
+),
+
+day_sums as (
+
+    -- per day, one sum per normal component over the day's cells (null past the hour's normal
+    -- components)
+    select
+        cells.hour_of_day,
+        cells.day_id,
+        {%- for k in range(1, most_components + 1) %}
+        sum(cells.deviation * users.loading_{{ k }}) as score_sum_{{ k }}{{ ',' if not loop.last }}
+        {%- endfor %}
+
+    from cells
+
+    inner join users
+        on cells.hour_of_day = users.hour_of_day
+        and cells.name_id = users.name_id
+
+    group by
+        cells.hour_of_day,
+        cells.day_id
+
+),
+
+day_scores as (
+
+    -- each day's coordinates in the normal subspace, of its centred undamped deviations
+    select
+        day_sums.hour_of_day,
+        day_sums.day_id,
+        {%- for k in range(1, most_components + 1) %}
+        day_sums.score_sum_{{ k }} - component_offsets.mean_score_{{ k }} as day_score_{{ k }}{{ ',' if not loop.last }}
+        {%- endfor %}
+
+    from day_sums
+
+    inner join component_offsets
+        on day_sums.hour_of_day = component_offsets.hour_of_day
+
+),
+
+projections as (
+
+    -- each cell's column mean and projection on the normal subspace: its day's scores times its
+    -- user's loadings
+    select
+        cells.hour_of_day,
+        cells.day_id,
+        cells.name_id,
+        cells.user_name,
+        cells.day,
+        cells.flow_count,
+        cells.active_days,
+        cells.level,
+        cells.scale,
+        cells.deviation,
+        cells.fit_value <> cells.deviation as is_damped,
+        users.column_mean,
+        users.empty_day_flows,
+        {%- for k in range(1, most_components + 1) %}
+        {{ '+ ' if not loop.first }}coalesce(day_scores.day_score_{{ k }} * users.loading_{{ k }}, 0)
+        {%- endfor %} as projection
+
+    from cells
+
+    inner join users
+        on cells.hour_of_day = users.hour_of_day
+        and cells.name_id = users.name_id
+
+    inner join day_scores
+        on cells.hour_of_day = day_scores.hour_of_day
+        and cells.day_id = day_scores.day_id
+
+    -- offset 0 keeps the planner from pulling this select into its consumer, which would repeat
+    -- the projection's sum of products wherever the next step names it
+    offset 0
+
+),
+
+final as (
+
+    select
+        hour_of_day,
+        day_id,
+        name_id,
+        user_name,
+        day,
+        flow_count,
+        active_days,
+        deviation - column_mean - projection as residual,
+        -- the count the normal subspace predicts: level + scale x its prediction, in flows
+        {{ netflow_pca.flows_of_stabilised('level + scale * (column_mean + projection)') }} as expected_flow_count,
+        is_damped,
+        empty_day_flows
+
+    from projections
+    {%- if netflow_pca.residual_scoring_route() != 'sql' %}
+
+    where false
+    {%- endif %}
+
+)
+
+select * from final
