@@ -236,6 +236,23 @@ def test_consecutive_moderate_days_add_up_but_scattered_ones_do_not() -> None:
     assert best_runs(evidence, np.ones((21, 2), dtype=bool), gap, ResidualParams()).score[0] == pytest.approx(10 / np.sqrt(2))
 
 
+def test_runs_joined_through_days_above_link_at_are_reported_together_with_the_score_unchanged() -> None:
+    evidence = np.zeros((21, 3))
+    evidence[[4, 5, 6, 7, 8], 0] = [4.2, 2.1, 2.4, 5.5, 5.4]  # a burst dipping under run_at: reported from day 4
+    evidence[[3, 5, 6], 1] = [2.5, 6.0, 5.0]  # a day above link_at before the run, none above run_at: not reported
+    evidence[[4, 5, 6, 7], 2] = [6.5, 1.5, 5.0, 5.0]  # a day under link_at between runs: the later run alone
+    active = np.ones((21, 3), dtype=bool)
+    runs = best_runs(evidence, active, np.ones(21, dtype=bool), ResidualParams())
+    unlinked = best_runs(evidence, active, np.ones(21, dtype=bool), ResidualParams(), link_at=np.inf)
+    np.testing.assert_array_equal(runs.score, unlinked.score)
+    assert runs.score[0] == pytest.approx(10.9 / np.sqrt(2))
+    assert [(int(runs.first[j]), int(runs.last[j]), int(runs.best[j])) for j in range(3)] == [(4, 8, 7), (5, 6, 5), (6, 7, 6)]
+    assert (unlinked.first[0], unlinked.last[0], unlinked.best[0]) == (7, 8, 7)
+    gap = np.ones(21, dtype=bool)
+    gap[5] = False  # day 5 does not follow day 4: the runs are not joined
+    assert best_runs(evidence, active, gap, ResidualParams()).first[0] == 7
+
+
 def test_a_lasting_burst_on_a_rare_user_is_flagged_once_from_its_first_day() -> None:
     rng = np.random.default_rng(10)
     counts = poisson_hour(rng, users=60)

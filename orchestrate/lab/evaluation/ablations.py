@@ -7,9 +7,12 @@ measured on generated data sets (docs/scoring.md). Research, not part of the pip
     python -m orchestrate.lab.evaluation.ablations --data-sets held-out --variants hour-alone,anscombe-evidence --thresholds 5.5,7
     python -m orchestrate.lab.evaluation.ablations --data-sets detection --variants residual,hour-alone,busy-day --thresholds 4.75,5.25
     python -m orchestrate.lab.evaluation.ablations --data-sets unseen --variants residual,whole-day --thresholds 5.25,5.5
+    python -m orchestrate.lab.evaluation.ablations --data-sets held-out --variants residual,unlinked-runs --thresholds 5.25
 
 Every variant scores a user by their best run of consecutive days (`best_runs`), as the method
-does; `no-run-score` by their best day alone. `residual` is the method (the reference's
+does; `no-run-score` by their best day alone, `unlinked-runs` by the method's evidence and best
+run reported alone (without the runs joined to it through days above `LINK_AT`: the first and
+last day it reported before). `residual` is the method (the reference's
 `residual_scores`: each hour's evidence against its users' whole days, the variant once called
 whole-day-level); `hour-alone` its steps 1-7 on each hour alone (the method before, the `residual`
 of the docs' older tables), which the per-hour variants below it take one step out of;
@@ -40,6 +43,7 @@ from orchestrate.lab.reference.scoring import (
     expected_counts,
     hour_matrices,
     HourMatrix,
+    LINK_AT,
     normal_components,
     pooled_spread,
     residual_fit,
@@ -148,6 +152,7 @@ CROSS_HOUR_VARIANTS: dict[str, Callable[[Sequence[HourMatrix]], list[np.ndarray]
     "residual": _cross_hour(whole_day=True, empty_at_level=True),  # the method (docs/scoring.md: whole-day-level)
     "busy-day": _cross_hour(whole_day=False, empty_at_level=False),
     "whole-day": _cross_hour(whole_day=True, empty_at_level=False),
+    "unlinked-runs": _cross_hour(whole_day=True, empty_at_level=True),
 }
 VARIANT_NAMES = (*VARIANTS, *CROSS_HOUR_VARIANTS)
 
@@ -208,6 +213,7 @@ def evaluate_variant(variant: str, flow_plan: flowgen.FlowPlan, thresholds: Sequ
     no-run-score); a kind the data set lacks is left out."""
     truth = truth_from_plan(flow_plan)
     params = replace(PARAMS, run_at=np.inf) if variant == "no-run-score" else PARAMS
+    link_at = np.inf if variant == "unlinked-runs" else LINK_AT
     scored: list[tuple[float, Flag]] = []
     hours = hour_matrices(cells_from_plan(flow_plan))
     if variant in CROSS_HOUR_VARIANTS:
@@ -215,7 +221,7 @@ def evaluate_variant(variant: str, flow_plan: flowgen.FlowPlan, thresholds: Sequ
     else:
         evidences = [VARIANTS[variant](hour) for hour in hours]
     for hour, evidence in zip(hours, evidences):
-        runs = best_runs(evidence, hour.nonzero, consecutive_days(hour.days), params)
+        runs = best_runs(evidence, hour.nonzero, consecutive_days(hour.days), params, link_at)
         for j in np.nonzero(runs.score > min(thresholds))[0]:
             flag = Flag(variant, hour.hour, hour.users[j], hour.days[runs.best[j]], hour.days[runs.first[j]])
             scored.append((float(runs.score[j]), flag))

@@ -31,6 +31,7 @@ ANSCOMBE_SHIFT = 0.375
 MAD_TO_SIGMA = 1.4826
 RUN_AT = 3.0
 MAX_RUN_DAYS = 5
+LINK_AT = 2.0  # days above this evidence join a flagged run to the runs beside it in what is reported (its first and last day)
 RUN_ABOVE = 2.0  # a run left out of the level is above every other active day by this much (stabilised)
 DISPERSION_FROM = 2.0  # the hour's over-dispersion is estimated on the users whose level is at least this many flows
 LEAST_EXPECTED = 0.5  # the tail probability of a count is taken at no fewer expected flows than this
@@ -501,7 +502,9 @@ def whole_day_evidence(
 class Runs:
     """Per user of one hour: the best run of consecutive days, each with evidence above run_at
     (a day alone when none is), scored max(best day, sum / sqrt(days)) while it is at most
-    max_run_days long and by its best day beyond (a change of level, not a burst)."""
+    max_run_days long and by its best day beyond (a change of level, not a burst). Reported
+    (first, last, best): the run with the runs joined to it through consecutive days above
+    link_at, from the first day above run_at to the last, and the largest evidence within."""
 
     score: np.ndarray  # (p,)
     best: np.ndarray  # (p,) row of the run's largest evidence
@@ -509,7 +512,9 @@ class Runs:
     last: np.ndarray
 
 
-def best_runs(evidence: np.ndarray, active: np.ndarray, consecutive: np.ndarray, params: ResidualParams) -> Runs:
+def best_runs(
+    evidence: np.ndarray, active: np.ndarray, consecutive: np.ndarray, params: ResidualParams, link_at: float = LINK_AT
+) -> Runs:
     n, p = evidence.shape
     masked = np.where(active, evidence, -np.inf)
     above = active & (evidence > params.run_at)
@@ -535,7 +540,16 @@ def best_runs(evidence: np.ndarray, active: np.ndarray, consecutive: np.ndarray,
     in_run = chosen > 0
     first_row = np.where(in_run, first[chosen], best_start)
     last_row = np.where(in_run, last[chosen], best_start)
-    # the run's best day: its largest evidence, the earliest of ties
+    # a burst whose days dip under run_at (its first, or one within) is one flag from its first
+    # day above run_at: the runs joined to the best one through days above link_at are reported
+    # with it, the score unchanged
+    linked = active & (evidence > link_at)
+    stretch, _ = run_ids(linked, consecutive)
+    chosen_stretch = np.where(in_run, stretch[first_row, users], 0)
+    joined = above & (stretch == chosen_stretch) & (chosen_stretch > 0)
+    first_row = np.minimum(first_row, np.where(joined, rows, n).min(axis=0))
+    last_row = np.maximum(last_row, np.where(joined, rows, -1).max(axis=0))
+    # the best day reported: the largest evidence from the first day to the last, the earliest of ties
     within = (rows >= first_row) & (rows <= last_row)
     best = np.where(within, masked, -np.inf).argmax(axis=0)
     return Runs(cell_score[best_start, users], best, first_row, last_row)
