@@ -11,7 +11,8 @@
     then each hour of scored_hours gets its evidence against the day-corrected counts and step 8.
     Returns, per hour of scored_hours and user with flows in it, their score (their best run's),
     the day of the run's largest evidence with its count and the day-corrected count expected, the
-    run's first and last day, and the size of the hour's normal subspace. -#}
+    run's first and last day (with the runs joined to it through days above LINK_AT), and the size
+    of the hour's normal subspace. -#}
 {% macro residual_scores_numpy_source() %}
 returns table (hour_of_day integer, user_name text, day_id integer, score double precision, flow_count bigint,
     expected_flow_count double precision, first_day_id integer, last_day_id integer, normal_components integer)
@@ -25,6 +26,7 @@ import numpy as np
 SHIFT, MAD_TO_SIGMA = 0.375, 1.4826
 DAY_PRIOR_FLOWS, SPREAD_PRIOR_DAYS = 10.0, 5.0
 AT_PREDICTION = 1e-9  # a residual this small is rounding noise (a user whose counts are all alike): at the prediction
+LINK_AT = 2.0  # days above this evidence join the best run to the runs beside it in what is reported
 hour_list, row_hour_list = list(hours or ()), list(row_hours or ())
 if not len(hour_list) == len(cell_day_ids or ()) == len(cell_counts or ()) == len(cell_user_ids or ()):
     plpy.error('pca_residual_scores_numpy: hours, cell_day_ids, cell_counts and cell_user_ids differ in length')
@@ -271,7 +273,8 @@ for k, hour in enumerate(hour_list):
 
     # step 8: each user's best run of consecutive days above run_at, scored max(best day,
     # sum / sqrt(days)) up to max_run_days long (by its best day beyond); a day alone when the user
-    # has no run
+    # has no run. Reported with the runs joined to it through consecutive days above LINK_AT (from
+    # the first day above run_at to the last; the best day the largest evidence within)
     users = np.arange(p)
     above = evidence > run_at
     ids, length, _ = run_ids(above)
@@ -283,11 +286,15 @@ for k, hour in enumerate(hour_list):
     start = cell_score.argmax(axis=0)
     chosen = ids[start, users]
     day_rows = np.broadcast_to(np.arange(n)[:, None], (n, p))
-    last_row = np.where(chosen > 0, np.where(ids == chosen, day_rows, -1).max(axis=0), start)
-    best = np.where((day_rows >= start) & (day_rows <= last_row), evidence, -np.inf).argmax(axis=0)
+    stretch, _, _ = run_ids(evidence > min(LINK_AT, run_at))
+    chosen_stretch = np.where(chosen > 0, stretch[start, users], 0)
+    joined = above & (stretch == chosen_stretch) & (chosen_stretch > 0)
+    first_row = np.minimum(start, np.where(joined, day_rows, n).min(axis=0))
+    last_row = np.where(chosen > 0, np.where(joined, day_rows, -1).max(axis=0), start)
+    best = np.where((day_rows >= first_row) & (day_rows <= last_row), evidence, -np.inf).argmax(axis=0)
     yield from zip(
         [hour] * p, names[fit['users']].tolist(), (best + 1).tolist(), cell_score[start, users].tolist(),
-        x[best, users].astype(np.int64).tolist(), expected_all[best, users].tolist(), (start + 1).tolist(),
+        x[best, users].astype(np.int64).tolist(), expected_all[best, users].tolist(), (first_row + 1).tolist(),
         (last_row + 1).tolist(), [fit['normal']] * p,
     )
 {%- endraw %}

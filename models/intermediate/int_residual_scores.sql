@@ -519,8 +519,9 @@ user_evidence as (
 
     -- the one pass over the cells' evidence, per user: their best day, the largest (evidence,
     -- -day_id) with the day's count, corrected prediction and the day itself (as days since 1970-01-01,
-    -- exact in a double), and the days above run_at, the only ones a run is made of (a few
-    -- thousand), as arrays in one order (one aggregation feeds them the same rows)
+    -- exact in a double), and the days above LINK_AT = 2 (or run_at when lower: the runs, made of
+    -- the days above run_at, and the days joining them in what is reported; a few thousand), as
+    -- arrays in one order (one aggregation feeds them the same rows)
     select
         hour_of_day,
         name_id,
@@ -531,11 +532,11 @@ user_evidence as (
             corrected_flow_count,
             cast(day - date '1970-01-01' as double precision)
         ]) as best_day,
-        array_agg(day_id) filter (where evidence > {{ run.residual_run_at }}) as run_day_ids,
-        array_agg(day) filter (where evidence > {{ run.residual_run_at }}) as run_days,
-        array_agg(evidence) filter (where evidence > {{ run.residual_run_at }}) as run_evidence,
-        array_agg(flow_count) filter (where evidence > {{ run.residual_run_at }}) as run_flow_counts,
-        array_agg(corrected_flow_count) filter (where evidence > {{ run.residual_run_at }}) as run_expected_flow_counts
+        array_agg(day_id) filter (where evidence > least(2, {{ run.residual_run_at }})) as linked_day_ids,
+        array_agg(day) filter (where evidence > least(2, {{ run.residual_run_at }})) as linked_days,
+        array_agg(evidence) filter (where evidence > least(2, {{ run.residual_run_at }})) as linked_evidence,
+        array_agg(flow_count) filter (where evidence > least(2, {{ run.residual_run_at }})) as linked_flow_counts,
+        array_agg(corrected_flow_count) filter (where evidence > least(2, {{ run.residual_run_at }})) as linked_expected_flow_counts
 
     from evidence
 
@@ -547,58 +548,58 @@ user_evidence as (
 
 run_cells as (
 
-    -- the days above run_at, numbered so that a run of consecutive days shares its number
+    -- the days above LINK_AT, numbered so that a stretch of consecutive days shares its number,
+    -- and those above run_at so that a run of consecutive days does (null for the others)
     select
         user_evidence.hour_of_day,
         user_evidence.name_id,
-        run_day.day_id,
-        run_day.day,
-        run_day.evidence,
-        run_day.flow_count,
-        run_day.expected_flow_count,
-        run_day.day_id - row_number() over (
-            partition by user_evidence.hour_of_day, user_evidence.name_id order by run_day.day_id
-        ) as run
+        linked_day.day_id,
+        linked_day.day,
+        linked_day.evidence,
+        linked_day.flow_count,
+        linked_day.expected_flow_count,
+        linked_day.day_id - row_number() over user_days as stretch,
+        case
+            when linked_day.evidence > {{ run.residual_run_at }}
+                then linked_day.day_id - count(*) filter (where linked_day.evidence > {{ run.residual_run_at }}) over user_days
+        end as run
 
     from user_evidence
 
     cross join lateral unnest(
-        user_evidence.run_day_ids,
-        user_evidence.run_days,
-        user_evidence.run_evidence,
-        user_evidence.run_flow_counts,
-        user_evidence.run_expected_flow_counts
-    ) as run_day (day_id, day, evidence, flow_count, expected_flow_count)
+        user_evidence.linked_day_ids,
+        user_evidence.linked_days,
+        user_evidence.linked_evidence,
+        user_evidence.linked_flow_counts,
+        user_evidence.linked_expected_flow_counts
+    ) as linked_day (day_id, day, evidence, flow_count, expected_flow_count)
+
+    window user_days as (partition by user_evidence.hour_of_day, user_evidence.name_id order by linked_day.day_id)
 
 ),
 
 runs as (
 
     -- a run's score: its best day, or sum / sqrt(days) when that is more and the run is no
-    -- longer than a burst lasts; and its best day, as user_evidence's
+    -- longer than a burst lasts
     select
         hour_of_day,
         name_id,
+        stretch,
         min(day_id) as first_day_id,
-        min(day) as first_day,
-        max(day) as last_day,
         greatest(
             max(evidence),
             case when count(*) <= {{ run.residual_max_run_days }} then sum(evidence) / sqrt(count(*)) end
-        ) as run_score,
-        max(array[
-            evidence,
-            -day_id,
-            cast(flow_count as double precision),
-            expected_flow_count,
-            cast(day - date '1970-01-01' as double precision)
-        ]) as best_day
+        ) as run_score
 
     from run_cells
+
+    where run is not null
 
     group by
         hour_of_day,
         name_id,
+        stretch,
         run
 
 ),
@@ -617,16 +618,51 @@ best_runs as (
 
 ),
 
+reported_runs as (
+
+    -- the best run with the runs joined to it through its stretch of days above LINK_AT (a burst
+    -- whose days dip under run_at is one flag from its first day), the score unchanged: from the
+    -- first day above run_at to the last, and the best day within, as user_evidence's
+    select
+        best_runs.hour_of_day,
+        best_runs.name_id,
+        best_runs.run_score,
+        min(run_cells.day) as first_day,
+        max(run_cells.day) as last_day,
+        max(array[
+            run_cells.evidence,
+            -run_cells.day_id,
+            cast(run_cells.flow_count as double precision),
+            run_cells.expected_flow_count,
+            cast(run_cells.day - date '1970-01-01' as double precision)
+        ]) as best_day
+
+    from best_runs
+
+    inner join run_cells
+        on best_runs.hour_of_day = run_cells.hour_of_day
+        and best_runs.name_id = run_cells.name_id
+        and best_runs.stretch = run_cells.stretch
+
+    where run_cells.run is not null
+
+    group by
+        best_runs.hour_of_day,
+        best_runs.name_id,
+        best_runs.run_score
+
+),
+
 best_days as (
 
-    -- the best run's best day (the earliest of equals), or the user's best day without a run
+    -- the reported run's best day (the earliest of equals), or the user's best day without a run
     select
         user_evidence.hour_of_day,
         hour_users.user_name,
-        best_runs.run_score,
-        best_runs.first_day,
-        best_runs.last_day,
-        coalesce(best_runs.best_day, user_evidence.best_day) as best_day
+        reported_runs.run_score,
+        reported_runs.first_day,
+        reported_runs.last_day,
+        coalesce(reported_runs.best_day, user_evidence.best_day) as best_day
 
     from user_evidence
 
@@ -634,9 +670,9 @@ best_days as (
         on user_evidence.hour_of_day = hour_users.hour_of_day
         and user_evidence.name_id = hour_users.name_id
 
-    left join best_runs
-        on user_evidence.hour_of_day = best_runs.hour_of_day
-        and user_evidence.name_id = best_runs.name_id
+    left join reported_runs
+        on user_evidence.hour_of_day = reported_runs.hour_of_day
+        and user_evidence.name_id = reported_runs.name_id
 
 ),
 

@@ -541,9 +541,9 @@ def best_runs(
     first_row = np.where(in_run, first[chosen], best_start)
     last_row = np.where(in_run, last[chosen], best_start)
     # a burst whose days dip under run_at (its first, or one within) is one flag from its first
-    # day above run_at: the runs joined to the best one through days above link_at are reported
-    # with it, the score unchanged
-    linked = active & (evidence > link_at)
+    # day above run_at: the runs joined to the best one through days above link_at (or run_at when
+    # lower: then none) are reported with it, the score unchanged
+    linked = active & (evidence > min(link_at, params.run_at))
     stretch, _ = run_ids(linked, consecutive)
     chosen_stretch = np.where(in_run, stretch[first_row, users], 0)
     joined = above & (stretch == chosen_stretch) & (chosen_stretch > 0)
