@@ -540,8 +540,8 @@ def best_runs(
     in_run = chosen > 0
     first_row = np.where(in_run, first[chosen], best_start)
     last_row = np.where(in_run, last[chosen], best_start)
-    # a burst whose days dip under run_at (its first, or one within) is one flag from its first
-    # day above run_at: the runs joined to the best one through days above link_at (or run_at when
+    # a burst with a day under run_at within it is one flag from its first day above run_at
+    # (not from the later run that scores best): the runs joined to the best one through days above link_at (or run_at when
     # lower: then none) are reported with it, the score unchanged
     linked = active & (evidence > min(link_at, params.run_at))
     stretch, _ = run_ids(linked, consecutive)
