@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from orchestrate.database import connection_parameters
 from orchestrate.lab.generators.sample_data import DEFAULT_PATH as SAMPLE_CSV
 from orchestrate.run.options import dbt_command
 from orchestrate.run.runner import PROJECT_DIR
-from orchestrate.tests.models import HOURLY_MODELS, SET_BASED_RESIDUAL_MODELS
+from orchestrate.tests.models import HOURLY_MODELS, SET_BASED_RESIDUAL_MODELS, WHOLE_DAY_SCORES
 
 SERVER_DEFAULTS = {"PGHOST": "127.0.0.1", "PGPORT": "5432", "PGUSER": "postgres", "PGDATABASE": "test"}
 NETFLOW_PCA = str(Path(sys.executable).parent / "netflow-pca")
@@ -52,6 +52,37 @@ def within_rounding(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(within_rounding(item) for item in value)
     return value
+
+
+def rows_of_hours(
+    project: Project, model: str, hours: Sequence[int], condition: str = "true", columns: str = "t.*"
+) -> list[tuple[Any, ...]]:
+    """The model's rows of those hours (or those columns of them), in a total order (whatever the
+    model's columns)."""
+    return project.db.rows(
+        f'select {columns} from "{project.schema}"."{model}" t where hour_of_day = any(%s) and {condition}'
+        f' order by row({columns})::text',
+        (list(hours),),
+    )
+
+
+def comparable_hour_rows(project: Project, model: str, hours: Sequence[int], every_hour_counted: bool = True) -> list[Any]:
+    """The model's rows of those hours, to compare with a run of all hours; with
+    every_hour_counted false (the runs counted only some hours), the residual rows of
+    WHOLE_DAY_SCORES only by which (hour, user) they are for."""
+    if model in WHOLE_DAY_SCORES and not every_hour_counted:
+        return [
+            rows_of_hours(project, model, hours, "method = 'residual'", columns="hour_of_day, user_name"),
+            rows_of_hours(project, model, hours, "method <> 'residual'"),
+        ]
+    return rows_of_hours(project, model, hours)
+
+
+def assert_hour_rows_match(project: Project, reference: Project, model: str, hours: Sequence[int], every_hour_counted: bool = True) -> None:
+    """The model's rows of those hours equal the reference's (a run of all hours) up to rounding
+    (comparable_hour_rows)."""
+    theirs = comparable_hour_rows(reference, model, hours, every_hour_counted)
+    assert comparable_hour_rows(project, model, hours, every_hour_counted) == within_rounding(theirs), model
 
 
 @dataclass

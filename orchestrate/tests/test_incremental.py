@@ -13,11 +13,9 @@ import pytest
 
 from orchestrate.lab.generators import flowgen
 from orchestrate.tests.conftest import Database, InProcessDbt, Project, _project
-from orchestrate.tests.models import HOURLY_MODELS
+from orchestrate.tests.models import HOURLY_MODELS, WHOLE_DAY_SCORES
 
 SPEC = flowgen.FlowSpec(users=40, days=16, events=40_000, seed=11, bursts=4)
-# the models whose residual rows score each hour against its users' other hours
-WHOLE_DAY_SCORES = ("int_residual_scores", "user_outlier_scores")
 LOOKBACK = 12
 
 

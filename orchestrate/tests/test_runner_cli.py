@@ -11,20 +11,11 @@ import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from orchestrate.run.plan import Plan, RunHistory, Status
-from orchestrate.tests.conftest import NETFLOW_PCA, Project, run_cli, within_rounding
+from orchestrate.tests.conftest import NETFLOW_PCA, Project, assert_hour_rows_match, run_cli
 
 EVENTS = ("--var", "events_table=events")
-
-
-def rows_of_hours(project: Project, model: str, hours: Sequence[int], condition: str = "true") -> list[tuple[Any, ...]]:
-    """The model's rows of those hours, in a total order (whatever the model's columns)."""
-    return project.db.rows(
-        f'select t.* from "{project.schema}"."{model}" t where hour_of_day = any(%s) and {condition} order by t::text',
-        (list(hours),),
-    )
 
 
 def hours_present(project: Project, model: str) -> set[int]:
@@ -44,31 +35,12 @@ def attempt_statuses(project: Project, step: int, attempt: int, run_id: str | No
     return {result["unique_id"]: result["status"] for result in json.loads(path.read_text())["results"]}
 
 
-# the models whose residual rows score an hour against its users' other hours, read as the last
-# run of those hours left them: a run of some hours on a schema never built has not counted the
-# others (int_residual_scores' description), so its residual rows differ from a run of all hours
-WHOLE_DAY_SCORES = ("int_residual_scores", "user_outlier_scores", "anomalous_users")
-
-
 def assert_same_rows_as(project: Project, reference: Project, hours: Sequence[int], every_hour_counted: bool = True) -> None:
-    """The rows of those hours equal the reference's (a run of all hours); with every_hour_counted
-    false (the project ran only those hours), the residual rows of WHOLE_DAY_SCORES only for their
-    hour and user."""
+    """Every hourly model holds only rows of those hours, and theirs equal the reference's
+    (assert_hour_rows_match)."""
     for model in project.hourly_models():
         assert hours_present(project, model) <= set(hours), model
-        mine, theirs = rows_of_hours(project, model, hours), rows_of_hours(reference, model, hours)
-        if model in WHOLE_DAY_SCORES and not every_hour_counted:
-            assert residual_keys(project, model, hours) == residual_keys(reference, model, hours), model
-            mine, theirs = (rows_of_hours(p, model, hours, "method <> 'residual'") for p in (project, reference))
-        assert mine == within_rounding(theirs), model
-
-
-def residual_keys(project: Project, model: str, hours: Sequence[int]) -> list[tuple[Any, ...]]:
-    return project.db.rows(
-        f"""select hour_of_day, user_name from "{project.schema}"."{model}" where hour_of_day = any(%s)
-            and method = 'residual' order by 1, 2""",
-        (list(hours),),
-    )
+        assert_hour_rows_match(project, reference, model, hours, every_hour_counted)
 
 
 def test_all_hours_then_one_hour_leaves_the_other_hours_byte_identical(project: Project, built_project: Project) -> None:
