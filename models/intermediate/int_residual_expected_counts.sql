@@ -4,8 +4,8 @@
     that hour counts toward their expected day. A table of its own because the evidence of every hour
     needs the expected counts of all 24 (int_residual_scores sums them per user and day): a
     one-hour run reads the other hours' stored rows. The planner misjudges the sizes of CTEs over
-    unnested arrays and picks merge joins that rescan the cells' projections: hash joins only,
-    and no JIT; work_mem holds the hash of every user's row of int_residual_user_components
+    unnested arrays and picks merge joins that rescan the cells' projections: hash joins only
+    (JIT is off for every model: dbt_project.yml); work_mem holds the hash of every user's row of int_residual_user_components
     (about 40 MB at 20,000 users) in one batch. Disabled or empty where int_residual_pca_input is
     (residual_scoring_route). -#}
 {%- set partitioned = netflow_pca.hour_partitioned_config() %}
@@ -16,7 +16,6 @@
     pre_hook=partitioned.get('pre_hook', []) + [
         'set local enable_mergejoin = off',
         'set local enable_nestloop = off',
-        'set local jit = off',
         "set local work_mem = '64MB'",
     ],
 )) }}

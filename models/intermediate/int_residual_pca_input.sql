@@ -5,7 +5,6 @@
     distributed_by=['user_name'],
     pre_hook=partitioned.get('pre_hook', []) + [
         'set local enable_mergejoin = off',
-        'set local jit = off',
         "set local work_mem = '32MB'",
     ],
 )) }}

@@ -10,8 +10,8 @@
     var scoring_method leaves the method out. The planner misjudges the sizes of CTEs and function
     results, and picks merge joins that rescan the cells' projections millions of times (16 s
     instead of 2 s for 40,000 cells) or a nested loop of every user's best day over every cell
-    (minutes): hash joins only, for this model's transaction; and no JIT, whose compilation
-    the resulting cost estimates trigger for nothing. work_mem holds the hash of every user's row
+    (minutes): hash joins only, for this model's transaction (JIT, which the resulting cost
+    estimates trigger for nothing, is off for every model: dbt_project.yml). work_mem holds the hash of every user's row
     of int_residual_user_components (about 40 MB at 20,000 users) in one batch: at 32 MB half the
     cells were written to disk and read back. On the numpy route every hour's cells go to the
     function at once, so they are aggregated by a hash on the hour: after a sort of the millions
@@ -24,7 +24,6 @@
     pre_hook=partitioned.get('pre_hook', []) + [
         'set local enable_mergejoin = off',
         'set local enable_nestloop = off',
-        'set local jit = off',
         "set local work_mem = '64MB'",
     ],
 )) }}

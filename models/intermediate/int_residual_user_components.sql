@@ -15,7 +15,6 @@
     pre_hook=partitioned.get('pre_hook', []) + [
         'set local enable_mergejoin = off',
         'set local enable_nestloop = off',
-        'set local jit = off',
         "set local work_mem = '32MB'",
     ],
 )) }}
