@@ -11,7 +11,8 @@
     then each hour of scored_hours gets its evidence against the day-corrected counts and step 8.
     Returns, per hour of scored_hours and user with flows in it, their score (their best run's),
     the day of the run's largest evidence with its count and the day-corrected count expected, the
-    run's first and last day (with the runs joined to it through days above LINK_AT), and the size
+    run's first and last day (with the runs joined to it through days above LINK_AT and the days
+    beside them that carry its excess), and the size
     of the hour's normal subspace. -#}
 {% macro residual_scores_numpy_source() %}
 returns table (hour_of_day integer, user_name text, day_id integer, score double precision, flow_count bigint,
@@ -27,6 +28,7 @@ SHIFT, MAD_TO_SIGMA = 0.375, 1.4826
 DAY_PRIOR_FLOWS, SPREAD_PRIOR_DAYS = 10.0, 5.0
 AT_PREDICTION = 1e-9  # a residual this small is rounding noise (a user whose counts are all alike): at the prediction
 LINK_AT = 2.0  # days above this evidence join the best run to the runs beside it in what is reported
+CARRY_FROM, CARRY_SHARE = 1.0, 0.5  # a day beside the reported run above this evidence, with this share of its median excess, is reported with it
 hour_list, row_hour_list = list(hours or ()), list(row_hours or ())
 if not len(hour_list) == len(cell_day_ids or ()) == len(cell_counts or ()) == len(cell_user_ids or ()):
     plpy.error('pca_residual_scores_numpy: hours, cell_day_ids, cell_counts and cell_user_ids differ in length')
@@ -274,7 +276,8 @@ for k, hour in enumerate(hour_list):
     # step 8: each user's best run of consecutive days above run_at, scored max(best day,
     # sum / sqrt(days)) up to max_run_days long (by its best day beyond); a day alone when the user
     # has no run. Reported with the runs joined to it through consecutive days above LINK_AT (from
-    # the first day above run_at to the last; the best day the largest evidence within)
+    # the first day above run_at to the last) and the days beside them that carry its excess; the
+    # best day the largest evidence within
     users = np.arange(p)
     above = evidence > run_at
     ids, length, _ = run_ids(above)
@@ -291,6 +294,17 @@ for k, hour in enumerate(hour_list):
     joined = above & (stretch == chosen_stretch) & (chosen_stretch > 0)
     first_row = np.minimum(start, np.where(joined, day_rows, n).min(axis=0))
     last_row = np.where(chosen > 0, np.where(joined, day_rows, -1).max(axis=0), start)
+    # grown by the consecutive days beside it that carry the run's excess: above CARRY_FROM, with at
+    # least CARRY_SHARE of the median excess (flows above the corrected count) of its days above run_at
+    in_run = chosen > 0
+    within = (day_rows >= first_row) & (day_rows <= last_row)
+    excess = x - expected_all
+    typical = np.full(p, np.inf)
+    typical[in_run] = np.nanmedian(np.where((within & above)[:, in_run], excess[:, in_run], np.nan), axis=0)
+    grown, _, _ = run_ids(within | ((evidence > CARRY_FROM) & (excess >= CARRY_SHARE * typical)))
+    reported = (grown == grown[first_row, users]) & in_run
+    first_row = np.where(in_run, np.where(reported, day_rows, n).min(axis=0), first_row)
+    last_row = np.where(in_run, np.where(reported, day_rows, -1).max(axis=0), last_row)
     best = np.where((day_rows >= first_row) & (day_rows <= last_row), evidence, -np.inf).argmax(axis=0)
     yield from zip(
         [hour] * p, names[fit['users']].tolist(), (best + 1).tolist(), cell_score[start, users].tolist(),

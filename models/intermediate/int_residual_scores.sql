@@ -518,9 +518,10 @@ user_evidence as (
 
     -- the one pass over the cells' evidence, per user: their best day, the largest (evidence,
     -- -day_id) with the day's count, corrected prediction and the day itself (as days since 1970-01-01,
-    -- exact in a double), and the days above LINK_AT = 2 (or run_at when lower: the runs, made of
-    -- the days above run_at, and the days joining them in what is reported; a few thousand), as
-    -- arrays in one order (one aggregation feeds them the same rows)
+    -- exact in a double), and the days above CARRY_FROM = 1 (or run_at when lower: the runs, made
+    -- of the days above run_at, the days above LINK_AT = 2 joining them in what is reported and
+    -- the days that may carry their excess; a tenth of the cells), as arrays in one order (one
+    -- aggregation feeds them the same rows)
     select
         hour_of_day,
         name_id,
@@ -531,11 +532,11 @@ user_evidence as (
             corrected_flow_count,
             cast(day - date '1970-01-01' as double precision)
         ]) as best_day,
-        array_agg(day_id) filter (where evidence > least(2, {{ run.residual_run_at }})) as linked_day_ids,
-        array_agg(day) filter (where evidence > least(2, {{ run.residual_run_at }})) as linked_days,
-        array_agg(evidence) filter (where evidence > least(2, {{ run.residual_run_at }})) as linked_evidence,
-        array_agg(flow_count) filter (where evidence > least(2, {{ run.residual_run_at }})) as linked_flow_counts,
-        array_agg(corrected_flow_count) filter (where evidence > least(2, {{ run.residual_run_at }})) as linked_expected_flow_counts
+        array_agg(day_id) filter (where evidence > least(1, {{ run.residual_run_at }})) as linked_day_ids,
+        array_agg(day) filter (where evidence > least(1, {{ run.residual_run_at }})) as linked_days,
+        array_agg(evidence) filter (where evidence > least(1, {{ run.residual_run_at }})) as linked_evidence,
+        array_agg(flow_count) filter (where evidence > least(1, {{ run.residual_run_at }})) as linked_flow_counts,
+        array_agg(corrected_flow_count) filter (where evidence > least(1, {{ run.residual_run_at }})) as linked_expected_flow_counts
 
     from evidence
 
@@ -547,8 +548,9 @@ user_evidence as (
 
 run_cells as (
 
-    -- the days above LINK_AT, numbered so that a stretch of consecutive days shares its number,
-    -- and those above run_at so that a run of consecutive days does (null for the others)
+    -- the days gathered, those above LINK_AT numbered so that a stretch of consecutive days shares
+    -- its number, and those above run_at so that a run of consecutive days does (null for the
+    -- others)
     select
         user_evidence.hour_of_day,
         user_evidence.name_id,
@@ -557,7 +559,10 @@ run_cells as (
         linked_day.evidence,
         linked_day.flow_count,
         linked_day.expected_flow_count,
-        linked_day.day_id - row_number() over user_days as stretch,
+        case
+            when linked_day.evidence > least(2, {{ run.residual_run_at }})
+                then linked_day.day_id - count(*) filter (where linked_day.evidence > least(2, {{ run.residual_run_at }})) over user_days
+        end as stretch,
         case
             when linked_day.evidence > {{ run.residual_run_at }}
                 then linked_day.day_id - count(*) filter (where linked_day.evidence > {{ run.residual_run_at }}) over user_days
@@ -621,13 +626,15 @@ reported_runs as (
 
     -- the best run with the runs joined to it through its stretch of days above LINK_AT (a burst
     -- whose days dip under run_at is one flag from its first day), the score unchanged: from the
-    -- first day above run_at to the last, and the best day within, as user_evidence's
+    -- first day above run_at to the last, the median excess (flows above the corrected count) of
+    -- those days, and the best day within, as user_evidence's
     select
         best_runs.hour_of_day,
         best_runs.name_id,
         best_runs.run_score,
-        min(run_cells.day) as first_day,
-        max(run_cells.day) as last_day,
+        min(run_cells.day_id) as first_day_id,
+        max(run_cells.day_id) as last_day_id,
+        percentile_cont(0.5) within group (order by run_cells.flow_count - run_cells.expected_flow_count) as run_excess,
         max(array[
             run_cells.evidence,
             -run_cells.day_id,
@@ -652,6 +659,56 @@ reported_runs as (
 
 ),
 
+carried_cells as (
+
+    -- the reported run and the gathered days that carry its excess: above CARRY_FROM = 1, with at
+    -- least CARRY_SHARE = 0.5 of its median excess (a lasting burst adds about the same flows every
+    -- day, so a day nearer that than the expected count is part of it even when its own evidence
+    -- is low; a usual noisy day has a small excess beside a burst's), numbered so that consecutive
+    -- days share their number
+    select
+        run_cells.hour_of_day,
+        run_cells.name_id,
+        run_cells.day,
+        run_cells.day_id = reported_runs.first_day_id as is_run_start,
+        run_cells.day_id - row_number() over (
+            partition by run_cells.hour_of_day, run_cells.name_id order by run_cells.day_id
+        ) as island
+
+    from reported_runs
+
+    inner join run_cells
+        on reported_runs.hour_of_day = run_cells.hour_of_day
+        and reported_runs.name_id = run_cells.name_id
+
+    where run_cells.day_id between reported_runs.first_day_id and reported_runs.last_day_id
+        or (
+            run_cells.evidence > 1
+            and run_cells.flow_count - run_cells.expected_flow_count >= 0.5 * reported_runs.run_excess
+        )
+
+),
+
+reported_spans as (
+
+    -- the reported run grown by the consecutive days beside it that carry its excess
+    select
+        hour_of_day,
+        name_id,
+        min(day) as first_day,
+        max(day) as last_day
+
+    from carried_cells
+
+    group by
+        hour_of_day,
+        name_id,
+        island
+
+    having bool_or(is_run_start)
+
+),
+
 best_days as (
 
     -- the reported run's best day (the earliest of equals), or the user's best day without a run
@@ -659,8 +716,8 @@ best_days as (
         user_evidence.hour_of_day,
         hour_users.user_name,
         reported_runs.run_score,
-        reported_runs.first_day,
-        reported_runs.last_day,
+        reported_spans.first_day,
+        reported_spans.last_day,
         coalesce(reported_runs.best_day, user_evidence.best_day) as best_day
 
     from user_evidence
@@ -672,6 +729,10 @@ best_days as (
     left join reported_runs
         on user_evidence.hour_of_day = reported_runs.hour_of_day
         and user_evidence.name_id = reported_runs.name_id
+
+    left join reported_spans
+        on user_evidence.hour_of_day = reported_spans.hour_of_day
+        and user_evidence.name_id = reported_spans.name_id
 
 ),
 

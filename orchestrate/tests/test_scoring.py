@@ -78,8 +78,10 @@ def test_the_numpy_scores_refuse_a_user_number_without_a_name(built_project: Pro
 
 
 # seed 18 with 10 lasting bursts: one of them (u00060 in hour 0) dips under run_at on its second
-# day, and is reported from its first day only with the run joined to the one after it
-@pytest.mark.parametrize(("seed", "lasting"), [(5, 4), (18, 10)], ids=["seed-5", "joined-runs"])
+# day, and is reported from its first day only with the run joined to the one after it; seed 1 with
+# 10: one (u00035 in hour 12, 308 flows more on each of 5 days) has its first 4 days under LINK_AT,
+# and is reported from its first day only with the days that carry its run's excess
+@pytest.mark.parametrize(("seed", "lasting"), [(5, 4), (18, 10), (1, 10)], ids=["seed-5", "joined-runs", "carried-days"])
 @pytest.mark.parametrize("backend", ["plpython", "sql"])  # the residual method in numpy, and set-based
 def test_user_outlier_scores_equal_the_reference(project: Project, backend: str, seed: int, lasting: int) -> None:
     spec = replace(flowgen.PRESETS[flowgen.EVALUATION_PRESET], users=120, days=28, events=400_000, seed=seed, subtle=3, lasting=lasting)
@@ -97,12 +99,18 @@ def test_user_outlier_scores_equal_the_reference(project: Project, backend: str,
     by_day: dict[tuple[int, str], dict[date, tuple[float, float]]] = {}
     fits = [residual_fit(hour, ResidualParams()) for hour in matrices]
     joined = 0  # flagged users whose reported run has runs joined to it
+    carried = 0  # flagged users whose reported run has days beside it that carry its excess
     for hour, corrected in zip(matrices, whole_day_evidence(matrices, fits, ResidualParams())):
         evidence = np.where(hour.nonzero, corrected.evidence, -np.inf)
         runs = best_runs(corrected.evidence, hour.nonzero, consecutive_days(hour.days), ResidualParams())
         alone = best_runs(corrected.evidence, hour.nonzero, consecutive_days(hour.days), ResidualParams(), link_at=np.inf)
+        grown = best_runs(
+            corrected.evidence, hour.nonzero, consecutive_days(hour.days), ResidualParams(), excess=hour.counts - corrected.expected
+        )
         moved = (runs.first != alone.first) | (runs.last != alone.last)
         joined += int((moved & (runs.score > ResidualParams().threshold)).sum())
+        moved = (grown.first != runs.first) | (grown.last != runs.last)
+        carried += int((moved & (runs.score > ResidualParams().threshold)).sum())
         for j, user in enumerate(hour.users):
             by_day[(hour.hour, user)] = {day: (evidence[i, j], corrected.expected[i, j]) for i, day in enumerate(hour.days)}
     rows = project.db.rows(
@@ -129,6 +137,7 @@ def test_user_outlier_scores_equal_the_reference(project: Project, backend: str,
     residual = [s for s in expected.values() if s.method == "residual"]
     assert any(s.flagged for s in residual)
     assert joined == (seed == 18)
+    assert bool(carried) == (seed == 1)
     # the lasting bursts are reported once each, from their first day to their last
     lasting = {(plan_burst.hour, flow_plan.user_name(plan_burst.user)): plan_burst for plan_burst in flow_plan.bursts if plan_burst.days > 1}
     found = [s for s in residual if s.flagged and (s.hour_of_day, s.user_name) in lasting]

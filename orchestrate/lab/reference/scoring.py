@@ -32,6 +32,8 @@ MAD_TO_SIGMA = 1.4826
 RUN_AT = 3.0
 MAX_RUN_DAYS = 5
 LINK_AT = 2.0  # days above this evidence join a flagged run to the runs beside it in what is reported (its first and last day)
+CARRY_FROM = 1.0  # a day beside the reported run, above this evidence, is reported with it when it carries the run's excess
+CARRY_SHARE = 0.5  # ...at least this share of the run's median excess (flows above the expected): nearer the run's level than the usual
 RUN_ABOVE = 2.0  # a run left out of the level is above every other active day by this much (stabilised)
 DISPERSION_FROM = 2.0  # the hour's over-dispersion is estimated on the users whose level is at least this many flows
 LEAST_EXPECTED = 0.5  # the tail probability of a count is taken at no fewer expected flows than this
@@ -504,7 +506,9 @@ class Runs:
     (a day alone when none is), scored max(best day, sum / sqrt(days)) while it is at most
     max_run_days long and by its best day beyond (a change of level, not a burst). Reported
     (first, last, best): the run with the runs joined to it through consecutive days above
-    link_at, from the first day above run_at to the last, and the largest evidence within."""
+    link_at, from the first day above run_at to the last, and the largest evidence within; with
+    the cells' excess (flows above the day-corrected expected count), grown by the consecutive
+    days beside it that carry the run's excess (`carried_days`)."""
 
     score: np.ndarray  # (p,)
     best: np.ndarray  # (p,) row of the run's largest evidence
@@ -513,7 +517,8 @@ class Runs:
 
 
 def best_runs(
-    evidence: np.ndarray, active: np.ndarray, consecutive: np.ndarray, params: ResidualParams, link_at: float = LINK_AT
+    evidence: np.ndarray, active: np.ndarray, consecutive: np.ndarray, params: ResidualParams, link_at: float = LINK_AT,
+    excess: np.ndarray | None = None,
 ) -> Runs:
     n, p = evidence.shape
     masked = np.where(active, evidence, -np.inf)
@@ -549,10 +554,37 @@ def best_runs(
     joined = above & (stretch == chosen_stretch) & (chosen_stretch > 0)
     first_row = np.minimum(first_row, np.where(joined, rows, n).min(axis=0))
     last_row = np.maximum(last_row, np.where(joined, rows, -1).max(axis=0))
+    if excess is not None:
+        first_row, last_row = carried_days(evidence, active, consecutive, params, excess, in_run, first_row, last_row)
     # the best day reported: the largest evidence from the first day to the last, the earliest of ties
     within = (rows >= first_row) & (rows <= last_row)
     best = np.where(within, masked, -np.inf).argmax(axis=0)
     return Runs(cell_score[best_start, users], best, first_row, last_row)
+
+
+def carried_days(
+    evidence: np.ndarray, active: np.ndarray, consecutive: np.ndarray, params: ResidualParams, excess: np.ndarray,
+    in_run: np.ndarray, first_row: np.ndarray, last_row: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The reported run's first and last row, grown by the consecutive days beside it whose
+    evidence exceeds CARRY_FROM and whose excess is at least CARRY_SHARE of the median excess of
+    the run's days above run_at: a lasting burst adds about the same flows every day, so a day
+    whose count is nearer the run's level than the expected is part of it, even when its own
+    evidence is low (its expected count high: a busy weekday before a burst's weekend, or a user
+    whose spread lowers every day's evidence); a usual noisy day before a one-day burst has a
+    small excess beside the burst's. Users without a run (a day alone) keep it."""
+    n, p = evidence.shape
+    rows = np.broadcast_to(np.arange(n)[:, None], (n, p))
+    within = (rows >= first_row) & (rows <= last_row)
+    run_days = within & active & (evidence > params.run_at)
+    typical = np.array([np.median(excess[run_days[:, j], j]) if in_run[j] else np.inf for j in range(p)])
+    carries = active & (evidence > CARRY_FROM) & (excess >= CARRY_SHARE * typical)
+    grown, _ = run_ids(within | carries, consecutive)
+    users = np.arange(p)
+    reported = (grown == grown[first_row, users]) & in_run
+    return np.where(in_run, np.where(reported, rows, n).min(axis=0), first_row), np.where(
+        in_run, np.where(reported, rows, -1).max(axis=0), last_row
+    )
 
 
 def residual_scores(hours: Sequence[HourMatrix], params: ResidualParams = ResidualParams()) -> list[Score]:
@@ -564,7 +596,9 @@ def residual_scores(hours: Sequence[HourMatrix], params: ResidualParams = Residu
     fits = [residual_fit(hour, params) for hour in hours]
     scores = []
     for hour, corrected in zip(hours, whole_day_evidence(hours, fits, params)):
-        runs = best_runs(corrected.evidence, hour.nonzero, consecutive_days(hour.days), params)
+        runs = best_runs(
+            corrected.evidence, hour.nonzero, consecutive_days(hour.days), params, excess=hour.counts - corrected.expected
+        )
         for j, user in enumerate(hour.users):
             i, value = int(runs.best[j]), float(runs.score[j])
             scores.append(
