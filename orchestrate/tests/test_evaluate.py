@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from orchestrate.lab.evaluation import evaluate
-from orchestrate.lab.evaluation.ablations import CROSS_HOUR_VARIANTS, PARAMS
+from orchestrate.lab.evaluation.ablations import CROSS_HOUR_VARIANTS, PARAMS, evaluate_variant
 from orchestrate.lab.evaluation.evaluate import Flag, Truth, cells_from_plan, metrics, truth_from_rows
 from orchestrate.lab.generators import flowgen
 from orchestrate.lab.reference.scoring import HourMatrix, hour_matrices, residual_fit
@@ -135,7 +135,7 @@ def test_busy_day_variant_expects_more_of_a_user_busy_all_day() -> None:
         busier.append(replace(hour, counts=counts))
     index = [hour.hour for hour in hours].index(burst.hour)
     at = hours[index]
-    usual, busy = busy_day(hours)[index], busy_day(busier)[index]
+    usual, busy = busy_day(hours)[index].evidence, busy_day(busier)[index].evidence
     cell = (at.days.index(day), at.users.index(user))
     assert usual[cell] > PARAMS.run_at
     assert busy[cell] < usual[cell] - 1
@@ -158,7 +158,7 @@ def _subtle_burst_evidence(
         changed.append(replace(hour, counts=counts))
     index = [hour.hour for hour in hours].index(hour_of_day)
     cell = (hours[index].days.index(day), hours[index].users.index(user))
-    return {name: float(CROSS_HOUR_VARIANTS[name](changed)[index][cell]) for name in ("busy-day", "whole-day")}
+    return {name: float(CROSS_HOUR_VARIANTS[name](changed)[index].evidence[cell]) for name in ("busy-day", "whole-day")}
 
 
 def test_whole_day_variant_sees_a_weekly_rhythm_and_an_empty_day_across_hours() -> None:
@@ -191,3 +191,15 @@ def test_whole_day_variant_sees_a_weekly_rhythm_and_an_empty_day_across_hours() 
     assert rhythm["whole-day"] > usual["whole-day"] - 0.5
     assert away["whole-day"] > usual["whole-day"] + 5
     assert abs(away["busy-day"] - usual["busy-day"]) < 1
+
+
+def test_uncarried_days_variant_reports_a_lasting_burst_from_a_later_day() -> None:
+    """ablations' uncarried-days against the method: the same flags, but a lasting burst whose
+    first 4 days are under LINK_AT (test_scoring's seed 1 with 10 lasting bursts: u00035 in hour 12)
+    is reported from its first day only with the days that carry its run's excess."""
+    spec = replace(flowgen.PRESETS[flowgen.EVALUATION_PRESET], users=120, days=28, events=400_000, seed=1, subtle=3, lasting=10)
+    flow_plan = flowgen.plan(spec)
+    method = evaluate_variant("residual", flow_plan, [PARAMS.threshold])[(PARAMS.threshold, "lasting")]
+    uncarried = evaluate_variant("uncarried-days", flow_plan, [PARAMS.threshold])[(PARAMS.threshold, "lasting")]
+    assert (method.found, method.flagged) == (uncarried.found, uncarried.flagged)
+    assert method.right_day == uncarried.right_day + 1 == method.found

@@ -253,6 +253,34 @@ def test_runs_joined_through_days_above_link_at_are_reported_together_with_the_s
     assert best_runs(evidence, active, gap, ResidualParams()).first[0] == 7
 
 
+def test_days_beside_the_run_that_carry_its_excess_are_reported_with_it_the_score_unchanged() -> None:
+    evidence, excess = np.zeros((21, 5)), np.zeros((21, 5))
+    # a lasting burst whose first two days and last are under run_at (a busy weekday raised their
+    # expected counts): about 40 more flows each day, reported from day 4 to day 8
+    evidence[[3, 4, 5, 6, 7, 8], 0] = [0.5, 1.5, 2.4, 5.5, 5.4, 1.8]
+    excess[[3, 4, 5, 6, 7, 8], 0] = [2, 40, 45, 42, 44, 38]
+    # a one-day burst after a usual noisy day (2.68, 20 flows more where the burst has 100): alone
+    evidence[[9, 10], 1], excess[[9, 10], 1] = [2.68, 8.0], [20, 100]
+    # a day with the run's excess but evidence under CARRY_FROM: not reported
+    evidence[[9, 10], 2], excess[[9, 10], 2] = [0.8, 8.0], [90, 100]
+    # no run (every day under run_at): a day alone, whatever its neighbours' excess
+    evidence[[9, 10], 3], excess[[9, 10], 3] = [2.5, 2.9], [100, 100]
+    # a carried day before a one-day run: reported with it, but not once a gap separates them
+    evidence[[9, 10], 4], excess[[9, 10], 4] = [1.5, 8.0], [100, 100]
+    active = np.ones((21, 5), dtype=bool)
+    runs = best_runs(evidence, active, np.ones(21, dtype=bool), ResidualParams())
+    carried = best_runs(evidence, active, np.ones(21, dtype=bool), ResidualParams(), excess=excess)
+    np.testing.assert_array_equal(carried.score, runs.score)
+    np.testing.assert_array_equal(carried.best, runs.best)
+    assert (runs.first[0], runs.last[0]) == (6, 7)
+    assert [(int(carried.first[j]), int(carried.last[j])) for j in range(4)] == [(4, 8), (10, 10), (10, 10), (10, 10)]
+    assert (carried.first[4], carried.last[4]) == (9, 10)
+    gap = np.ones(21, dtype=bool)
+    gap[10] = False
+    gapped = best_runs(evidence, active, gap, ResidualParams(), excess=excess)
+    assert (gapped.first[4], gapped.last[4]) == (10, 10)
+
+
 def test_a_lasting_burst_on_a_rare_user_is_flagged_once_from_its_first_day() -> None:
     rng = np.random.default_rng(10)
     counts = poisson_hour(rng, users=60)

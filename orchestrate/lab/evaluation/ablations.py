@@ -8,11 +8,14 @@ measured on generated data sets (docs/scoring.md). Research, not part of the pip
     python -m orchestrate.lab.evaluation.ablations --data-sets detection --variants residual,hour-alone,busy-day --thresholds 4.75,5.25
     python -m orchestrate.lab.evaluation.ablations --data-sets unseen --variants residual,whole-day --thresholds 5.25,5.5
     python -m orchestrate.lab.evaluation.ablations --data-sets held-out --variants residual,unlinked-runs --thresholds 5.25
+    python -m orchestrate.lab.evaluation.ablations --data-sets unseen --variants residual,uncarried-days --thresholds 5.25
 
 Every variant scores a user by their best run of consecutive days (`best_runs`), as the method
 does; `no-run-score` by their best day alone, `unlinked-runs` by the method's evidence and best
 run reported alone (without the runs joined to it through days above `LINK_AT`: the first and
-last day it reported before). `residual` is the method (the reference's
+last day it reported before), `uncarried-days` by the method's runs reported without the days
+beside them that carry the run's excess (`carried_days`; `unlinked-runs` is without either, and
+the per-hour variants are reported so too: they have no day-corrected counts). `residual` is the method (the reference's
 `residual_scores`: each hour's evidence against its users' whole days, the variant once called
 whole-day-level); `hour-alone` its steps 1-7 on each hour alone (the method before, the `residual`
 of the docs' older tables), which the per-hour variants below it take one step out of;
@@ -38,6 +41,7 @@ from orchestrate.lab.reference.scoring import (
     consecutive_days,
     count_evidence,
     damped,
+    DayCorrected,
     deviations,
     dispersion,
     expected_counts,
@@ -138,22 +142,24 @@ VARIANTS: dict[str, Callable[[HourMatrix], np.ndarray]] = {
     "zscore": lambda hour: deviations(hour, PARAMS.min_active_days)[0],
 }
 
-def _cross_hour(whole_day: bool, empty_at_level: bool) -> Callable[[Sequence[HourMatrix]], list[np.ndarray]]:
-    """The evidence of `whole_day_evidence` (the reference's) with the given choices."""
+def _cross_hour(whole_day: bool, empty_at_level: bool) -> Callable[[Sequence[HourMatrix]], list[DayCorrected]]:
+    """The evidence and corrected counts of `whole_day_evidence` (the reference's) with the given choices."""
 
-    def evidences(hours: Sequence[HourMatrix]) -> list[np.ndarray]:
+    def evidences(hours: Sequence[HourMatrix]) -> list[DayCorrected]:
         fits = [residual_fit(hour, PARAMS) for hour in hours]
-        return [hour.evidence for hour in whole_day_evidence(hours, fits, PARAMS, whole_day, empty_at_level)]
+        return list(whole_day_evidence(hours, fits, PARAMS, whole_day, empty_at_level))
 
     return evidences
 
 
-CROSS_HOUR_VARIANTS: dict[str, Callable[[Sequence[HourMatrix]], list[np.ndarray]]] = {
+CROSS_HOUR_VARIANTS: dict[str, Callable[[Sequence[HourMatrix]], list[DayCorrected]]] = {
     "residual": _cross_hour(whole_day=True, empty_at_level=True),  # the method (docs/scoring.md: whole-day-level)
     "busy-day": _cross_hour(whole_day=False, empty_at_level=False),
     "whole-day": _cross_hour(whole_day=True, empty_at_level=False),
     "unlinked-runs": _cross_hour(whole_day=True, empty_at_level=True),
+    "uncarried-days": _cross_hour(whole_day=True, empty_at_level=True),
 }
+UNCARRIED = ("unlinked-runs", "uncarried-days")  # reported without the days that carry the run's excess
 VARIANT_NAMES = (*VARIANTS, *CROSS_HOUR_VARIANTS)
 
 EVALUATION = flowgen.PRESETS[flowgen.EVALUATION_PRESET]
@@ -217,11 +223,14 @@ def evaluate_variant(variant: str, flow_plan: flowgen.FlowPlan, thresholds: Sequ
     scored: list[tuple[float, Flag]] = []
     hours = hour_matrices(cells_from_plan(flow_plan))
     if variant in CROSS_HOUR_VARIANTS:
-        evidences = CROSS_HOUR_VARIANTS[variant](hours)
+        corrected = CROSS_HOUR_VARIANTS[variant](hours)
+        evidences = [day.evidence for day in corrected]
+        excesses = [None if variant in UNCARRIED else hour.counts - day.expected for hour, day in zip(hours, corrected)]
     else:
         evidences = [VARIANTS[variant](hour) for hour in hours]
-    for hour, evidence in zip(hours, evidences):
-        runs = best_runs(evidence, hour.nonzero, consecutive_days(hour.days), params, link_at)
+        excesses = [None] * len(hours)
+    for hour, evidence, excess in zip(hours, evidences, excesses):
+        runs = best_runs(evidence, hour.nonzero, consecutive_days(hour.days), params, link_at, excess)
         for j in np.nonzero(runs.score > min(thresholds))[0]:
             flag = Flag(variant, hour.hour, hour.users[j], hour.days[runs.best[j]], hour.days[runs.first[j]])
             scored.append((float(runs.score[j]), flag))
