@@ -86,7 +86,11 @@ def read_hour(k):
 def fit_hour(n, rows, people, counts):
     """Steps 1-7 of one hour on its dense days x users matrix (its users: the distinct people,
     in order); what the second pass needs, per cell and per user."""
-    users_of_hour, columns = np.unique(people, return_inverse=True)
+    # the hour's users and each cell's column among them, from a count per user number: np.unique
+    # sorted the cells (46 ms an hour of 300,000 cells, against 2 ms)
+    present = np.bincount(people, minlength=everyone) > 0
+    users_of_hour = np.flatnonzero(present)
+    columns = (np.cumsum(present) - 1)[people]
     p = users_of_hour.size
     users = np.arange(p)
     days = np.bincount(columns, minlength=p)
@@ -116,17 +120,14 @@ def fit_hour(n, rows, people, counts):
     baseline_days = np.bincount(columns[in_baseline], minlength=p)
 
     def column_medians(values):
-        """Each user's median over their baseline days, from the cells sorted by user, then value
-        (the sparse cells, not the dense matrix), those outside the baseline after them. The key
-        user x 2 top + value (top + value outside the baseline), top = max + 1, orders them so in
-        one argsort: values are at least 0, and float64 keeps them to 1e-9 at 1e7 users' worth of key."""
-        if not values.size:
-            return np.zeros(p)
-        top = float(values.max()) + 1
-        ordered = values[np.argsort(columns * 2 * top + np.where(in_baseline, values, top + values))]
-        first = np.cumsum(days) - days
+        """Each user's median over their baseline days: a users x days matrix of the values, +inf
+        outside the baseline, each user's row sorted (29 ms an hour of 300,000 cells, where one
+        argsort of the cells by user and value took 42 ms)."""
+        ordered = np.full((p, n), np.inf)
+        ordered[columns[in_baseline], rows[in_baseline]] = values[in_baseline]
+        ordered.sort(axis=1)
         low, high = (
-            ordered[np.minimum(np.maximum(first + k, 0), ordered.size - 1)]
+            ordered[users, np.minimum(np.maximum(k, 0), n - 1)]
             for k in ((baseline_days - 1) // 2, baseline_days // 2)
         )
         return np.where(baseline_days > 0, (low + high) / 2, 0.0)

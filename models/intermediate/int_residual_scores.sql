@@ -55,19 +55,35 @@ matrix_days as (
 ),
 
 {#- the function gets each cell's user as a number and the names once (millions of names in one
-    call would cost hundreds of MB of Python strings), numbered in int_pca_input's name_id order.
-    Grouped and numbered in one select, so that the planner knows the names are distinct and
-    hashes them, not the millions of cells, to join them to the cells; not materialised, where a
-    CTE's scan has no statistics either #}
-numbered_users as not materialized (
+    call would cost hundreds of MB of Python strings): the window's names in one array, in
+    int_pca_input's name_id order, numbered by their place in it. One scan of the counts for both:
+    the names numbered in a select of their own, for the join, and again for the array took a
+    second scan and aggregate of the millions of cells #}
+user_names as (
+
+    select array_agg(user_name order by user_name collate "C") as user_names
+
+    from (
+        select user_name
+
+        from {{ ref('int_hourly_counts') }}
+
+        group by user_name
+    ) as counted_users
+
+),
+
+{#- the planner takes the unnested names for a few rows (they are 20,000 at 10 million events)
+    and hashes them, not the millions of cells, to join them to the cells #}
+numbered_users as (
 
     select
-        user_name,
-        cast(row_number() over (order by user_name collate "C") as integer) as user_id
+        numbered.user_name,
+        cast(numbered.user_id as integer) as user_id
 
-    from {{ ref('int_hourly_counts') }}
+    from user_names
 
-    group by user_name
+    cross join unnest(user_names.user_names) with ordinality as numbered (user_name, user_id)
 
 ),
 
@@ -129,14 +145,6 @@ rows_of_hours as (
         array_agg(hour_days order by hour_of_day) as hour_days
 
     from hour_rows
-
-),
-
-user_names as (
-
-    select array_agg(user_name order by user_id) as user_names
-
-    from numbered_users
 
 ),
 
