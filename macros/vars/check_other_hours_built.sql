@@ -12,9 +12,20 @@
     {%- if hours | length == 24 or not read_across -%}
         {%- do return('') -%}
     {%- endif -%}
-    {%- set records = netflow_pca.hour_builds_relation() -%}
-    {%- set has_records = adapter.get_relation(records.database, records.schema, records.identifier) is not none -%}
     {%- set other_hours = range(24) | reject('in', hours) | list -%}
+    {%- if this.identifier == 'int_residual_scores' -%}
+        {#- the model that reads the other hours: until it commits, a run writing one of them
+            (which holds that hour's lock) cannot change what it checks and then reads #}
+        {%- for relation_name in read_across -%}
+            {%- do run_query(
+                "select count(pg_advisory_xact_lock_shared(hashtext("
+                ~ netflow_pca.sql_string_literal(netflow_pca._model_relation(relation_name) | string)
+                ~ "), hour_of_day)) from unnest(array[" ~ other_hours | join(', ') ~ "]) as hours (hour_of_day)"
+            ) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- set records = netflow_pca.hour_builds_relation() -%}
+    {%- set has_records = netflow_pca._hour_builds_exist() -%}
     {%- set hours_by_difference = {} -%}
     {%- for relation_name, names in read_across.items() -%}
         {%- set this_run = fromjson(run_query(netflow_pca._built_for_sql(names)).columns[0].values()[0]) -%}

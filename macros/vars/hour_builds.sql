@@ -10,8 +10,8 @@
 {% endmacro %}
 
 
-{#- The relations whose other hours a run of the given route reads, each with the names of what
-    its rows depend on (_built_for_sql), in the order a refusal names them. -#}
+{#- The relations whose other hours a run of the given route reads (in int_residual_scores), each
+    with the names of what its rows depend on (_built_for_sql), in the order a refusal names them. -#}
 {% macro _hours_read_across(route) %}
     {%- set counting = ['source_relation', 'user_column', 'time_column', 'timezone', 'run_date', 'lookback_days',
         'window_first_day', 'window_last_day', 'window_days'] -%}
@@ -72,16 +72,25 @@
         {{ literal(name) }}, {{ values[name] }}{{ ',' if not loop.last }}
         {%- endfor %}
     ) as built_for
-    from {{ netflow_pca._analysis_window_relation() }} as analysis_window
+    from {{ netflow_pca._model_relation('int_analysis_window') }} as analysis_window
 {%- endmacro %}
 
 
-{#- int_analysis_window, which every hour-partitioned model descends from and this run has
-    built before them; looked up in the graph, where ref() in a hook of a model that does not
-    ref it directly is refused at run time. -#}
-{% macro _analysis_window_relation() %}
-    {%- set node = graph.nodes['model.netflow_pca.int_analysis_window'] -%}
+{#- A model's relation, looked up in the graph: ref() in a hook of a model that does not ref
+    that model directly is refused at run time. -#}
+{% macro _model_relation(name) %}
+    {%- set node = graph.nodes['model.netflow_pca.' ~ name] -%}
     {%- do return(api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias)) -%}
+{% endmacro %}
+
+
+{#- Whether hour_builds exists now, read from the catalog (dbt's cache is as old as the
+    invocation; another run, or a post-hook of this one, may have created it since). -#}
+{% macro _hour_builds_exist() %}
+    {%- set records = netflow_pca.hour_builds_relation() -%}
+    {%- do return(run_query(
+        "select to_regclass(" ~ netflow_pca.sql_string_literal(records.include(database=false) | string) ~ ") is not null"
+    ).columns[0].values()[0]) -%}
 {% endmacro %}
 
 

@@ -11,7 +11,7 @@
     {%- endif -%}
     {%- set records = netflow_pca.hour_builds_relation() -%}
     {%- set relation_name = netflow_pca.sql_string_literal(relation.identifier) -%}
-    {%- if adapter.get_relation(records.database, records.schema, records.identifier) is none %}
+    {%- if not netflow_pca._hour_builds_exist() %}
     select pg_advisory_xact_lock(hashtext({{ netflow_pca.sql_string_literal(records | string) }}));
     create table if not exists {{ records }} (
         relation_name text not null,
