@@ -8,7 +8,7 @@
 -#}
 {% macro check_other_hours_built() %}
     {%- set hours = netflow_pca.selected_hours() -%}
-    {%- set read_across = netflow_pca._hours_read_across(netflow_pca.residual_scoring_route()) if execute else {} -%}
+    {%- set read_across = netflow_pca.hours_read_across(netflow_pca.residual_scoring_route()) if execute else {} -%}
     {%- if hours | length == 24 or not read_across -%}
         {%- do return('') -%}
     {%- endif -%}
@@ -19,16 +19,16 @@
         {%- for relation_name in read_across -%}
             {%- do run_query(
                 "select count(pg_advisory_xact_lock_shared(hashtext("
-                ~ netflow_pca.sql_string_literal(netflow_pca._model_relation(relation_name) | string)
+                ~ netflow_pca.sql_string_literal(netflow_pca.model_relation(relation_name) | string)
                 ~ "), hour_of_day)) from unnest(array[" ~ other_hours | join(', ') ~ "]) as hours (hour_of_day)"
             ) -%}
         {%- endfor -%}
     {%- endif -%}
     {%- set records = netflow_pca.hour_builds_relation() -%}
-    {%- set has_records = netflow_pca._hour_builds_exist() -%}
+    {%- set has_records = netflow_pca.relation_exists(records) -%}
     {%- set hours_by_difference = {} -%}
     {%- for relation_name, names in read_across.items() -%}
-        {%- set this_run = fromjson(run_query(netflow_pca._built_for_sql(names)).columns[0].values()[0]) -%}
+        {%- set this_run = fromjson(run_query(netflow_pca.hour_build_parameters(names)).columns[0].values()[0]) -%}
         {%- set stored = {} -%}
         {%- if has_records -%}
             {%- set found = run_query(
@@ -79,4 +79,22 @@
 {#- A recorded value for people to read: run_date unset is null. -#}
 {% macro _shown_build_value(value) %}
     {%- do return('unset' if value is none else netflow_pca.shown_value(value)) -%}
+{% endmacro %}
+
+
+{#- Hours as ranges for people to read: [0, 1, 2, 4] is "0-2, 4". -#}
+{% macro _hour_ranges(hours) %}
+    {%- set ranges = [] -%}
+    {%- for hour in hours | sort -%}
+        {%- if ranges and ranges[-1][1] == hour - 1 -%}
+            {%- do ranges.append([ranges.pop()[0], hour]) -%}
+        {%- else -%}
+            {%- do ranges.append([hour, hour]) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set shown = [] -%}
+    {%- for first, last in ranges -%}
+        {%- do shown.append(first ~ ('-' ~ last if last != first else '')) -%}
+    {%- endfor -%}
+    {%- do return(shown | join(', ')) -%}
 {% endmacro %}

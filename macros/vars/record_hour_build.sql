@@ -11,7 +11,7 @@
     {%- endif -%}
     {%- set records = netflow_pca.hour_builds_relation() -%}
     {%- set relation_name = netflow_pca.sql_string_literal(relation.identifier) -%}
-    {%- if not netflow_pca._hour_builds_exist() %}
+    {%- if not netflow_pca.relation_exists(records) %}
     select pg_advisory_xact_lock(hashtext({{ netflow_pca.sql_string_literal(records | string) }}));
     create table if not exists {{ records }} (
         relation_name text not null,
@@ -32,5 +32,14 @@
         {{ netflow_pca.sql_string_literal(invocation_id) }},
         now()
     from unnest(array[{{ netflow_pca.selected_hours() | join(', ') }}]) as hours (hour_of_day)
-    cross join ({{ netflow_pca._built_for_sql(names) }}) as this_run
+    cross join ({{ netflow_pca.hour_build_parameters(names) }}) as this_run
 {%- endmacro %}
+
+
+{#- Every relation a route reads across hours, with what its rows depend on. -#}
+{% macro _recorded_relations() %}
+    {%- set relations = {} -%}
+    {%- do relations.update(netflow_pca.hours_read_across('numpy')) -%}
+    {%- do relations.update(netflow_pca.hours_read_across('sql')) -%}
+    {%- do return(relations) -%}
+{% endmacro %}
