@@ -250,7 +250,7 @@ def test_a_bad_var_stops_the_run_and_no_retry_is_advised(project: Project) -> No
 
 
 def test_a_run_date_beyond_the_data_is_refused_and_a_rerun_reuses_the_saved_parse(project: Project) -> None:
-    project.load_sample_events()
+    build_all_hours(project)
     first = run_cli(project.env, "run", "--hours", "5", *EVENTS)
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
     before = {model: project.hour_fingerprints(model) for model in project.hourly_models()}
