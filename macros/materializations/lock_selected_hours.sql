@@ -1,7 +1,9 @@
 {#-
     Waits for, then holds until commit, a transaction-level advisory lock on each hour this run
     builds of one relation, in ascending order: two runs for the same hour take turns instead of
-    deleting each other's rows half way, and runs for different hours never wait for each other.
+    deleting each other's rows half way, and runs for different hours do not wait for each other
+    here (int_residual_scores, which reads the other hours, waits for a run writing one of them:
+    check_other_hours_built).
 -#}
 {% macro lock_selected_hours(relation) %}
     {%- set relation_key = "hashtext(" ~ netflow_pca.sql_string_literal(relation | string) ~ ")" -%}

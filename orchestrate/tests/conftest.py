@@ -25,7 +25,7 @@ from orchestrate.database import connection_parameters
 from orchestrate.lab.generators.sample_data import DEFAULT_PATH as SAMPLE_CSV
 from orchestrate.run.options import dbt_command
 from orchestrate.run.runner import PROJECT_DIR
-from orchestrate.tests.models import HOURLY_MODELS, SET_BASED_RESIDUAL_MODELS, WHOLE_DAY_SCORES
+from orchestrate.tests.models import HOURLY_MODELS, SET_BASED_RESIDUAL_MODELS
 
 SERVER_DEFAULTS = {"PGHOST": "127.0.0.1", "PGPORT": "5432", "PGUSER": "postgres", "PGDATABASE": "test"}
 NETFLOW_PCA = str(Path(sys.executable).parent / "netflow-pca")
@@ -66,23 +66,17 @@ def rows_of_hours(
     )
 
 
-def comparable_hour_rows(project: Project, model: str, hours: Sequence[int], every_hour_counted: bool = True) -> list[Any]:
-    """The model's rows of those hours, to compare with a run of all hours; with
-    every_hour_counted false (the runs counted only some hours), the residual rows of
-    WHOLE_DAY_SCORES only by which (hour, user) they are for."""
-    if model in WHOLE_DAY_SCORES and not every_hour_counted:
-        return [
-            rows_of_hours(project, model, hours, "method = 'residual'", columns="hour_of_day, user_name"),
-            rows_of_hours(project, model, hours, "method <> 'residual'"),
-        ]
-    return rows_of_hours(project, model, hours)
+def assert_hour_rows_match(project: Project, reference: Project, model: str, hours: Sequence[int]) -> None:
+    """The model's rows of those hours equal the reference's (a run of all hours) up to rounding."""
+    assert rows_of_hours(project, model, hours) == within_rounding(rows_of_hours(reference, model, hours)), model
 
 
-def assert_hour_rows_match(project: Project, reference: Project, model: str, hours: Sequence[int], every_hour_counted: bool = True) -> None:
-    """The model's rows of those hours equal the reference's (a run of all hours) up to rounding
-    (comparable_hour_rows)."""
-    theirs = comparable_hour_rows(reference, model, hours, every_hour_counted)
-    assert comparable_hour_rows(project, model, hours, every_hour_counted) == within_rounding(theirs), model
+def assert_refused_for_other_hours(output: str, hours: str, difference: str) -> None:
+    """The run of some hours stopped because its other hours were not built for it
+    (check_other_hours_built), naming those hours and what differs."""
+    assert "read its users' other hours, which have not been built for this run's window and parameters" in output, output[-4000:]
+    assert f"hours {hours} {difference}" in output, output[-4000:]
+    assert "run all hours first with these vars" in output
 
 
 @dataclass

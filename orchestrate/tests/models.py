@@ -29,8 +29,3 @@ SET_BASED_RESIDUAL_MODELS = (
     "int_residual_user_components",
     "int_residual_expected_counts",
 )
-# the models whose residual rows score an hour against its users' other hours, read as the last
-# run of those hours left them: a run of some hours on a schema where the others were never
-# counted (or are being counted by a run beside it) scores them without those hours
-# (int_residual_scores' description), so its residual rows differ from a run of all hours
-WHOLE_DAY_SCORES = ("int_residual_scores", "user_outlier_scores", "anomalous_users")

@@ -78,6 +78,23 @@ REFUSED = {
         {"events_table": "events", "user_column": "src_ip"},
         "Invalid var user_column: 'src_ip' is not a column of",
     ),
+    # runs of one hour whose residual scores would read other hours built for another run
+    "a run of one hour for another run_date": (
+        None,
+        {"events_table": "events", "hour_id": 12, "run_date": "2017-01-13"},
+        ("The residual scores of hour 12 read its users' other hours, which have not been built for this run's window",
+         "(hours 0-11, 13-23 built for run_date unset, this run '2017-01-13'): run all hours first with these vars"),
+    ),
+    "a run of one hour in another time zone": (
+        None,
+        {"events_table": "events", "hour_id": 0, "timezone": "America/New_York"},
+        "(hours 1-23 built for timezone 'UTC', this run 'America/New_York')",
+    ),
+    "a run of one hour on the set-based route after runs on the numpy route": (
+        None,
+        {"events_table": "events", "hour_id": 12, "pca_backend": "sql"},
+        "(hours 0-11, 13-23 built for scoring_route 'numpy', this run 'sql')",
+    ),
 }
 
 NAMES = {

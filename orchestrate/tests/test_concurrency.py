@@ -6,12 +6,20 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from orchestrate.run.options import dbt_command
 from orchestrate.run.plan import RunHistory, Status
 from orchestrate.run.runner import PROJECT_DIR, dbt_executable
-from orchestrate.tests.conftest import NETFLOW_PCA, Project, assert_hour_rows_match, comparable_hour_rows, rows_of_hours, within_rounding
+from orchestrate.tests.conftest import (
+    NETFLOW_PCA,
+    Project,
+    assert_hour_rows_match,
+    assert_refused_for_other_hours,
+    rows_of_hours,
+    within_rounding,
+)
 from orchestrate.tests.models import HOURLY_MODELS
 
 
@@ -50,9 +58,7 @@ def waiting_view_locks(project: Project, relation: str) -> int:
 def test_runs_for_different_hours_at_once_take_turns_on_the_staging_view_and_match_solo_runs(project: Project) -> None:
     vars = project.load_sample_events()
     project.build(vars)
-    # each run counts only its hour: whether the other one's counts were there when it scored
-    # depends on which went first, so the residual rows compare by (hour, user) only
-    solo = {(model, hour): comparable_hour_rows(project, model, [hour], every_hour_counted=False) for model in HOURLY_MODELS for hour in (5, 6)}
+    solo = {(model, hour): rows_of_hours(project, model, [hour]) for model in HOURLY_MODELS for hour in (5, 6)}
     for model in HOURLY_MODELS:
         project.db.execute(f'delete from "{project.schema}"."{model}" where hour_of_day in (5, 6)')
     view = f'"{project.schema}"."stg_flows__events"'
@@ -78,9 +84,9 @@ def test_runs_for_different_hours_at_once_take_turns_on_the_staging_view_and_mat
     failures = [output[-4000:] for run, output in zip(runs, outputs) if run.returncode != 0]
     assert [run.returncode for run in runs] == [0, 0], "\n\n".join(failures)
     assert project.db.rows("select pg_get_viewdef(%s::regclass)", (view,)) == [(built_definition,)]
-    assert {(model, hour): comparable_hour_rows(project, model, [hour], every_hour_counted=False) for model, hour in solo} == {
-        key: within_rounding(rows) for key, rows in solo.items()
-    }
+    # each run read the other's hour as the full build left it or as the other rewrote it, the
+    # same rows either way: the hours were built for the same window and vars
+    assert {(model, hour): rows_of_hours(project, model, [hour]) for model, hour in solo} == {key: within_rounding(rows) for key, rows in solo.items()}
     # each run kept its own record, with the results of its own invocation
     plans = RunHistory(project.target_dir / "netflow_pca").plans()
     assert sorted(plan.steps[0].hour for plan in plans) == [5, 6]
@@ -119,20 +125,26 @@ def waiting_creation_locks(project: Project, relation: str) -> int:
     return waiting_view_locks(project, f"create {relation}")
 
 
+def start_runs_of_hours(project: Project, hours: Sequence[int], *args: str) -> list[subprocess.Popen[str]]:
+    return [
+        subprocess.Popen([NETFLOW_PCA, "run", "--hours", str(hour), *args],
+                         env=project.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for hour in hours
+    ]
+
+
 def test_the_first_runs_of_different_hours_on_a_new_schema_both_create_the_tables(
     built_project: Project, project: Project
 ) -> None:
+    """With the loading method alone (each hour's scores read that hour only, so runs of single
+    hours need no other hours built), two first runs meet on creating the tables."""
     relation = f'"{project.db.env["PGDATABASE"]}"."{project.schema}"."int_hourly_counts"'
-    events = ["--var", f"events_schema={built_project.schema}", "--var", "events_table=sample_flows"]
+    vars = ["--var", f"events_schema={built_project.schema}", "--var", "events_table=sample_flows", "--var", "scoring_method=loading"]
 
     with project.db.connect() as holder, holder.cursor() as cursor:
         # stands in for a run half way through creating the table: both runs meet it there
         cursor.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"create {relation}",))
-        runs = [
-            subprocess.Popen([NETFLOW_PCA, "run", "--hours", str(hour), *events],
-                             env=project.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            for hour in (5, 6)
-        ]
+        runs = start_runs_of_hours(project, (5, 6), *vars)
         deadline = time.monotonic() + 300
         while waiting_creation_locks(project, relation) < 2 and all(run.poll() is None for run in runs) and time.monotonic() < deadline:
             time.sleep(0.5)
@@ -141,8 +153,23 @@ def test_the_first_runs_of_different_hours_on_a_new_schema_both_create_the_table
 
     failures = [output[-4000:] for run, output in zip(runs, outputs) if run.returncode != 0]
     assert [run.returncode for run in runs] == [0, 0], "\n\n".join(failures)
+    # the models the scoring method does not change (built_project scores with the residual method)
+    for model in ("int_hourly_counts", "int_pca_input"):
+        assert_hour_rows_match(project, built_project, model, [5, 6])
     for model in project.hourly_models():
-        for hour in (5, 6):
-            assert_hour_rows_match(project, built_project, model, [hour], every_hour_counted=False)
         assert {hour for (hour,) in project.db.rows(f'select distinct hour_of_day from "{project.schema}"."{model}"')} <= {5, 6}
     assert len(project.table("pipeline_runs")) == 2
+
+
+def test_the_first_runs_of_different_hours_on_a_new_schema_are_refused_before_writing(
+    built_project: Project, project: Project
+) -> None:
+    """With the residual method, each run's scores would read the other hours, never built (and
+    one of them being built by the run beside it): both stop before any hour's rows are written."""
+    runs = start_runs_of_hours(project, (5, 6), "--var", f"events_schema={built_project.schema}", "--var", "events_table=sample_flows")
+    outputs = [run.communicate(timeout=600)[0] for run in runs]
+
+    assert [run.returncode for run in runs] == [1, 1], "\n\n".join(output[-4000:] for output in outputs)
+    assert_refused_for_other_hours(outputs[0], "0-4, 6-23", "never built")
+    assert_refused_for_other_hours(outputs[1], "0-5, 7-23", "never built")
+    assert [model for model in (*HOURLY_MODELS, "pipeline_runs") if project.db.relation_exists(project.schema, model)] == []

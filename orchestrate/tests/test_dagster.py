@@ -20,9 +20,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from dagster import DagsterInstance, Definitions, RunConfig, build_run_status_sensor_context, materialize
 
-from orchestrate.partitions import HOURLY_OP, HourlyRunConfig
-from orchestrate.tests.conftest import Database, InProcessDbt, Project, _project, assert_hour_rows_match
-from orchestrate.tests.models import HOURLY_RESULT_MODEL
+from orchestrate.partitions import HOURLY_OP, RANGE_END_TAG, RANGE_START_TAG, HourlyRunConfig
+from orchestrate.tests.conftest import Database, InProcessDbt, Project, _project, assert_hour_rows_match, assert_refused_for_other_hours
+from orchestrate.tests.models import HOURLY_MODELS, HOURLY_RESULT_MODEL
 
 EVENTS_CONFIG = HourlyRunConfig(vars="{events_table: events}")
 
@@ -99,26 +99,55 @@ def test_dagster_command_validates_the_definitions(dagster_project: tuple[Projec
     assert "All code locations passed validation" in result.stderr + result.stdout
 
 
-def test_partition_12_materialises_hour_12(dagster_project: tuple[Project, ModuleType], built_project: Project) -> None:
-    project, definitions = dagster_project
-
-    result = materialize(
+def materialize_hours(definitions: ModuleType, **kwargs: Any) -> Any:
+    """A run of the hourly models and the report on the events copy, as the UI launches one."""
+    return materialize(
         [definitions.hourly_models, definitions.anomaly_report],
-        partition_key="12",
         resources=definitions.defs.resources,
         run_config=RunConfig(ops={HOURLY_OP: EVENTS_CONFIG}),
         instance=DagsterInstance.ephemeral(),
+        **kwargs,
     )
+
+
+def test_a_partition_on_a_schema_never_built_is_refused(dagster_project: tuple[Project, ModuleType]) -> None:
+    """Partition 12 first: hour 12's residual scores would read the other hours, never built, so
+    the run stops before any hour's rows are written and says to materialise all 24 first."""
+    project, definitions = dagster_project
+
+    result = materialize_hours(definitions, partition_key="12", raise_on_error=False)
+
+    assert not result.success
+    failures = [event.event_specific_data.error for event in result.all_events if event.is_step_failure]
+    assert failures
+    assert_refused_for_other_hours("\n".join(str(error) for error in failures), "0-11, 13-23", "never built")
+    assert {model for model in HOURLY_MODELS if project.db.relation_exists(project.schema, model)} == set()
+
+
+@pytest.fixture(scope="module")
+def backfilled(dagster_project: tuple[Project, ModuleType]) -> tuple[Project, ModuleType]:
+    """The project with all 24 partitions materialised in one run (a backfill, single run)."""
+    _, definitions = dagster_project
+    assert materialize_hours(definitions, tags={RANGE_START_TAG: "0", RANGE_END_TAG: "23"}).success
+    return dagster_project
+
+
+def test_partition_12_materialises_hour_12(backfilled: tuple[Project, ModuleType], built_project: Project) -> None:
+    project, definitions = backfilled
+    others_before = {model: project.hour_fingerprints(model) for model in project.hourly_models()}
+
+    result = materialize_hours(definitions, partition_key="12")
 
     assert result.success
     materialized = {(m.asset_key.to_user_string(), m.partition) for m in result.asset_materializations_for_node(HOURLY_OP)}
     assert (HOURLY_RESULT_MODEL, "12") in materialized
     checks = result.get_asset_check_evaluations()
     assert checks and all(check.passed for check in checks)
-    assert project.db.rows(f'select distinct hour_of_day from "{project.schema}"."{HOURLY_RESULT_MODEL}"') == [(12,)]
-    # the partition's run counted hour 12 alone (a schema never built), so its residual scores
-    # have no other hours to read: compared by user only (int_residual_scores' description)
-    assert_hour_rows_match(project, built_project, HOURLY_RESULT_MODEL, [12], every_hour_counted=False)
+    for model, before in others_before.items():
+        after = project.hour_fingerprints(model)
+        assert {hour: rows for hour, rows in after.items() if hour != 12} == {hour: rows for hour, rows in before.items() if hour != 12}
+        # the other hours were built for this run: hour 12 is that hour of a run of all hours
+        assert_hour_rows_match(project, built_project, model, [12])
     # the export and the report of what the marts hold, with what the run found as metadata
     [report] = result.asset_materializations_for_node("anomaly_report")
     assert report.partition == "12"
@@ -200,9 +229,9 @@ def test_failed_run_sends_an_email(dagster_project: tuple[Project, ModuleType], 
 
 
 def test_a_run_with_new_anomalies_sends_an_email_when_asked(
-    dagster_project: tuple[Project, ModuleType], smtp_server: tuple[int, Inbox]
+    backfilled: tuple[Project, ModuleType], smtp_server: tuple[int, Inbox]
 ) -> None:
-    _, definitions = dagster_project
+    _, definitions = backfilled
     port, inbox = smtp_server
     defs = definitions.build_definitions(
         {

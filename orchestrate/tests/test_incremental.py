@@ -13,7 +13,7 @@ import pytest
 
 from orchestrate.lab.generators import flowgen
 from orchestrate.tests.conftest import Database, InProcessDbt, Project, _project
-from orchestrate.tests.models import HOURLY_MODELS, WHOLE_DAY_SCORES
+from orchestrate.tests.models import HOURLY_MODELS
 
 SPEC = flowgen.FlowSpec(users=40, days=16, events=40_000, seed=11, bursts=4)
 LOOKBACK = 12
@@ -105,16 +105,19 @@ def test_a_new_day_built_incrementally_equals_a_full_rebuild(project: Project, f
 def test_a_one_hour_run_on_a_fresh_schema_equals_that_hour_of_an_all_hours_run(project: Project, full_project: Project) -> None:
     """The hour's matrix takes its size from the window, not from the hours the schema holds: in
     New York time, hour 2 lacks a day and a user of the window, yet a run of hour 2 alone on a
-    schema never built fits it exactly as the run of all hours does. The residual method's scores
-    are the exception: their day factor reads the other hours' counts, which a schema never built
-    lacks (int_residual_scores' description), so there the same users are scored, not alike."""
+    schema never built fits it exactly as the run of all hours does. With the loading method
+    alone: the residual method's scores read the other hours, so a run of one hour with it on a
+    schema never built stops (check_other_hours_built; test_bad_input)."""
     vars = {**full_project.load_sample_events(), "timezone": "America/New_York", "scoring_method": "both"}
     local_time = "to_timestamp(start_time) at time zone 'America/New_York'"
     full_project.db.execute(f"""delete from "{full_project.schema}".events
         where extract(hour from {local_time}) = 2 and (user_name = 'a' or cast({local_time} as date) = date '2017-01-05')""")
     full_project.build(vars)
 
-    project.build({**vars, "events_schema": full_project.schema, "hour_id": 2})
+    # without the unit tests: the residual models' own unit tests expect the method among the vars
+    result = project.dbt("build", "--exclude", "resource_type:unit_test",
+                         vars={**vars, "events_schema": full_project.schema, "hour_id": 2, "scoring_method": "loading"})
+    assert result.returncode == 0, result.stdout[-6000:]
 
     [(days, users)] = project.db.rows(
         f'select count(distinct day_id), count(distinct name_id) from "{project.schema}".int_pca_input')
@@ -125,18 +128,39 @@ def test_a_one_hour_run_on_a_fresh_schema_equals_that_hour_of_an_all_hours_run(p
     assert (days, users, row_dim, col_dim) == (13, 12, 15, 13)
     for model in HOURLY_MODELS:
         one_hour = rows_in_key_order(project, model)
-        hour_column = columns_of(full_project, model).index("hour_of_day")
-        all_hours = [row for row in rows_in_key_order(full_project, model) if row[hour_column] == 2]
-        # empty in both only where the route leaves a model empty (on plpython the set-based residual ones)
+        columns = columns_of(full_project, model)
+        all_hours = [row for row in rows_in_key_order(full_project, model) if row[columns.index("hour_of_day")] == 2]
+        if "method" in columns:
+            all_hours = [row for row in all_hours if row[columns.index("method")] == "loading"]
+        elif model.startswith("int_residual_"):
+            # the residual method's own models, which the loading method leaves empty
+            assert one_hour == [], model
+            continue
+        # empty in both only where the route leaves a model empty (the loading PCA has variance here)
         assert bool(one_hour) == bool(all_hours), model
-        if model in WHOLE_DAY_SCORES:
-            method_column = columns_of(full_project, model).index("method")
-            user_column = columns_of(full_project, model).index("user_name")
-            assert {row[user_column] for row in one_hour} == {row[user_column] for row in all_hours}, model
-            one_hour = [row for row in one_hour if row[method_column] != "residual"]
-            all_hours = [row for row in all_hours if row[method_column] != "residual"]
         assert_same_rows(one_hour, all_hours, model)
-    assert rows_in_key_order(project, "int_residual_scores")
+    assert rows_in_key_order(project, "int_loading_scores")
+
+
+def test_a_one_hour_run_on_the_set_based_route_equals_that_hour_of_the_run_of_all_hours_before_it(project: Project) -> None:
+    """The set-based route reads the other hours' stored expected counts and user components:
+    after a run of all hours with the same vars, a run of hour 7 alone rewrites hour 7 with the
+    rows that run gave it, within rounding, and leaves the other hours as they were."""
+    vars = {**project.load_sample_events(), "pca_backend": "sql"}
+    project.build(vars)
+    models = [model for model in HOURLY_MODELS if rows_in_key_order(project, model)]
+    assert "int_residual_expected_counts" in models and "int_residual_scores" in models
+    hour_column = {model: columns_of(project, model).index("hour_of_day") for model in models}
+    all_hours = {model: rows_in_key_order(project, model) for model in models}
+    others_before = {model: project.hour_fingerprints(model) for model in models}
+
+    project.build({**vars, "hour_id": 7})
+
+    for model in models:
+        assert {hour: rows for hour, rows in project.hour_fingerprints(model).items() if hour != 7} == {
+            hour: rows for hour, rows in others_before[model].items() if hour != 7}, model
+        rows_of_hour = [row for row in rows_in_key_order(project, model) if row[hour_column[model]] == 7]
+        assert_same_rows(rows_of_hour, [row for row in all_hours[model] if row[hour_column[model]] == 7], model)
 
 
 def columns_of(project: Project, model: str) -> list[str]:

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from orchestrate.run.plan import Plan, RunHistory, Status
-from orchestrate.tests.conftest import NETFLOW_PCA, Project, assert_hour_rows_match, run_cli
+from orchestrate.tests.conftest import NETFLOW_PCA, Project, assert_hour_rows_match, assert_refused_for_other_hours, run_cli
+from orchestrate.tests.models import HOURLY_MODELS
 
 EVENTS = ("--var", "events_table=events")
 
@@ -35,12 +36,16 @@ def attempt_statuses(project: Project, step: int, attempt: int, run_id: str | No
     return {result["unique_id"]: result["status"] for result in json.loads(path.read_text())["results"]}
 
 
-def assert_same_rows_as(project: Project, reference: Project, hours: Sequence[int], every_hour_counted: bool = True) -> None:
-    """Every hourly model holds only rows of those hours, and theirs equal the reference's
-    (assert_hour_rows_match)."""
+def assert_same_rows_as(project: Project, reference: Project, hours: Sequence[int]) -> None:
+    """Every hourly model holds only rows of those hours, and theirs equal the reference's."""
     for model in project.hourly_models():
         assert hours_present(project, model) <= set(hours), model
-        assert_hour_rows_match(project, reference, model, hours, every_hour_counted)
+        assert_hour_rows_match(project, reference, model, hours)
+
+
+def build_all_hours(project: Project) -> None:
+    """A run of all hours on the events copy, as runs of some hours need before them."""
+    project.build(project.load_sample_events())
 
 
 def test_all_hours_then_one_hour_leaves_the_other_hours_byte_identical(project: Project, built_project: Project) -> None:
@@ -79,7 +84,7 @@ def test_all_hours_then_one_hour_leaves_the_other_hours_byte_identical(project: 
 
 
 def test_failing_test_exits_non_zero_and_retry_finishes_the_run(project: Project, built_project: Project) -> None:
-    project.load_sample_events()
+    build_all_hours(project)
     project.db.execute(f'insert into "{project.schema}".events values (null, 1484222400)')
 
     failed = run_cli(project.env, "run", "--hours", "11-12", *EVENTS)
@@ -101,7 +106,7 @@ def test_failing_test_exits_non_zero_and_retry_finishes_the_run(project: Project
     assert "model.netflow_pca.stg_flows__events" not in rerun
     assert rerun["model.netflow_pca.int_pca_input"] == "success"
     assert {status for unique_id, status in rerun.items() if "not_null_stg_flows__events_user_name" in unique_id} == {"pass"}
-    assert_same_rows_as(project, built_project, [11, 12], every_hour_counted=False)
+    assert_same_rows_as(project, built_project, range(24))
     assert f"Report: {(project.runs_dir / 'latest' / 'report.html').resolve()}" in retried.stdout
 
     again = run_cli(project.env, "retry")
@@ -123,7 +128,7 @@ def wait_for_lock_waiter(project: Project, table: str, timeout: float = 120) -> 
 
 
 def test_sigterm_half_way_then_retry_gives_the_tables_of_an_uninterrupted_run(project: Project, built_project: Project) -> None:
-    project.load_sample_events()
+    build_all_hours(project)
     runner = subprocess.Popen(
         [NETFLOW_PCA, "run", "--hours", "0-1", *EVENTS, "--threads", "2"],
         env=project.env,
@@ -137,7 +142,7 @@ def test_sigterm_half_way_then_retry_gives_the_tables_of_an_uninterrupted_run(pr
         output.append(line)
         if line.startswith("[hour 1 (2 of 2)] dbt build"):
             break
-    # Hour 0 has built the tables and the runner has just started dbt for hour 1, which takes
+    # Hour 0 is built again and the runner has just started dbt for hour 1, which takes
     # seconds to parse: lock int_pca_input before dbt reaches it, so that the SIGTERM lands while
     # dbt waits inside that model, with the nodes before it done.
     blocker = project.db.connect()
@@ -172,13 +177,13 @@ def test_sigterm_half_way_then_retry_gives_the_tables_of_an_uninterrupted_run(pr
     assert after["int_hourly_counts"][0] == before["int_hourly_counts"][0]
     assert after["int_hourly_counts"][1] == before["int_hourly_counts"][1]
     assert after["int_pca_input"][0] == before["int_pca_input"][0]
-    assert_same_rows_as(project, built_project, [0, 1], every_hour_counted=False)
+    assert_same_rows_as(project, built_project, range(24))
 
 
 def test_retry_resumes_the_run_that_failed_although_a_run_of_another_hour_started_with_it(
     project: Project, built_project: Project
 ) -> None:
-    project.load_sample_events()
+    build_all_hours(project)
     counts = f'"{project.db.env["PGDATABASE"]}"."{project.schema}"."int_hourly_counts"'
     with project.db.connect() as holder, holder.cursor() as cursor:
         # another run writing hour 5 (it holds that hour's lock): the hour-5 run gives up waiting
@@ -190,7 +195,9 @@ def test_retry_resumes_the_run_that_failed_although_a_run_of_another_hour_starte
         hour_6 = subprocess.Popen(
             [NETFLOW_PCA, "run", "--hours", "6", *EVENTS], env=project.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
-        failed, passed = hour_5.communicate(timeout=600)[0], hour_6.communicate(timeout=600)[0]
+        failed = hour_5.communicate(timeout=600)[0]
+    # the hour-6 run's scoring reads hour 5, so it waits for the run writing hour 5 to finish
+    passed = hour_6.communicate(timeout=600)[0]
 
     assert hour_5.returncode == 1, failed[-4000:]
     assert "canceling statement due to lock timeout" in failed
@@ -208,8 +215,19 @@ def test_retry_resumes_the_run_that_failed_although_a_run_of_another_hour_starte
     assert f"Resuming {five.describe()}." in retried.stdout
     assert "[hour 5] dbt retry" in retried.stdout
     assert "[hour 6]" not in retried.stdout
-    assert_same_rows_as(project, built_project, [5, 6], every_hour_counted=False)
+    assert_same_rows_as(project, built_project, range(24))
     assert "nothing to retry" in run_cli(project.env, "retry").stdout
+
+
+def test_a_run_of_some_hours_on_a_schema_never_built_is_refused_before_writing(project: Project) -> None:
+    project.load_sample_events()
+
+    refused = run_cli(project.env, "run", "--hours", "12", *EVENTS)
+
+    assert refused.returncode == 1, refused.stdout[-4000:] + refused.stderr[-2000:]
+    assert "[hour 12] failed" in refused.stdout
+    assert_refused_for_other_hours(refused.stdout, "0-11, 13-23", "never built")
+    assert [model for model in (*HOURLY_MODELS, "pipeline_runs") if project.db.relation_exists(project.schema, model)] == []
 
 
 def test_a_bad_var_stops_the_run_and_no_retry_is_advised(project: Project) -> None:
@@ -232,7 +250,7 @@ def test_a_bad_var_stops_the_run_and_no_retry_is_advised(project: Project) -> No
 
 
 def test_a_run_date_beyond_the_data_is_refused_and_a_rerun_reuses_the_saved_parse(project: Project) -> None:
-    project.load_sample_events()
+    build_all_hours(project)
     first = run_cli(project.env, "run", "--hours", "5", *EVENTS)
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
     before = {model: project.hour_fingerprints(model) for model in project.hourly_models()}
