@@ -29,9 +29,9 @@
     {%- set rules = netflow_pca.pca_numerical_rules() -%}
     {%- set functions_schema = netflow_pca.quote_identifier(netflow_pca.run_vars().pca_functions_schema) -%}
     {%- set lines, gram, spectra, kept, eigen = work ~ 'lines', work ~ 'gram', work ~ 'spectra', work ~ 'kept', work ~ 'eigen' -%}
-    {%- set projections, unsigned = work ~ 'projections', work ~ 'unsigned' -%}
-    {#- on Greenplum: the tables of a line (a user, usually) spread by it, the rest, a few rows
-        per group, by group -#}
+    {%- set weights, projections, unsigned = work ~ 'weights', work ~ 'projections', work ~ 'unsigned' -%}
+    {#- on Greenplum: the tables of a line (a user, usually) spread by it, the weights on every
+        segment (joined with every line), the rest, a few rows per group, by group -#}
     {%- set by_line = netflow_pca.greenplum_distribution(['long_id']) -%}
     {%- set by_group = netflow_pca.greenplum_distribution(groups) -%}
 
@@ -219,39 +219,36 @@
     {%- endcall %}
 
     {%- if rows_are_short and most_kept > 0 %}
-        {#- each line's cells summed in the order the lines are read: a hash aggregate (or a sort) of
-            the joined cells would carry every group's weights along with every cell, and spilled
-            gigabytes of them to disk -#}
-        {%- set hashagg = run_query("select current_setting('enable_hashagg')").rows[0][0] -%}
+        {%- call statement('pca_sql_weights') %}
+            create unlogged table {{ weights }} as
+            -- one read of each eigenvector array: a subscript of a stored array that large fetches all of
+            -- it. A group keeping fewer than most_kept has a shorter w: its projections past kept are
+            -- null, and never listed
+            select
+                {{ netflow_pca.prefixed_columns(groups, 'eigen.') }},
+                cast((entries.i - 1) % {{ m }} + 1 as integer) as short_id,
+                array_agg(entries.x / sqrt(eigen.eigenvalues[(entries.i - 1) / {{ m }} + 1]) order by entries.i) as w
+            from {{ eigen }} as eigen
+            cross join lateral unnest(eigen.eigenvectors) with ordinality as entries (x, i)
+            group by {{ netflow_pca.prefixed_columns(groups, 'eigen.') }}, cast((entries.i - 1) % {{ m }} + 1 as integer)
+            {{- netflow_pca.greenplum_distribution(replicated=true) }};
+            create index on {{ weights }} ({{ groups | join(', ') }}, short_id);
+            analyze {{ weights }}
+        {%- endcall %}
+
         {%- call statement('pca_sql_projections') %}
-            select set_config('enable_hashagg', 'off', true);
             create unlogged table {{ projections }} as
-            with
-            weights as (
-                -- per group, the weights u_k / sigma_k in the eigenvectors' layout (component k's
-                -- weight for short id j at (k - 1) m + j), computed in the statement, not read from
-                -- a table: a stored array that large would be fetched whole for every subscript. One
-                -- hashed row per group, where a row per short id was looked up by index once per
-                -- cell (the projections in two thirds of the time). A group keeping fewer than
-                -- most_kept has a shorter w: its projections past kept are null, and never listed
-                select
-                    {{ netflow_pca.prefixed_columns(groups, 'eigen.') }},
-                    array_agg(entries.x / sqrt(eigen.eigenvalues[(entries.i - 1) / {{ m }} + 1]) order by entries.i) as w
-                from {{ eigen }} as eigen
-                cross join lateral unnest(eigen.eigenvectors) with ordinality as entries (x, i)
-                group by {{ netflow_pca.prefixed_columns(groups, 'eigen.') }}
-            )
             select
                 {{ netflow_pca.prefixed_columns(groups, 'lines.') }},
                 lines.long_id,
-                {{ netflow_pca._pca_weighted_sums('weights.w', most_kept, stride=m) }} as projected
+                {{ netflow_pca._pca_weighted_sums('weights.w', most_kept) }} as projected
             from {{ lines }} as lines
-            inner join weights
-                on {{ netflow_pca.same_group_condition(groups, 'weights', 'lines') }}
             cross join lateral unnest(lines.short_ids, lines.vals) as cells (short_id, v)
+            inner join {{ weights }} as weights
+                on {{ netflow_pca.same_group_condition(groups, 'weights', 'lines') }}
+                and weights.short_id = cells.short_id
             group by {{ netflow_pca.prefixed_columns(groups, 'lines.') }}, lines.long_id
-            {{- by_line }};
-            select set_config('enable_hashagg', {{ netflow_pca.sql_string_literal(hashagg) }}, true)
+            {{- by_line }}
         {%- endcall %}
     {%- endif %}
 
@@ -295,7 +292,7 @@
     {%- endif %}
 
     {%- call statement('pca_sql_cleanup') %}
-        drop table if exists {{ [lines, gram, spectra, kept, eigen, projections, unsigned] | join(', ') }}
+        drop table if exists {{ [lines, gram, spectra, kept, eigen, weights, projections, unsigned] | join(', ') }}
         {%- if jit is not none %};
         select set_config('jit', {{ netflow_pca.sql_string_literal(jit) }}, true)
         {%- endif %}
@@ -373,12 +370,11 @@
 
 
 {#- array[sum(cells.v * vector[1]), ..., sum(cells.v * vector[count])]: one aggregate per element,
-    the fastest form of a sum of scaled vectors that plain SQL has. With a stride, element j reads
-    vector[(j - 1) * stride + cells.short_id]: one flat array holds the vectors of every short id. -#}
-{% macro _pca_weighted_sums(vector, count, stride=none) %}
+    the fastest form of a sum of scaled vectors that plain SQL has. -#}
+{% macro _pca_weighted_sums(vector, count) %}
     array[
         {%- for j in range(1, count + 1) %}
-        sum(cells.v * {{ vector }}[{{ j if stride is none else ((j - 1) * stride) ~ ' + cells.short_id' }}]){{ ',' if not loop.last }}
+        sum(cells.v * {{ vector }}[{{ j }}]){{ ',' if not loop.last }}
         {%- endfor %}
     ]
 {%- endmacro %}
