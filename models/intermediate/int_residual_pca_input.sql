@@ -47,13 +47,17 @@ cells as (
         day_id - row_number() over user_days as active_run,
         -- whether the day before or after is active too: the day is in a run of 2 days or more
         coalesce(lag(day_id) over user_days = day_id - 1 or lead(day_id) over user_days = day_id + 1, false)
-            as in_long_run
+            as in_long_run,
+        -- over the same sort of the cells
+        count(*) over user_cells as active_days
 
     from pca_input
 
     where {{ netflow_pca.hour_filter('hour_of_day') }}
 
-    window user_days as (partition by hour_of_day, name_id order by day_id)
+    window
+        user_cells as (partition by hour_of_day, name_id),
+        user_days as (partition by hour_of_day, name_id order by day_id)
 
 ),
 
@@ -67,7 +71,8 @@ active_runs as (
         active_run,
         count(*) as run_days,
         min(day_id) as first_day_id,
-        avg(stabilised) as run_mean
+        avg(stabilised) as run_mean,
+        max(active_days) as active_days
 
     from cells
 
@@ -98,53 +103,66 @@ longest_runs as (
 
 ),
 
-longest_run_contexts as (
+candidate_runs as (
 
-    -- the user's active days, and their largest stabilised count outside the run (null: no other
-    -- active day), from their cells
+    -- the longest runs that hold at least half of their user's active days and at most half of
+    -- the hour's days: only they can be left out, and they are few (users rarely active), so
+    -- that only their users' cells are grouped next
     select
         longest_runs.hour_of_day,
         longest_runs.name_id,
         longest_runs.active_run,
-        longest_runs.run_days,
-        longest_runs.run_mean,
-        count(*) as active_days,
-        max(cells.stabilised) filter (where cells.active_run <> longest_runs.active_run) as outside_max
+        longest_runs.run_mean
 
     from longest_runs
 
+    inner join dimensions
+        on longest_runs.hour_of_day = dimensions.hour_of_day
+
+    where 2 * longest_runs.run_days >= longest_runs.active_days
+        and 2 * longest_runs.run_days <= dimensions.row_dim
+
+),
+
+candidate_contexts as (
+
+    -- the user's largest stabilised count outside the run (null: no other active day), from
+    -- their cells
+    select
+        candidate_runs.hour_of_day,
+        candidate_runs.name_id,
+        candidate_runs.active_run,
+        candidate_runs.run_mean,
+        max(cells.stabilised) filter (where cells.active_run <> candidate_runs.active_run) as outside_max
+
+    from candidate_runs
+
     inner join cells
-        on longest_runs.hour_of_day = cells.hour_of_day
-        and longest_runs.name_id = cells.name_id
+        on candidate_runs.hour_of_day = cells.hour_of_day
+        and candidate_runs.name_id = cells.name_id
 
     group by
-        longest_runs.hour_of_day,
-        longest_runs.name_id,
-        longest_runs.active_run,
-        longest_runs.run_days,
-        longest_runs.run_mean
+        candidate_runs.hour_of_day,
+        candidate_runs.name_id,
+        candidate_runs.active_run,
+        candidate_runs.run_mean
 
 ),
 
 excluded_runs as (
 
     -- left out of the user's level when it holds at least half of their active days (and at
-    -- most half of the hour's days) and its mean is more than 2 above every other active day: a
-    -- burst lasting several days on a rarely active user must not become their level, while an
-    -- intermittent user's few days of usual activity stay in it
+    -- most half of the hour's days: candidate_runs) and its mean is more than 2 above every other
+    -- active day: a burst lasting several days on a rarely active user must not become their
+    -- level, while an intermittent user's few days of usual activity stay in it
     select
-        longest_run_contexts.hour_of_day,
-        longest_run_contexts.name_id,
-        longest_run_contexts.active_run
+        hour_of_day,
+        name_id,
+        active_run
 
-    from longest_run_contexts
+    from candidate_contexts
 
-    inner join dimensions
-        on longest_run_contexts.hour_of_day = dimensions.hour_of_day
-
-    where 2 * longest_run_contexts.run_days >= longest_run_contexts.active_days
-        and 2 * longest_run_contexts.run_days <= dimensions.row_dim
-        and (longest_run_contexts.outside_max is null or longest_run_contexts.run_mean > longest_run_contexts.outside_max + 2)
+    where outside_max is null or run_mean > outside_max + 2
 
 ),
 
@@ -181,7 +199,6 @@ medians as (
     select
         hour_of_day,
         name_id,
-        count(*) as active_days,
         count(*) filter (where in_baseline) as baseline_days,
         percentile_cont(0.5) within group (order by stabilised) filter (where in_baseline) as median_stabilised
 
@@ -200,7 +217,6 @@ levels as (
     select
         medians.hour_of_day,
         medians.name_id,
-        max(medians.active_days) as active_days,
         max(medians.baseline_days) as baseline_days,
         case
             when max(medians.baseline_days) >= {{ run.residual_min_active_days }} then max(medians.median_stabilised)
@@ -233,7 +249,6 @@ deviations as (
 
     select
         cells.*,
-        levels.active_days,
         levels.baseline_days,
         levels.level,
         levels.scale,
