@@ -12,8 +12,7 @@
     Returns, per hour of scored_hours and user with flows in it, their score (their best run's),
     the day of the run's largest evidence with its count and the day-corrected count expected, the
     run's first and last day (with the runs joined to it through days above LINK_AT and the days
-    beside them that carry its excess), and the size
-    of the hour's normal subspace. -#}
+    beside them that carry its excess), and the size of the hour's normal subspace. -#}
 {% macro residual_scores_numpy_source() %}
 returns table (hour_of_day integer, user_name text, day_id integer, score double precision, flow_count bigint,
     expected_flow_count double precision, first_day_id integer, last_day_id integer, normal_components integer)

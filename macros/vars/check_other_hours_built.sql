@@ -8,8 +8,13 @@
 -#}
 {% macro check_other_hours_built() %}
     {%- set hours = netflow_pca.selected_hours() -%}
-    {%- set read_across = netflow_pca.hours_read_across(netflow_pca.residual_scoring_route()) if execute else {} -%}
-    {%- if hours | length == 24 or not read_across -%}
+    {#- a run of all hours reads no stored hour: it returns before resolving the route, whose
+        backend check queries the database, in every hour-partitioned model's hook #}
+    {%- if hours | length == 24 or not execute -%}
+        {%- do return('') -%}
+    {%- endif -%}
+    {%- set read_across = netflow_pca.hours_read_across(netflow_pca.residual_scoring_route()) -%}
+    {%- if not read_across -%}
         {%- do return('') -%}
     {%- endif -%}
     {%- set other_hours = range(24) | reject('in', hours) | list -%}
