@@ -72,19 +72,23 @@ scored = set(scored_hours or ())
 def split_cells():
     """Every user's cells (each (count << 32) | (hour << 16) | day offset, big-endian) cut into
     each hour's: its rows (the cells whose day is one of the hour's, as int_pca_input windows
-    them), user numbers (0-based places in names_in_order) and counts, in small types. Sorted by
-    hour alone (a stable sort of 16-bit keys); within an hour, user by user as given."""
-    packed = np.frombuffer(b''.join(cells or b'' for cells in given_cells), dtype='>i8').astype(np.int64)
+    them), user numbers (0-based places in names_in_order) and counts, in small types. Within an
+    hour, user by user as given. A pass over the hours' 16-bit numbers per hour, not a sort of
+    them: the sort's 64-bit permutation of every cell, with a native copy of the cells, held 90 MB
+    more at 5.8 million cells."""
+    packed = np.frombuffer(b''.join(cells or b'' for cells in given_cells), dtype='>i8')
     people = np.repeat(numbers.astype(np.int32), sizes // 8)
     hour_of_cell = (packed >> 16).astype(np.int16)  # the low 16 bits above the day offset
-    order = np.argsort(hour_of_cell, kind='stable')
-    edges = np.searchsorted(hour_of_cell[order], np.arange(25))
+    if packed.size and (hour_of_cell.min() < 0 or hour_of_cell.max() > 23):
+        plpy.error('pca_residual_scores_numpy: a cell has an hour outside 0 to 23')
     hours = {}
     for hour in range(24):
         offsets = days_of_hour.get(hour)
-        if offsets is None or edges[hour] == edges[hour + 1]:
+        if offsets is None:
             continue
-        taken = order[edges[hour]:edges[hour + 1]]
+        taken = np.flatnonzero(hour_of_cell == hour)
+        if not taken.size:
+            continue
         cells = packed[taken]
         # each day offset's row in the hour (-1: not a day of the hour's matrix)
         row_of_offset = np.full(1 << 16, -1, dtype=np.int32)
@@ -95,8 +99,6 @@ def split_cells():
             hours[hour] = (rows, people[taken], (cells >> 32).astype(np.int32))
         elif kept.any():
             hours[hour] = (rows[kept], people[taken[kept]], (cells[kept] >> 32).astype(np.int32))
-    if edges[0] != 0 or edges[24] != packed.size:
-        plpy.error('pca_residual_scores_numpy: a cell has an hour outside 0 to 23')
     return hours
 
 cells_of_hour = split_cells()
