@@ -1,5 +1,8 @@
--- Each method scores every user of every hour of the PCA input exactly once: the (hour, user,
--- method) where it does not. Only the hours this run builds: a run of other hours at the same
+-- Each method scores every user of every hour of the PCA input exactly once, and no one else: the
+-- (hour, user, method) where it does not (scores 0 or more than 1), or that is not a user of that
+-- hour of the PCA input (is_pca_input_user false). Being exactly once, this is the scores'
+-- uniqueness on (hour, user, method) too, which a test of its own checked again in another scan
+-- and hash of every score. Only the hours this run builds: a run of other hours at the same
 -- time commits its models one by one, so across two models its hours may be half rewritten.
 -- The scores are read where they are used, not through one CTE: a CTE read twice is materialised
 -- without statistics, and the planner, taking it for 200 methods and a tenth of the users, spent
@@ -70,7 +73,8 @@ final as (
         coalesce(expected.hour_of_day, score_counts.hour_of_day) as hour_of_day,
         coalesce(expected.user_name, score_counts.user_name) as user_name,
         coalesce(expected.method, score_counts.method) as method,
-        coalesce(score_counts.scores, 0) as scores
+        coalesce(score_counts.scores, 0) as scores,
+        expected.user_name is not null as is_pca_input_user
 
     from expected
 
@@ -80,6 +84,7 @@ final as (
         and expected.method = score_counts.method
 
     where score_counts.scores is distinct from 1
+        or expected.user_name is null
 
 )
 

@@ -1,21 +1,29 @@
 {#- The residual method of every hour end to end in numpy (docs/scoring.md, steps 1-8 and "The
     whole day"), for the plpython backend, in one call: each hour's evidence needs the other hours'
-    expected counts. Per hour with cells (hours[k]): the cells' day_id, flow count and user
-    number each as one bytea of big-endian integers (int2send, int4send, int4send: read without
-    parsing text), all in the same order; per hour of row_hours, its rows (hour_days: the
-    window's days as day numbers, days since 1970-01-01, int4send, in day_id order); the users'
-    numbers index user_names (1-based: numbered in SQL, so that no call holds millions of names). Each hour is fitted alone (steps 1-7, the
-    same arithmetic as the set-based models int_residual_pca_input, int_residual_pca_components by
-    pca_fit_numpy's rules, int_residual_pca_column_means and int_residual_user_components), one
-    hour's dense days x users matrices at a time, keeping per cell what the second pass needs;
-    then each hour of scored_hours gets its evidence against the day-corrected counts and step 8.
-    Returns, per hour of scored_hours and user with flows in it, their score (their best run's),
-    the day of the run's largest evidence with its count and the day-corrected count expected, the
-    run's first and last day (with the runs joined to it through days above LINK_AT and the days
-    beside them that carry its excess), and the size of the hour's normal subspace. -#}
+    expected counts. Its input, every user's cells of every hour, one bytea per user (user_cells,
+    in the order of user_names): each cell one big-endian 64-bit integer (count << 32) | (hour <<
+    16) | day offset, the day offset counted from first_day (days since 1970-01-01), so that SQL
+    aggregates the cells by user alone (one hash on the name, no join to number the users) and
+    numpy reads them without parsing text. names_in_order holds the same names in int_pca_input's
+    name_id order (collate "C"): a user's number is their place in it. Per hour of row_hours, its
+    rows (hour_days: the window's days as day numbers, int4send, in day_id order); a cell whose
+    day is not one of its hour's rows is left out, as int_pca_input's join leaves it out. Each hour
+    is fitted alone (steps 1-7, the same arithmetic as the set-based models int_residual_pca_input,
+    int_residual_pca_components by pca_fit_numpy's rules, int_residual_pca_column_means and
+    int_residual_user_components), one hour's dense days x users matrices at a time, keeping per
+    cell what the second pass needs; then each hour of scored_hours gets its evidence against the
+    day-corrected counts and step 8.
+    Returns one row per hour of scored_hours with cells: the size of its normal subspace and, per
+    user with flows in it (in name order), as the text of arrays (one formatted string per
+    column: converting each value to a datum cost 2.4 s at 400,000 rows, six times as much): the
+    user's number (1-based place in names_in_order), their score (their best run's), the day
+    offsets of the run's first day, of its day of largest evidence and of its last day (with the
+    runs joined to it through days above LINK_AT and the days beside them that carry its excess),
+    packed as (first << 42) | (best << 21) | last, that best day's count and the day-corrected
+    count expected. -#}
 {% macro residual_scores_numpy_source() %}
-returns table (hour_of_day integer, user_name text, day_id integer, score double precision, flow_count bigint,
-    expected_flow_count double precision, first_day_id integer, last_day_id integer, normal_components integer)
+returns table (hour_of_day integer, normal_components integer, user_ids text, day_offsets text, flow_counts text,
+    scores text, expected_flow_counts text)
 language plpython3u immutable parallel safe
 as $pca$
 {%- set rules = netflow_pca.pca_numerical_rules() %}
@@ -28,22 +36,79 @@ DAY_PRIOR_FLOWS, SPREAD_PRIOR_DAYS = 10.0, 5.0
 AT_PREDICTION = 1e-9  # a residual this small is rounding noise (a user whose counts are all alike): at the prediction
 LINK_AT = 2.0  # days above this evidence join the best run to the runs beside it in what is reported
 CARRY_FROM, CARRY_SHARE = 1.0, 0.5  # a day beside the reported run above this evidence, with this share of its median excess, is reported with it
-hour_list, row_hour_list = list(hours or ()), list(row_hours or ())
-if not len(hour_list) == len(cell_day_ids or ()) == len(cell_counts or ()) == len(cell_user_ids or ()):
-    plpy.error('pca_residual_scores_numpy: hours, cell_day_ids, cell_counts and cell_user_ids differ in length')
+row_hour_list = list(row_hours or ())
 if len(row_hour_list) != len(hour_days or ()):
     plpy.error('pca_residual_scores_numpy: row_hours and hour_days differ in length')
-for given in (hour_list, row_hour_list):
-    if None in given or len(set(given)) != len(given):
-        plpy.error('pca_residual_scores_numpy: an hour is missing or given twice')
-if set(hour_list) - set(row_hour_list):
-    plpy.error('pca_residual_scores_numpy: an hour with cells has no days (row_hours)')
-days_of_hour = dict(zip(row_hour_list, hour_days))
-names = np.array(list(user_names or ()), dtype=object)
-if any(name is None for name in names):
-    plpy.error('pca_residual_scores_numpy: a user has no name')
-everyone = names.size
+if None in row_hour_list or len(set(row_hour_list)) != len(row_hour_list):
+    plpy.error('pca_residual_scores_numpy: an hour is missing or given twice')
+if first_day is None:
+    plpy.error('pca_residual_scores_numpy: first_day is missing')
+days_of_hour = {
+    hour: np.frombuffer(days or b'', dtype='>i4').astype(np.int64) - first_day for hour, days in zip(row_hour_list, hour_days)
+}
+for hour, offsets in days_of_hour.items():
+    if (np.diff(offsets) <= 0).any():
+        plpy.error('pca_residual_scores_numpy: the days of hour %s are not in increasing order' % hour)
+    if offsets.size and (offsets[0] < 0 or offsets[-1] >= 1 << 16):
+        plpy.error('pca_residual_scores_numpy: a day of hour %s lies outside the 65,536 days from first_day' % hour)
+names = list(names_in_order or ())
+everyone = len(names)
+place = {name: number for number, name in enumerate(names)}
+if None in place or len(place) != everyone:
+    plpy.error('pca_residual_scores_numpy: a user has no name, or a name comes twice in names_in_order')
+given_names, given_cells = list(user_names or ()), list(user_cells or ())
+if len(given_names) != len(given_cells):
+    plpy.error('pca_residual_scores_numpy: user_names and user_cells differ in length')
+if len(set(given_names)) != len(given_names):
+    plpy.error('pca_residual_scores_numpy: a user is given twice in user_names')
+numbers = np.array([place.get(name, -1) for name in given_names], dtype=np.int64)
+if (numbers < 0).any():
+    plpy.error('pca_residual_scores_numpy: a user of user_names is not in names_in_order')
+sizes = np.array([len(cells or b'') for cells in given_cells], dtype=np.int64)
+if (sizes % 8).any():
+    plpy.error('pca_residual_scores_numpy: a user\'s cells are not whole 8-byte integers')
 scored = set(scored_hours or ())
+
+def split_cells():
+    """Every user's cells (each (count << 32) | (hour << 16) | day offset, big-endian) cut into
+    each hour's: its rows (the cells whose day is one of the hour's, as int_pca_input windows
+    them), user numbers (0-based places in names_in_order) and counts, in small types. Within an
+    hour, user by user as given. A pass over the hours' 16-bit numbers per hour, not a sort of
+    them: the sort's 64-bit permutation of every cell, with a native copy of the cells, held 90 MB
+    more at 5.8 million cells."""
+    packed = np.frombuffer(b''.join(cells or b'' for cells in given_cells), dtype='>i8')
+    people = np.repeat(numbers.astype(np.int32), sizes // 8)
+    hour_of_cell = (packed >> 16).astype(np.int16)  # the low 16 bits above the day offset
+    if packed.size and (hour_of_cell.min() < 0 or hour_of_cell.max() > 23):
+        plpy.error('pca_residual_scores_numpy: a cell has an hour outside 0 to 23')
+    hours = {}
+    for hour in range(24):
+        offsets = days_of_hour.get(hour)
+        if offsets is None:
+            continue
+        taken = np.flatnonzero(hour_of_cell == hour)
+        if not taken.size:
+            continue
+        cells = packed[taken]
+        # each day offset's row in the hour (-1: not a day of the hour's matrix)
+        row_of_offset = np.full(1 << 16, -1, dtype=np.int32)
+        row_of_offset[offsets] = np.arange(offsets.size, dtype=np.int32)
+        rows = row_of_offset[cells & 0xFFFF]
+        kept = rows >= 0
+        if kept.all():
+            hours[hour] = (rows, people[taken], (cells >> 32).astype(np.int32))
+        elif kept.any():
+            hours[hour] = (rows[kept], people[taken[kept]], (cells[kept] >> 32).astype(np.int32))
+    return hours
+
+cells_of_hour = split_cells()
+hour_list = sorted(cells_of_hour)
+
+def ints(values):
+    return '{' + ','.join(map(str, values.tolist())) + '}'
+
+def floats(values):
+    return '{' + ','.join(map(repr, values.tolist())) + '}'
 
 def inverse_anscombe(value):
     return np.maximum(value / 2 + np.sqrt(SHIFT), 0) ** 2 - SHIFT
@@ -58,7 +123,10 @@ def run_ids(above):
     starts[1:] &= ~above[:-1]
     # numbered user after user: each user's count of starts so far plus the starts of the users
     # before (a cumulative sum down the days, not over a transposed copy), 0 outside runs
-    ids = np.cumsum(starts, axis=0)
+    # (row by row: numpy's cumulative sum down the first axis walks each column apart, 7 times slower)
+    ids = starts.astype(np.int64)
+    for i in range(1, ids.shape[0]):
+        np.add(ids[i - 1], ids[i], out=ids[i])
     if ids.shape[0]:
         ids += np.cumsum(ids[-1]) - ids[-1]
     ids *= above
@@ -67,20 +135,9 @@ def run_ids(above):
     return ids, length, starts
 
 def read_hour(k):
-    """Hour k's day numbers, and its cells' rows, user numbers (0-based) and counts, checked."""
-    day_numbers = np.frombuffer(days_of_hour[hour_list[k]] or b'', dtype='>i4').astype(np.int64)
-    rows = np.frombuffer(cell_day_ids[k] or b'', dtype='>i2').astype(np.int64) - 1
-    counts = np.frombuffer(cell_counts[k] or b'', dtype='>i4').astype(np.float64)
-    people = np.frombuffer(cell_user_ids[k] or b'', dtype='>i4').astype(np.int64) - 1
-    if not rows.size == counts.size == people.size:
-        plpy.error('pca_residual_scores_numpy: the cells of hour %s differ in length' % hour_list[k])
-    if (np.diff(day_numbers) <= 0).any():
-        plpy.error('pca_residual_scores_numpy: the days of hour %s are not in increasing order' % hour_list[k])
-    if rows.size and (rows.min() < 0 or rows.max() >= day_numbers.size):
-        plpy.error('pca_residual_scores_numpy: a cell of hour %s lies outside its days' % hour_list[k])
-    if people.size and (people.min() < 0 or people.max() >= everyone):
-        plpy.error('pca_residual_scores_numpy: a cell of hour %s has a user number outside user_names' % hour_list[k])
-    return day_numbers, rows, people, counts
+    """Hour k's day numbers, and its cells' rows, user numbers (0-based) and counts."""
+    rows, people, counts = cells_of_hour[hour_list[k]]
+    return days_of_hour[hour_list[k]] + first_day, rows.astype(np.int64), people.astype(np.int64), counts.astype(np.float64)
 
 def fit_hour(n, rows, people, counts):
     """Steps 1-7 of one hour on its dense days x users matrix (its users: the distinct people,
@@ -224,16 +281,21 @@ def moment_dispersion(counts, expected, columns, level_flows):
 
 # first pass: every hour's fit, and each user's flows and expected flows of each day across hours
 all_days = np.unique(np.concatenate([np.frombuffer(days or b'', dtype='>i4') for days in hour_days] + [np.zeros(0, dtype='>i4')]).astype(np.int64))
-flows_of_day = np.zeros((all_days.size, everyone))
-expected_of_day = np.zeros((all_days.size, everyone))
+# users x days (a user's days side by side), addressed by one flat index per cell
+flows_of_day = np.zeros(everyone * all_days.size)
+expected_of_day = np.zeros((everyone, all_days.size))
 fits = []
 for k in range(len(hour_list)):
     day_numbers, rows, people, counts = read_hour(k)
     fit, own = fit_hour(day_numbers.size, rows, people, counts)
     day_index = np.searchsorted(all_days, day_numbers)
-    flows_of_day[day_index[rows], people] += counts
-    expected_of_day[np.ix_(day_index, fit['users'])] += own
+    flows_of_day[people * all_days.size + day_index[rows]] += counts
+    if day_index.size and day_index[-1] - day_index[0] == day_index.size - 1:
+        expected_of_day[fit['users'], day_index[0]:day_index[-1] + 1] += own.T
+    else:
+        expected_of_day[np.ix_(fit['users'], day_index)] += own.T
     fits.append(fit)
+expected_of_day = expected_of_day.ravel()
 
 # second pass, the hours scored: each active cell's evidence against its expected count times its
 # user's day factor from the other hours, (flows + 10) / (expected + 10); the hour's phi shrunk by
@@ -247,11 +309,12 @@ for k, hour in enumerate(hour_list):
         continue
     fit = fits[k]
     day_numbers, rows, people, counts = read_hour(k)
+    day_offsets = day_numbers - first_day
     columns, level_flows = fit['columns'], fit['level_flows']
     n, p = day_numbers.size, fit['users'].size
-    day_index = np.searchsorted(all_days, day_numbers)[rows]
+    user_day = people * all_days.size + np.searchsorted(all_days, day_numbers)[rows]
     expected, residual = cell_predictions(fit, rows, counts)
-    factor = (flows_of_day[day_index, people] - counts + DAY_PRIOR_FLOWS) / (expected_of_day[day_index, people] - np.maximum(expected, 0) + DAY_PRIOR_FLOWS)
+    factor = (flows_of_day[user_day] - counts + DAY_PRIOR_FLOWS) / (expected_of_day[user_day] - np.maximum(expected, 0) + DAY_PRIOR_FLOWS)
     corrected = expected * factor
     explained = moment_dispersion(counts, corrected, columns, level_flows) / max(moment_dispersion(counts, expected, columns, level_flows), 1e-6)
     phi = max(fit['phi'] * explained, 0.0)
@@ -306,10 +369,11 @@ for k, hour in enumerate(hour_list):
     first_row = np.where(in_run, np.where(reported, day_rows, n).min(axis=0), first_row)
     last_row = np.where(in_run, np.where(reported, day_rows, -1).max(axis=0), last_row)
     best = np.where((day_rows >= first_row) & (day_rows <= last_row), evidence, -np.inf).argmax(axis=0)
-    yield from zip(
-        [hour] * p, names[fit['users']].tolist(), (best + 1).tolist(), cell_score[start, users].tolist(),
-        x[best, users].astype(np.int64).tolist(), expected_all[best, users].tolist(), (first_row + 1).tolist(),
-        (last_row + 1).tolist(), [fit['normal']] * p,
+    # as the text of arrays: converting each value to a datum costs more than formatting them all
+    yield (
+        hour, fit['normal'], ints(fit['users'] + 1),
+        ints((day_offsets[first_row] << 42) | (day_offsets[best] << 21) | day_offsets[last_row]),
+        ints(x[best, users].astype(np.int64)), floats(cell_score[start, users]), floats(expected_all[best, users]),
     )
 {%- endraw %}
 $pca$

@@ -14,9 +14,17 @@
     estimates trigger for nothing, is off for every model: dbt_project.yml). work_mem holds the hash of every user's row
     of int_residual_user_components (about 40 MB at 20,000 users) in one batch: at 32 MB half the
     cells were written to disk and read back. On the numpy route every hour's cells go to the
-    function at once, so they are aggregated by a hash on the hour: after a sort of the millions
-    of cells instead, at 10 million events, the backend took 6 s more CPU (20.5 s against 14.2 s)
-    to hold 56 MB less at its peak (569 MB against 625 MB). -#}
+    function at once, aggregated by a hash on the user's name (one bytea a user), and no sort is
+    allowed (enable_sort off, on that route only): the planner, costing each user's bytea at
+    8 kB, otherwise sorted the 5.8 million cells by name in the database's collation (12 s against
+    2 s for the hash, which spills a little to disk at 64 MB). Numbering the users instead (a scan
+    for the names, a join of every cell to them, an aggregate by hour) took 1 s more CPU, and a
+    sort of the cells by hour to disk when the planner took the names for 10 rows. The function
+    returns each hour's users as the text of arrays, unnested here: PL/Python turns every value of
+    a returned row into a datum through its text, 2.4 s for 400,000 rows of 9 columns, where
+    formatting and parsing the arrays took 0.5 s; the dates are the window's first day plus the
+    returned offsets, not joins to int_window_days. At 10 million events this model's statement
+    took 9.7 s of backend CPU against 12.9 s (plus two parallel workers' for the names) before. -#}
 {%- set partitioned = netflow_pca.hour_partitioned_config() %}
 {{ config(**dict(
     partitioned,
@@ -25,6 +33,7 @@
         'set local enable_mergejoin = off',
         'set local enable_nestloop = off',
         "set local work_mem = '64MB'",
+        "{{ 'set local enable_sort = off' if netflow_pca.residual_scoring_route() == 'numpy' else 'select 1' }}",
     ],
 )) }}
 {%- set run = netflow_pca.run_vars() %}
@@ -46,98 +55,38 @@ hourly_counts as (
 
 ),
 
-{#- read once (a CTE read more than once is materialised without statistics, and the planner
-    then hashed the millions of cells instead of the window's days) #}
-matrix_days as (
+window_days as (
 
     select * from {{ ref('int_window_days') }}
 
 ),
 
-{#- the function gets each cell's user as a number and the names once (millions of names in one
-    call would cost hundreds of MB of Python strings): the window's names in one array, in
-    int_pca_input's name_id order, numbered by their place in it. One scan of the counts for both:
-    the names numbered in a select of their own, for the join, and again for the array took a
-    second scan and aggregate of the millions of cells #}
-user_names as (
-
-    select array_agg(user_name order by user_name collate "C") as user_names
-
-    from (
-        select user_name
-
-        from {{ ref('int_hourly_counts') }}
-
-        group by user_name
-    ) as counted_users
-
-),
-
-{#- the planner takes the unnested names for a few rows (they are 20,000 at 10 million events)
-    and hashes them, not the millions of cells, to join them to the cells #}
-numbered_users as (
+{#- the days' numbers are offsets from the window's first day, both in the cells and in what the
+    function returns #}
+window_bounds as (
 
     select
-        numbered.user_name,
-        cast(numbered.user_id as integer) as user_id
+        min(day) as first_day,
+        max(day) as last_day
 
-    from user_names
-
-    cross join unnest(user_names.user_names) with ordinality as numbered (user_name, user_id)
+    from window_days
 
 ),
 
 {#- each hour's rows, the window's days by day_id, as day numbers (int4send, days since
-    1970-01-01): the function matches a user's day across hours by them #}
+    1970-01-01): the function matches the cells' days to them #}
 hour_rows as (
 
     select
         hour_of_day,
         string_agg(int4send(cast(day - date '1970-01-01' as integer)), '' order by day_id) as hour_days
 
-    from {{ ref('int_window_days') }}
+    from window_days
 
     group by hour_of_day
 
 ),
 
-matrices as (
-
-    -- each hour's cells in one row: the day_id, the count and the user's number as big-endian
-    -- integers (no text to format and parse; 10 bytes a cell: every hour's are in memory at
-    -- once), all in the same order (one aggregation feeds them the same rows)
-    select
-        hourly_counts.hour_of_day,
-        string_agg(int2send(cast(matrix_days.day_id as smallint)), '') as cell_day_ids,
-        string_agg(int4send(cast(hourly_counts.flow_count as integer)), '') as cell_counts,
-        string_agg(int4send(numbered_users.user_id), '') as cell_user_ids
-
-    from hourly_counts
-
-    inner join matrix_days
-        on hourly_counts.hour_of_day = matrix_days.hour_of_day
-        and hourly_counts.day = matrix_days.day
-
-    inner join numbered_users
-        on hourly_counts.user_name = numbered_users.user_name
-
-    group by hourly_counts.hour_of_day
-
-),
-
-hours as (
-
-    select
-        array_agg(hour_of_day order by hour_of_day) as hours,
-        array_agg(cell_day_ids order by hour_of_day) as cell_day_ids,
-        array_agg(cell_counts order by hour_of_day) as cell_counts,
-        array_agg(cell_user_ids order by hour_of_day) as cell_user_ids
-
-    from matrices
-
-),
-
-{#- apart from the cells' arrays, which a join would hash (90 MB at 10 million events) #}
 rows_of_hours as (
 
     select
@@ -148,34 +97,62 @@ rows_of_hours as (
 
 ),
 
-best_days as materialized (
+user_cells as (
+
+    -- each user's cells of the window's days in one bytea, a big-endian 64-bit integer a cell,
+    -- (count << 32) | (hour << 16) | day offset: one hash aggregate on the name and one
+    -- aggregate a cell. Numbering the users for the function instead took a scan of the counts for
+    -- the names and a join of every cell to them, which the planner, taking the names for 10 rows,
+    -- followed with a sort of the millions of cells by hour (spilled to disk)
+    select
+        hourly_counts.user_name,
+        string_agg(int8send(
+            (cast(cast(hourly_counts.flow_count as integer) as bigint) << 32)
+            | (cast(hourly_counts.hour_of_day as bigint) << 16)
+            | cast(cast(hourly_counts.day - window_bounds.first_day as smallint) as bigint)
+        ), '') as cells
+
+    from hourly_counts
+
+    cross join window_bounds
+
+    where hourly_counts.day between window_bounds.first_day and window_bounds.last_day
+
+    group by hourly_counts.user_name
+
+),
+
+{#- the names and their cells in the same order (one aggregation feeds them), and the names
+    again in int_pca_input's name_id order, which numbers the users (a sort of the names alone) #}
+users as (
+
+    select
+        array_agg(user_name) as user_names,
+        array_agg(cells) as user_cells,
+        array_agg(user_name order by user_name collate "C") as names_in_order
+
+    from user_cells
+
+),
+
+scored_hours as materialized (
 
     -- materialised: the function runs once, never again for each row it is joined to
-    select
-        scored.hour_of_day,
-        scored.user_name,
-        scored.day_id,
-        scored.score,
-        scored.flow_count,
-        scored.expected_flow_count,
-        scored.first_day_id,
-        scored.last_day_id,
-        scored.normal_components
+    select scored.*
 
-    from hours
+    from users
 
     cross join rows_of_hours
 
-    cross join user_names
+    cross join window_bounds
 
     cross join lateral {{ netflow_pca.quote_identifier(run.pca_functions_schema) }}.pca_residual_scores_numpy(
-        hours.hours,
-        hours.cell_day_ids,
-        hours.cell_counts,
-        hours.cell_user_ids,
+        users.user_names,
+        users.user_cells,
+        users.names_in_order,
+        window_bounds.first_day - date '1970-01-01',
         rows_of_hours.row_hours,
         rows_of_hours.hour_days,
-        user_names.user_names,
         array[{{ netflow_pca.selected_hours() | join(', ') }}],
         {{ run.residual_min_active_days }},
         cast({{ run.residual_damp_at }} as double precision),
@@ -189,11 +166,40 @@ best_days as materialized (
 
 ),
 
-window_days as (
+{#- the user numbers' names: the places in names_in_order #}
+numbered_users as (
 
-    select * from {{ ref('int_window_days') }}
+    select
+        numbered.user_name,
+        cast(numbered.user_id as integer) as user_id
 
-    where {{ netflow_pca.hour_filter('hour_of_day') }}
+    from users
+
+    cross join unnest(users.names_in_order) with ordinality as numbered (user_name, user_id)
+
+),
+
+{#- each hour's arrays as rows, a user a row #}
+best_days as (
+
+    select
+        scored_hours.hour_of_day,
+        scored_hours.normal_components,
+        best.user_id,
+        best.day_offsets,
+        best.flow_count,
+        best.score,
+        best.expected_flow_count
+
+    from scored_hours
+
+    cross join lateral unnest(
+        cast(scored_hours.user_ids as integer[]),
+        cast(scored_hours.day_offsets as bigint[]),
+        cast(scored_hours.flow_counts as bigint[]),
+        cast(scored_hours.scores as double precision[]),
+        cast(scored_hours.expected_flow_counts as double precision[])
+    ) as best (user_id, day_offsets, flow_count, score, expected_flow_count)
 
 ),
 
@@ -201,32 +207,25 @@ final as (
 
     select
         best_days.hour_of_day,
-        best_days.user_name,
+        numbered_users.user_name,
         cast('residual' as text) as method,
-        cast(best_days.score as double precision) as score,
+        best_days.score,
         cast({{ run.residual_threshold }} as double precision) as threshold,
         best_days.score > {{ run.residual_threshold }} as is_anomalous,
-        evidence_days.day as evidence_day,
+        window_bounds.first_day + cast((best_days.day_offsets >> 21) & 2097151 as integer) as evidence_day,
         cast(null as integer) as evidence_component,
-        cast(best_days.flow_count as bigint) as flow_count,
-        cast(best_days.expected_flow_count as double precision) as expected_flow_count,
-        cast(best_days.normal_components as integer) as kept_components,
-        first_days.day as first_evidence_day,
-        last_days.day as last_evidence_day
+        best_days.flow_count,
+        best_days.expected_flow_count,
+        best_days.normal_components as kept_components,
+        window_bounds.first_day + cast(best_days.day_offsets >> 42 as integer) as first_evidence_day,
+        window_bounds.first_day + cast(best_days.day_offsets & 2097151 as integer) as last_evidence_day
 
     from best_days
 
-    inner join window_days as evidence_days
-        on best_days.hour_of_day = evidence_days.hour_of_day
-        and best_days.day_id = evidence_days.day_id
+    inner join numbered_users
+        on best_days.user_id = numbered_users.user_id
 
-    inner join window_days as first_days
-        on best_days.hour_of_day = first_days.hour_of_day
-        and best_days.first_day_id = first_days.day_id
-
-    inner join window_days as last_days
-        on best_days.hour_of_day = last_days.hour_of_day
-        and best_days.last_day_id = last_days.day_id
+    cross join window_bounds
 
 )
 

@@ -47,16 +47,24 @@ def test_both_methods_rank_user_a_first_in_hour_12(project: Project) -> None:
     assert top == {"residual": ("a", date(2017, 1, 12)), "loading": ("a", None)}
 
 
-def _numpy_scores(project: Project, days: list[int], user_ids: list[int], names: list[str]) -> list[tuple[Any, ...]]:
-    """pca_residual_scores_numpy on one hour (12) of one-flow cells over 3 days, with the default
-    parameters."""
+def _numpy_scores(project: Project, cells: list[tuple[int, str]], names: list[str]) -> list[tuple[Any, ...]]:
+    """pca_residual_scores_numpy on one hour (12) of one-flow cells (day 1 to 3, user) over 3 days,
+    with the default parameters: each user's cells in one bytea, as int_residual_scores packs them,
+    the users numbered by their places in names; each scored user's name, through their number."""
+    by_user: dict[str, list[int]] = {}
+    for day, user in cells:
+        by_user.setdefault(user, []).append((1 << 32) | (12 << 16) | (day - 1))
+    users = sorted(by_user, reverse=True)  # in any order: names numbers them
     return project.db.rows(
-        f'select hour_of_day, user_name from "{project.schema}".pca_residual_scores_numpy(array[12], array[%s],'
-        " array[%s], array[%s], array[12], array[%s], %s, array[12], 3, 4, 0.05, 3, 2, 20, 3, 5) order by user_name",
+        f'select scored.hour_of_day, names.user_name from "{project.schema}".pca_residual_scores_numpy(%s, %s, %s,'
+        " 19000, array[12], array[%s], array[12], 3, 4, 0.05, 3, 2, 20, 3, 5) as scored"
+        " cross join unnest(cast(scored.user_ids as integer[])) as scored_users (user_id)"
+        " inner join unnest(cast(%s as text[])) with ordinality as names (user_name, user_id)"
+        " on names.user_id = scored_users.user_id order by names.user_name",
         (
-            psycopg2.Binary(struct.pack(f">{len(days)}h", *days)),
-            psycopg2.Binary(struct.pack(f">{len(days)}i", *[1] * len(days))),
-            psycopg2.Binary(struct.pack(f">{len(user_ids)}i", *user_ids)),
+            users,
+            [psycopg2.Binary(struct.pack(f">{len(by_user[user])}q", *by_user[user])) for user in users],
+            names,
             psycopg2.Binary(struct.pack(">3i", 19000, 19001, 19002)),
             names,
         ),
@@ -64,17 +72,18 @@ def _numpy_scores(project: Project, days: list[int], user_ids: list[int], names:
 
 
 def test_the_numpy_scores_name_the_users_by_their_numbers(built_project: Project) -> None:
-    assert _numpy_scores(built_project, [1, 2, 3, 1, 2, 3], [2, 2, 2, 3, 3, 3], ["a", "b", "c"]) == [(12, "b"), (12, "c")]
+    cells = [(day, user) for user in ("b", "c") for day in (1, 2, 3)]
+    assert _numpy_scores(built_project, cells, ["a", "b", "c"]) == [(12, "b"), (12, "c")]
 
 
 def test_the_numpy_scores_refuse_a_cell_given_twice(built_project: Project) -> None:
     with pytest.raises(psycopg2.Error, match="a \\(day, user\\) cell comes more than once"):
-        _numpy_scores(built_project, [1, 2, 1], [1, 1, 1], ["a"])
+        _numpy_scores(built_project, [(1, "a"), (2, "a"), (1, "a")], ["a"])
 
 
-def test_the_numpy_scores_refuse_a_user_number_without_a_name(built_project: Project) -> None:
-    with pytest.raises(psycopg2.Error, match="a cell of hour 12 has a user number outside user_names"):
-        _numpy_scores(built_project, [1, 2, 3], [1, 1, 2], ["a"])
+def test_the_numpy_scores_refuse_a_user_without_a_number(built_project: Project) -> None:
+    with pytest.raises(psycopg2.Error, match="a user of user_names is not in names_in_order"):
+        _numpy_scores(built_project, [(1, "a"), (2, "a"), (3, "b")], ["a"])
 
 
 # seed 18 with 10 lasting bursts: one of them (u00060 in hour 0) dips under run_at on its second

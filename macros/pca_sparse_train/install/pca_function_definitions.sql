@@ -16,8 +16,8 @@
         ('pca_fit_numpy', 'plpython3u', '(cells text, vals text, row_dim integer, col_dim integer,'
             ~ ' components integer, variance double precision)',
             netflow_pca.pca_fit_numpy_source()),
-        ('pca_residual_scores_numpy', 'plpython3u', '(hours integer[], cell_day_ids bytea[], cell_counts bytea[],'
-            ~ ' cell_user_ids bytea[], row_hours integer[], hour_days bytea[], user_names text[], scored_hours integer[],'
+        ('pca_residual_scores_numpy', 'plpython3u', '(user_names text[], user_cells bytea[], names_in_order text[],'
+            ~ ' first_day integer, row_hours integer[], hour_days bytea[], scored_hours integer[],'
             ~ ' min_active_days integer, damp_at double precision, collective_share double precision,'
             ~ ' collective_min_users integer, max_extreme_days integer, max_components integer,'
             ~ ' run_at double precision, max_run_days integer)',
