@@ -1,9 +1,11 @@
 {#-
-    The groups (per group_by, of the hours the run builds) where the model's rows differ from
-    those of compare_model: their number, or a checksum of their integer key_columns (a sum of
-    64-bit hashes, each key column hashed with the next one's hash as seed). With compare_model
-    unique on (group_by, key_columns), equal counts and checksums say that the model holds each of
-    those keys exactly once, and no other: its uniqueness, checked on two scans of aggregates
+    The groups (per group_by, of the hours the run builds) that the model holds and whose rows
+    differ from those of compare_model: their number, or a checksum of their integer key_columns
+    (a sum of 64-bit hashes, each key column hashed with the next one's hash as seed). With
+    compare_model unique on (group_by, key_columns), equal counts and checksums say that the
+    model holds each of those keys of the group exactly once, and no other: its uniqueness (a
+    group the model leaves out, as a route that leaves the model empty does, passes, as it passes
+    a uniqueness test), checked on two scans of aggregates
     instead of a group-by of every key (on int_residual_pca_input at 10 M events, 7.5 s for the
     group-by of 5.8 million keys, a node every later model waited for).
 -#}
@@ -48,13 +50,13 @@
     validation_errors as (
 
         select
-            coalesce(model_groups.{{ group_by }}, compare_groups.{{ group_by }}) as {{ group_by }},
+            model_groups.{{ group_by }},
             model_groups.cells as model_cells,
             compare_groups.cells as compare_cells
 
         from model_groups
 
-        full outer join compare_groups
+        left join compare_groups
             on model_groups.{{ group_by }} = compare_groups.{{ group_by }}
 
         where model_groups.cells is distinct from compare_groups.cells
