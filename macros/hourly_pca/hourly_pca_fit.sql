@@ -1,7 +1,8 @@
 {#-
     The pre-hook of a model of principal components (pca_components, int_residual_pca_components):
     one pca_sparse_train fit per hour of the day over a PCA input (day_id x name_id, values
-    val_id, grouped by hour_of_day), for the hours this run builds, into the temporary table
+    val_id, grouped by hour_of_day; its zero values left out, as absent cells of the sparse
+    matrix are), for the hours this run builds, into the temporary table
     hourly_pca_fit_relation() that the model then selects from. Each hour is fitted with its own
     row_dim and col_dim from `dimensions` (int_pca_dimensions), which come from the window alone,
     so an hour fits the same in a run of one hour as in a run of all; the hours that share
@@ -29,12 +30,14 @@
         {%- do return('') -%}
     {%- endif -%}
     {%- for row_dim, col_dim, hours in hour_groups -%}
-        {%- set source = pca_input -%}
-        {%- if hours.split(',') | length < 24 -%}
-            {%- set source = 'pg_temp.hourly_pca_input' -%}
-            {%- do run_query('create or replace temporary view hourly_pca_input as select * from ' ~ pca_input
-                ~ ' where hour_of_day in (' ~ hours ~ ')') -%}
-        {%- endif -%}
+        {#- the fit reads the cells through a view of its hours' non-zero values: a zero is an
+            absent cell of the sparse matrix, and the residual fit's damped deviations are 0 on
+            most cells (3.6 of 5.8 million at 10 M events), which every step of the fit would
+            otherwise carry (the sql backend's lines, Gram sums and projections) -#}
+        {%- set source = 'pg_temp.hourly_pca_input' -%}
+        {%- do run_query('create or replace temporary view hourly_pca_input as select * from ' ~ pca_input
+            ~ ' where ' ~ netflow_pca.quote_identifier(val_id) ~ ' is distinct from 0'
+            ~ (' and hour_of_day in (' ~ hours ~ ')' if hours.split(',') | length < 24 else '')) -%}
         {%- set out = fit if loop.first else fit_part -%}
         {%- set components_param = run.variance_target if max_components is none
             else [[max_components, row_dim - 1, col_dim] | min, 1] | max -%}

@@ -20,6 +20,19 @@
     ],
 )) }}
 {%- set most_components = netflow_pca.residual_most_components() %}
+{%- if execute and model.resource_type == 'model' and netflow_pca.residual_scoring_route() == 'sql' %}
+    {#- as many loadings as the largest normal subspace of the hours built (1 or 2 of the 20 the
+        fit holds at 10 M events): a loading past an hour's normal components is null and adds
+        0 to every projection, which summed 20 products per cell. In a build this model compiles
+        after int_residual_user_components is built, so this is its own; where that table does
+        not exist yet (a compile alone), the SQL keeps every loading -#}
+    {%- set user_components = load_relation(ref('int_residual_user_components')) %}
+    {%- if user_components is not none %}
+        {%- set largest = run_query('select max(normal_components) from ' ~ user_components
+            ~ ' where ' ~ netflow_pca.hour_filter('hour_of_day')).rows[0][0] %}
+        {%- set most_components = [[largest or 1, most_components] | min, 1] | max %}
+    {%- endif %}
+{%- endif %}
 
 with
 
@@ -72,7 +85,9 @@ component_offsets as (
 day_sums as (
 
     -- per day, one sum per normal component over the day's cells (null past the hour's normal
-    -- components)
+    -- components), of the cells off their user's level only: a deviation of 0 adds nothing, and
+    -- 3.6 of 5.8 million cells are at the level at 10 M events (a day without such cells has no
+    -- row here: day_scores)
     select
         cells.hour_of_day,
         cells.day_id,
@@ -86,26 +101,46 @@ day_sums as (
         on cells.hour_of_day = users.hour_of_day
         and cells.name_id = users.name_id
 
+    where cells.deviation <> 0
+
     group by
         cells.hour_of_day,
         cells.day_id
 
 ),
 
+hour_days as (
+
+    -- every day of the hour's matrix, its rows (a table, whose size the planner knows)
+    select
+        hour_of_day,
+        day_id
+
+    from {{ ref('int_window_days') }}
+
+    where {{ netflow_pca.hour_filter('hour_of_day') }}
+
+),
+
 day_scores as (
 
-    -- each day's coordinates in the normal subspace, of its centred undamped deviations
+    -- each day's coordinates in the normal subspace, of its centred undamped deviations (the
+    -- sums 0 on a day whose cells are all at their users' levels)
     select
-        day_sums.hour_of_day,
-        day_sums.day_id,
+        hour_days.hour_of_day,
+        hour_days.day_id,
         {%- for k in range(1, most_components + 1) %}
-        day_sums.score_sum_{{ k }} - component_offsets.mean_score_{{ k }} as day_score_{{ k }}{{ ',' if not loop.last }}
+        coalesce(day_sums.score_sum_{{ k }}, 0) - component_offsets.mean_score_{{ k }} as day_score_{{ k }}{{ ',' if not loop.last }}
         {%- endfor %}
 
-    from day_sums
+    from hour_days
 
     inner join component_offsets
-        on day_sums.hour_of_day = component_offsets.hour_of_day
+        on hour_days.hour_of_day = component_offsets.hour_of_day
+
+    left join day_sums
+        on hour_days.hour_of_day = day_sums.hour_of_day
+        and hour_days.day_id = day_sums.day_id
 
 ),
 

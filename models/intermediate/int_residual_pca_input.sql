@@ -181,19 +181,6 @@ baseline_cells as (
 
 ),
 
-hour_users as (
-
-    -- name_id ranks the hour's users densely from 1, so the largest is their number
-    select
-        hour_of_day,
-        cast(max(name_id) as bigint) as n_users
-
-    from cells
-
-    group by hour_of_day
-
-),
-
 medians as (
 
     select
@@ -245,6 +232,20 @@ levels as (
 
 ),
 
+hour_users as (
+
+    -- name_id ranks the hour's users densely from 1, so the largest is their number; from the
+    -- users' levels (one row per user with cells), not from every cell
+    select
+        hour_of_day,
+        cast(max(name_id) as bigint) as n_users
+
+    from levels
+
+    group by hour_of_day
+
+),
+
 deviations as (
 
     select
@@ -272,26 +273,42 @@ extremes as (
 
 ),
 
-collective_days as (
+day_extremes as (
 
-    -- a day on which many of the hour's users are extreme is a shared event, part of the normal
     select
-        extremes.hour_of_day,
-        extremes.day_id,
-        count(*) filter (where extremes.is_extreme) >= greatest(
-            {{ run.residual_collective_min_users }},
-            {{ run.residual_collective_share }} * hour_users.n_users
-        ) as is_collective
+        hour_of_day,
+        day_id,
+        count(*) filter (where is_extreme) as extreme_users
 
     from extremes
 
-    inner join hour_users
-        on extremes.hour_of_day = hour_users.hour_of_day
-
     group by
-        extremes.hour_of_day,
-        extremes.day_id,
-        hour_users.n_users
+        hour_of_day,
+        day_id
+
+),
+
+collective_days as materialized (
+
+    -- a day on which many of the hour's users are extreme is a shared event, part of the normal;
+    -- with the hour's users and days, so that each cell meets one row of its day for all three
+    select
+        day_extremes.hour_of_day,
+        day_extremes.day_id,
+        day_extremes.extreme_users >= greatest(
+            {{ run.residual_collective_min_users }},
+            {{ run.residual_collective_share }} * hour_users.n_users
+        ) as is_collective,
+        hour_users.n_users,
+        dimensions.row_dim
+
+    from day_extremes
+
+    inner join hour_users
+        on day_extremes.hour_of_day = hour_users.hour_of_day
+
+    inner join dimensions
+        on day_extremes.hour_of_day = dimensions.hour_of_day
 
 ),
 
@@ -358,20 +375,14 @@ final as (
         collective_days.is_collective,
         coalesce(recurring_users.is_recurring, false) as is_recurring,
         -- the rows of the hour's fit, the PCA's row_dim
-        dimensions.row_dim as n_days,
-        hour_users.n_users,
+        collective_days.row_dim as n_days,
+        collective_days.n_users,
         case
             when extremes.is_extreme and not collective_days.is_collective and not coalesce(recurring_users.is_recurring, false) then 0
             else extremes.deviation
         end as fit_value
 
     from extremes
-
-    inner join hour_users
-        on extremes.hour_of_day = hour_users.hour_of_day
-
-    inner join dimensions
-        on extremes.hour_of_day = dimensions.hour_of_day
 
     inner join collective_days
         on extremes.hour_of_day = collective_days.hour_of_day
