@@ -1,17 +1,10 @@
-{#- The hash of every (user, day, hour) cell, 5.8 million at 10 million events, runs almost alone on
-    the build's critical path (only the window's small tests beside it; the scoring and the sparse
-    input start after it). EXPLAIN (ANALYZE, BUFFERS) of this query on the bench's events: at the
-    default 4 MB work_mem, 177 batches and 358 MB written to disk and read back; at 256 MB, 5
-    batches (524 MB held, 102 MB on disk); at 320 MB, 655 MB held and 240 kB on disk (PostgreSQL
-    13+ hashes up to hash_mem_multiplier x work_mem, 2 by default). The backend hands the memory
-    back when the statement ends (its RssAnon falls back to a few MB), before the scoring's
-    function holds its own. For this model's transaction only. -#}
-{%- set counted = netflow_pca.counted_days_config(this) %}
-{{ config(**dict(
-    counted,
-    distributed_by=['user_name'],
-    pre_hook=counted.get('pre_hook', []) + ["set local work_mem = '320MB'"],
-)) }}
+{#- No work_mem of its own: the hash of the 5.8 million (user, day, hour) cells at 10 million
+    events spills at the default 4 MB (177 batches, 358 MB on disk; EXPLAIN ANALYZE BUFFERS) and
+    needs 655 MB to stay in one batch (320 MB x hash_mem_multiplier 2), yet the model took as much
+    CPU that way (CREATE TABLE AS alternated at load 1.3-2.7: 9.3-11.0 s at 320 MB against
+    9.5-10.8 s at 4 MB): the partitions of a spilled hash stay in the CPU's cache, one big hash
+    does not. Not worth 650 MB of the server's memory. -#}
+{{ config(distributed_by=['user_name'], **netflow_pca.counted_days_config(this)) }}
 
 {%- set run = netflow_pca.run_vars() %}
 {%- set recounting = run.recount_days is not none and is_incremental() %}
@@ -61,7 +54,7 @@ bucketed as (
         events.user_name,
         cast(events.flow_local_at as date) as day,
         {#- date_part, a float, not extract, which returns numeric since PostgreSQL 14: a numeric
-            for each of 10 million events cost about 1 s more CPU; the hour is whole either way #}
+            for each of 10 million events cost 0.7 to 1 s more CPU (alternated, load 1.3-2.7); the hour is whole either way #}
         cast(date_part('hour', events.flow_local_at) as integer) as hour_of_day
 
     from events
