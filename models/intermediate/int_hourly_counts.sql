@@ -54,7 +54,8 @@ bucketed as (
         events.user_name,
         cast(events.flow_local_at as date) as day,
         {#- date_part, a float, not extract, which returns numeric since PostgreSQL 14: a numeric
-            for each of 10 million events cost 0.7 to 1 s more CPU (alternated, load 1.3-2.7); the hour is whole either way #}
+            for each of 10 million events cost 0.7 to 1 s more CPU (alternated, load 1.3-2.7);
+            the hour is whole either way #}
         cast(date_part('hour', events.flow_local_at) as integer) as hour_of_day
 
     from events
