@@ -17,35 +17,23 @@
 
     with
 
-    model_groups as (
+    {%- for name, relation in [('model_groups', model), ('compare_groups', compare_model)] %}
+
+    {{ name }} as (
 
         select
             {{ group_by }},
             count(*) as cells,
             sum({{ checksum.sql }}) as checksum
 
-        from {{ model }}
+        from {{ relation }}
 
         where {{ netflow_pca.hour_filter(group_by) }}
 
         group by {{ group_by }}
 
     ),
-
-    compare_groups as (
-
-        select
-            {{ group_by }},
-            count(*) as cells,
-            sum({{ checksum.sql }}) as checksum
-
-        from {{ compare_model }}
-
-        where {{ netflow_pca.hour_filter(group_by) }}
-
-        group by {{ group_by }}
-
-    ),
+    {%- endfor %}
 
     validation_errors as (
 
