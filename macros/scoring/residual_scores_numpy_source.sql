@@ -135,9 +135,9 @@ def run_ids(above):
     return ids, length, starts
 
 def read_hour(k):
-    """Hour k's day numbers, and its cells' rows, user numbers (0-based) and counts."""
+    """Hour k's days (offsets from first_day), and its cells' rows, user numbers (0-based) and counts."""
     rows, people, counts = cells_of_hour[hour_list[k]]
-    return days_of_hour[hour_list[k]] + first_day, rows.astype(np.int64), people.astype(np.int64), counts.astype(np.float64)
+    return days_of_hour[hour_list[k]], rows.astype(np.int64), people.astype(np.int64), counts.astype(np.float64)
 
 def fit_hour(n, rows, people, counts):
     """Steps 1-7 of one hour on its dense days x users matrix (its users: the distinct people,
@@ -280,15 +280,15 @@ def moment_dispersion(counts, expected, columns, level_flows):
     return float(np.median(excess[users] / squares[users])) if users.any() else 0.0
 
 # first pass: every hour's fit, and each user's flows and expected flows of each day across hours
-all_days = np.unique(np.concatenate([np.frombuffer(days or b'', dtype='>i4') for days in hour_days] + [np.zeros(0, dtype='>i4')]).astype(np.int64))
+all_days = np.unique(np.concatenate([*days_of_hour.values(), np.zeros(0, dtype=np.int64)]))
 # users x days (a user's days side by side), addressed by one flat index per cell
 flows_of_day = np.zeros(everyone * all_days.size)
 expected_of_day = np.zeros((everyone, all_days.size))
 fits = []
 for k in range(len(hour_list)):
-    day_numbers, rows, people, counts = read_hour(k)
-    fit, own = fit_hour(day_numbers.size, rows, people, counts)
-    day_index = np.searchsorted(all_days, day_numbers)
+    day_offsets, rows, people, counts = read_hour(k)
+    fit, own = fit_hour(day_offsets.size, rows, people, counts)
+    day_index = np.searchsorted(all_days, day_offsets)
     flows_of_day[people * all_days.size + day_index[rows]] += counts
     if day_index.size and day_index[-1] - day_index[0] == day_index.size - 1:
         expected_of_day[fit['users'], day_index[0]:day_index[-1] + 1] += own.T
@@ -308,11 +308,10 @@ for k, hour in enumerate(hour_list):
     if hour not in scored:
         continue
     fit = fits[k]
-    day_numbers, rows, people, counts = read_hour(k)
-    day_offsets = day_numbers - first_day
+    day_offsets, rows, people, counts = read_hour(k)
     columns, level_flows = fit['columns'], fit['level_flows']
-    n, p = day_numbers.size, fit['users'].size
-    user_day = people * all_days.size + np.searchsorted(all_days, day_numbers)[rows]
+    n, p = day_offsets.size, fit['users'].size
+    user_day = people * all_days.size + np.searchsorted(all_days, day_offsets)[rows]
     expected, residual = cell_predictions(fit, rows, counts)
     factor = (flows_of_day[user_day] - counts + DAY_PRIOR_FLOWS) / (expected_of_day[user_day] - np.maximum(expected, 0) + DAY_PRIOR_FLOWS)
     corrected = expected * factor
