@@ -364,6 +364,29 @@ def test_a_run_creates_no_functions_schema_only_the_administrator_does(pca: Proj
         pca.db.execute(f'drop schema if exists "{schema}" cascade')
 
 
+def test_install_drops_the_overloads_an_earlier_version_left_and_no_other(pca: Project, session_id: str) -> None:
+    schema = f"nfpca_test_{session_id}_upgraded"
+    pca.db.execute(
+        f'create schema "{schema}";'
+        f'create function "{schema}".pca_symmetric_eigenvalues(matrix integer) returns integer language sql as $$ select 1 $$;'
+        f"comment on function \"{schema}\".pca_symmetric_eigenvalues(integer) is 'netflow_pca 0123456789abcdef';"
+        f'create function "{schema}".pca_symmetric_eigenvectors(wanted integer) returns integer language sql as $$ select 2 $$;'
+        f"comment on function \"{schema}\".pca_symmetric_eigenvectors(integer) is 'a function of our own'")
+    try:
+        installed = pca.dbt("run-operation", "install_pca_functions", vars={"pca_functions_schema": schema})
+        assert installed.returncode == 0, installed.stdout[-3000:]
+        overloads = pca.db.rows("select p.proname::text, pg_get_function_identity_arguments(p.oid) from pg_proc as p"
+                                " join pg_namespace as n on n.oid = p.pronamespace where n.nspname = %s"
+                                " and p.proname like 'pca_symmetric%%' order by 1, 2", (schema,))
+        assert overloads == [
+            ("pca_symmetric_eigenvalues", "matrix double precision[]"),
+            ("pca_symmetric_eigenvectors", "reduced double precision[], eigenvalues double precision[], wanted integer"),
+            ("pca_symmetric_eigenvectors", "wanted integer"),
+        ]
+    finally:
+        pca.db.execute(f'drop schema if exists "{schema}" cascade')
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_near_tie_of_opposite_signs_is_signed_by_the_first_entry(pca: Project, backend: str) -> None:
     skip_without_plpython(pca, backend)

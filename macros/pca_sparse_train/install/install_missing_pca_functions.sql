@@ -32,6 +32,7 @@
             {%- endif -%}
             {%- for definition in stale -%}
                 {%- do run_query(definition.ddl) -%}
+                {%- do netflow_pca._drop_replaced_pca_overloads(schema, definition) -%}
             {%- endfor -%}
             {%- do log('netflow_pca: installed the ' ~ language ~ ' functions of the PCA in schema ' ~ schema, info=true) -%}
         {%- elif problem is not none -%}
@@ -40,6 +41,25 @@
         {%- do result.update({language: problem}) -%}
     {%- endfor -%}
     {%- do return(result) -%}
+{% endmacro %}
+
+
+{#- Drops the functions of the same name that an earlier version installed with another signature
+    (create or replace keeps them beside the new one, unused): those with a netflow_pca tag other
+    than the new definition's, that this role owns; a function of that name the project did not
+    install is left alone. -#}
+{% macro _drop_replaced_pca_overloads(schema, definition) %}
+    {%- for (signature,) in run_query(
+        "select p.oid::pg_catalog.regprocedure::text from pg_catalog.pg_proc as p"
+        ~ " join pg_catalog.pg_namespace as n on n.oid = p.pronamespace"
+        ~ " where n.nspname = " ~ netflow_pca.sql_string_literal(schema)
+        ~ " and p.proname = " ~ netflow_pca.sql_string_literal(definition.name)
+        ~ " and pg_catalog.obj_description(p.oid, 'pg_proc') like 'netflow\\_pca %'"
+        ~ " and pg_catalog.obj_description(p.oid, 'pg_proc') <> " ~ netflow_pca.sql_string_literal(definition.tag)
+        ~ " and pg_catalog.pg_has_role(p.proowner, 'USAGE')"
+    ).rows -%}
+        {%- do run_query('drop function ' ~ signature) -%}
+    {%- endfor -%}
 {% endmacro %}
 
 
