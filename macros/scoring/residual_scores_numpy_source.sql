@@ -14,8 +14,8 @@
     needs; then each hour of scored_hours gets its evidence against the day-corrected counts and
     step 8. Every step but the PCA's own arithmetic works on the hour's active cells in user, day
     order (runs of consecutive days, per-user maxima and sums over segments), not on dense days x
-    users matrices: an hour has 13% of its 90 x 20,000 cells at the bench's size, and the dense
-    form took 6.5 s of the function's 6.7 s of CPU there against 3.8 s now, the same rows.
+    users matrices: an hour has 11-20% of its 90 x 20,000 cells at the bench's size, where the
+    function took 6.7 s of CPU on the dense matrices against 3.8 s now, the same rows.
     Returns one row per hour of scored_hours with cells: the size of its normal subspace and, per
     user with flows in it (in name order), as the text of arrays (one formatted string per
     column: converting each value to a datum cost 2.4 s at 400,000 rows, six times as much): the
@@ -276,7 +276,7 @@ def fit_hour(n, rows, people, counts):
     # the days' scores on the undamped deviations
     centred[rows[damped], columns[damped]] = deviation[damped] - mean[columns[damped]]
     fit = dict(
-        users=users_of_hour, columns=columns, firsts=firsts, follows=follows, kept=~damped, level=level, scale=scale,
+        users=users_of_hour, columns=columns.astype(np.int32), firsts=firsts, follows=follows, kept=~damped, level=level, scale=scale,
         mean=mean, basis=basis, day_scores=centred @ basis, spread=spread, level_flows=level_flows, phi=phi,
         normal=normal,
     )
