@@ -20,33 +20,43 @@ dimensions as (
 
 ),
 
-{#- each sum already divided by its hour's row_dim, since the means' row_dim differs by hour #}
 column_sums as (
 
     select
-        pca_input.hour_of_day,
-        pca_input.name_id as col_id,
-        cast(sum(pca_input.{{ netflow_pca.quote_identifier(val_id) }}) as double precision) / dimensions.row_dim
-            as column_sum
+        hour_of_day,
+        name_id as col_id,
+        cast(sum({{ netflow_pca.quote_identifier(val_id) }}) as double precision) as column_sum
 
     from pca_input
 
-    inner join dimensions
-        on pca_input.hour_of_day = dimensions.hour_of_day
-
-    where {{ netflow_pca.hour_filter('pca_input.hour_of_day') }}
+    where {{ netflow_pca.hour_filter('hour_of_day') }}
 
     group by
-        pca_input.hour_of_day,
-        pca_input.name_id,
-        dimensions.row_dim
+        hour_of_day,
+        name_id
+
+),
+
+{#- each sum divided by its hour's row_dim, since the means' row_dim differs by hour: after the
+    sums, so that the join meets one row per (hour, user), not every cell #}
+hour_sums as (
+
+    select
+        column_sums.hour_of_day,
+        column_sums.col_id,
+        column_sums.column_sum / dimensions.row_dim as column_sum
+
+    from column_sums
+
+    inner join dimensions
+        on column_sums.hour_of_day = dimensions.hour_of_day
 
 ),
 
 column_means as (
 
     {{ netflow_pca.pca_column_means_sql(
-        'column_sums', ['hour_of_day'], '1', '(select max(col_dim) from dimensions)'
+        'hour_sums', ['hour_of_day'], '1', '(select max(col_dim) from dimensions)'
     ) }}
 
 ),

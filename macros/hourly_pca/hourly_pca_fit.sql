@@ -9,9 +9,12 @@
     dimensions are fitted together (MADlib's grouping applies one row_dim and col_dim to every
     group). It runs inside the model's transaction, so a failure leaves the model as it was.
     Without max_components it keeps the var variance_target's share of variance; with it, that
-    many components at most (and at most one fewer than the days).
+    many components at most (and at most one fewer than the days). With vector_variance_factor,
+    the sql backend computes the vectors of the leading components only while each one's variance
+    exceeds that factor times the mean variance of it and all that follow (at most the days less
+    its number); the later ones keep their row, std_dev and proportion, with a null vector.
 -#}
-{% macro hourly_pca_fit(pca_input, val_id, dimensions, max_components=none) %}
+{% macro hourly_pca_fit(pca_input, val_id, dimensions, max_components=none, vector_variance_factor=none) %}
     {%- if not execute -%}
         {%- do return('') -%}
     {%- endif -%}
@@ -43,6 +46,7 @@
             else [[max_components, row_dim - 1, col_dim] | min, 1] | max -%}
         {%- set args = netflow_pca.pca_arguments(
             source, out, 'day_id', 'name_id', val_id, row_dim | int, col_dim | int, components_param, 'hour_of_day') -%}
+        {%- do args.update({'vector_variance_factor': vector_variance_factor}) -%}
         {%- do netflow_pca.pca_fit(args, netflow_pca.pca_backend(run.pca_backend), args.out, none, target.schema) -%}
         {%- if not loop.first -%}
             {%- do run_query('insert into ' ~ fit ~ ' select * from ' ~ fit_part ~ '; drop table ' ~ fit_part) -%}

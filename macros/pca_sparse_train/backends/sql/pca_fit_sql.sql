@@ -6,8 +6,11 @@
     2. gram: the uncentred Gram matrix of the short side, G = sum over lines of l l', one row of
        it per short id, as m sums per cell (m = min(row_dim, col_dim));
     3. spectra: G centred (J G J for rows, G - n mu mu' for columns), and its eigenvalues;
-    4. kept: how many components the rules keep in each group;
-    5. eigen: the eigenvectors of the kept eigenvalues only (inverse iteration): the full
+    4. kept: how many components the rules keep in each group, and how many of them get their
+       vector: all, or with args.vector_variance_factor (set by hourly_pca_fit) the leading ones
+       while each one's eigenvalue exceeds that factor times the mean of it and all that follow
+       (n - k of them at most); past those, principal_components is null;
+    5. eigen: the eigenvectors of those components only (inverse iteration): the full
        decomposition costs several times as much, and a build keeps at most 20 of 90;
     6. for rows (the usual short side): weights u_k / sigma_k, projections X'U / sigma of every
        column, gathered into one vector per component and signed in the same pass; for columns
@@ -27,6 +30,7 @@
     {%- set short_id, long_id = (args.row, args.col) if rows_are_short else (args.col, args.row) -%}
     {%- set groups = args.groups or ['pca_group'] -%}
     {%- set rules = netflow_pca.pca_numerical_rules() -%}
+    {%- set vector_factor = args.get('vector_variance_factor') -%}
     {%- set functions_schema = netflow_pca.quote_identifier(netflow_pca.run_vars().pca_functions_schema) -%}
     {%- set lines, gram, spectra, kept, eigen = work ~ 'lines', work ~ 'gram', work ~ 'spectra', work ~ 'kept', work ~ 'eigen' -%}
     {%- set weights, projections, unsigned = work ~ 'weights', work ~ 'projections', work ~ 'unsigned' -%}
@@ -176,34 +180,54 @@
         create unlogged table {{ kept }} as
         select
             {{ groups | join(', ') }},
-            case
-                when {{ n }} < 2 or total <= {{ rules.no_variance }} * raw_total then 0
-                else least(
-                    count(*) filter (where eigenvalue > {{ rules.zero_share }} * total),
-                    {%- if args.components is not none %}
-                    {{ args.components }}
-                    {%- else %}
-                    1 + count(*) filter (where cumulative < {{ args.variance }} * total)
-                    {%- endif %}
-                )
-            end as kept
+            kept,
+            {%- if vector_factor is none %}
+            kept as vectors
+            {%- else %}
+            least(kept, passing) as vectors
+            {%- endif %}
         from (
             select
-                {{ netflow_pca.prefixed_columns(groups, 'spectra.') }},
-                spectra.total,
-                spectra.raw_total,
-                spectrum.eigenvalue,
-                sum(spectrum.eigenvalue) over (
-                    partition by {{ netflow_pca.prefixed_columns(groups, 'spectra.') }} order by spectrum.k
-                ) as cumulative
-            from {{ spectra }} as spectra
-            cross join lateral unnest(spectra.eigenvalues) with ordinality as spectrum (eigenvalue, k)
-        ) as cumulated
-        group by {{ groups | join(', ') }}, total, raw_total
+                {{ groups | join(', ') }},
+                {%- if vector_factor is not none %}
+                coalesce(
+                    min(k) filter (where not (
+                        k < {{ n }} and eigenvalue > {{ vector_factor }} * (total - cumulative + eigenvalue) / ({{ n }} - k)
+                    )) - 1,
+                    count(*)
+                ) as passing,
+                {%- endif %}
+                case
+                    when {{ n }} < 2 or total <= {{ rules.no_variance }} * raw_total then 0
+                    else least(
+                        count(*) filter (where eigenvalue > {{ rules.zero_share }} * total),
+                        {%- if args.components is not none %}
+                        {{ args.components }}
+                        {%- else %}
+                        1 + count(*) filter (where cumulative < {{ args.variance }} * total)
+                        {%- endif %}
+                    )
+                end as kept
+            from (
+                select
+                    {{ netflow_pca.prefixed_columns(groups, 'spectra.') }},
+                    spectra.total,
+                    spectra.raw_total,
+                    spectrum.eigenvalue,
+                    spectrum.k,
+                    sum(spectrum.eigenvalue) over (
+                        partition by {{ netflow_pca.prefixed_columns(groups, 'spectra.') }} order by spectrum.k
+                    ) as cumulative
+                from {{ spectra }} as spectra
+                cross join lateral unnest(spectra.eigenvalues) with ordinality as spectrum (eigenvalue, k)
+            ) as cumulated
+            group by {{ groups | join(', ') }}, total, raw_total
+        ) as counted
         {{- by_group }}
     {%- endcall %}
 
-    {%- set most_kept = run_query('select coalesce(max(kept), 0) from ' ~ kept).rows[0][0] | int -%}
+    {%- set most = run_query('select coalesce(max(kept), 0), coalesce(max(vectors), 0) from ' ~ kept).rows[0] -%}
+    {%- set most_kept, most_vectors = most[0] | int, most[1] | int -%}
 
     {%- call statement('pca_sql_eigen') %}
         create unlogged table {{ eigen }} as
@@ -211,19 +235,19 @@
             {{ netflow_pca.prefixed_columns(groups, 'spectra.') }},
             spectra.total,
             spectra.eigenvalues,
-            {{ functions_schema }}.pca_symmetric_eigenvectors(spectra.reduced, spectra.eigenvalues, cast(kept.kept as integer)) as eigenvectors
+            {{ functions_schema }}.pca_symmetric_eigenvectors(spectra.reduced, spectra.eigenvalues, cast(kept.vectors as integer)) as eigenvectors
         from {{ spectra }} as spectra
         inner join {{ kept }} as kept on {{ netflow_pca.same_group_condition(groups, 'kept', 'spectra') }}
         where kept.kept > 0
         {{- by_group }}
     {%- endcall %}
 
-    {%- if rows_are_short and most_kept > 0 %}
+    {%- if rows_are_short and most_vectors > 0 %}
         {%- call statement('pca_sql_weights') %}
             create unlogged table {{ weights }} as
             -- one read of each eigenvector array: a subscript of a stored array that large fetches all of
-            -- it. A group keeping fewer than most_kept has a shorter w: its projections past kept are
-            -- null, and never listed
+            -- it. A group with fewer vectors than most_vectors has a shorter w: its projections past
+            -- them are null, and never listed
             select
                 {{ netflow_pca.prefixed_columns(groups, 'eigen.') }},
                 cast((entries.i - 1) % {{ m }} + 1 as integer) as short_id,
@@ -241,7 +265,7 @@
             select
                 {{ netflow_pca.prefixed_columns(groups, 'lines.') }},
                 lines.long_id,
-                {{ netflow_pca._pca_weighted_sums('weights.w', most_kept) }} as projected
+                {{ netflow_pca._pca_weighted_sums('weights.w', most_vectors) }} as projected
             from {{ lines }} as lines
             cross join lateral unnest(lines.short_ids, lines.vals) as cells (short_id, v)
             inner join {{ weights }} as weights
@@ -256,7 +280,7 @@
         {%- if most_kept > 0 %}
             {%- call statement('pca_sql_components') %}
                 insert into {{ components }} (row_id, principal_components, std_dev, proportion{% for group in args.groups %}, {{ group }}{% endfor %})
-                {{ netflow_pca._pca_signed_projections(groups, args.groups, kept, eigen, projections, p, n, most_kept) }}
+                {{ netflow_pca._pca_signed_projections(groups, args.groups, kept, eigen, projections, p, n, most_kept, most_vectors) }}
             {%- endcall %}
         {%- endif %}
     {%- else %}
@@ -264,7 +288,10 @@
             create unlogged table {{ unsigned }} as
             select
                 listed.row_id,
-                eigen.eigenvectors[(listed.row_id - 1) * {{ m }} + 1:listed.row_id * {{ m }}] as principal_components,
+                case
+                    when listed.row_id <= kept.vectors
+                        then eigen.eigenvectors[(listed.row_id - 1) * {{ m }} + 1:listed.row_id * {{ m }}]
+                end as principal_components,
                 sqrt(eigen.eigenvalues[listed.row_id]) / sqrt({{ n - 1 }}) as std_dev,
                 eigen.eigenvalues[listed.row_id] / eigen.total as proportion,
                 {{ netflow_pca.prefixed_columns(groups, 'kept.') }}
@@ -303,26 +330,30 @@
 {#- The select of the components of the rows-short case in MADlib's layout, with their signs fixed
     by pca_signed_components_sql's rule: the projections gathered into one vector per component,
     with each vector's most positive and most negative entry from the same pass, so that only a
-    component whose largest magnitudes of both signs lie within the tolerance is scanned again. -#}
-{% macro _pca_signed_projections(groups, output_groups, kept, eigen, projections, p, n, most_kept) %}
+    component whose largest magnitudes of both signs lie within the tolerance is scanned again.
+    The components past their group's vectors (kept.vectors) are listed with a null vector. -#}
+{% macro _pca_signed_projections(groups, output_groups, kept, eigen, projections, p, n, most_kept, most_vectors) %}
     {%- set tolerance = netflow_pca.pca_numerical_rules().sign_tolerance %}
     with
     vectors as (
         select
             {{ netflow_pca.prefixed_columns(groups, 'kept.') }},
-            {%- for k in range(1, most_kept + 1) %}
+            {%- for k in range(1, most_vectors + 1) %}
             array_agg(coalesce(projections.projected[{{ k }}], 0) order by long_ids.long_id) as component_{{ k }},
             max(projections.projected[{{ k }}]) as most_positive_{{ k }},
             min(projections.projected[{{ k }}]) as most_negative_{{ k }},
             {%- endfor %}
-            kept.kept
+            kept.kept,
+            kept.vectors
         from {{ kept }} as kept
+        {%- if most_vectors > 0 %}
         cross join generate_series(1, {{ p }}) as long_ids (long_id)
         left join {{ projections }} as projections
             on {{ netflow_pca.same_group_condition(groups, 'projections', 'kept') }}
             and projections.long_id = long_ids.long_id
+        {%- endif %}
         where kept.kept > 0
-        group by {{ netflow_pca.prefixed_columns(groups, 'kept.') }}, kept.kept
+        group by {{ netflow_pca.prefixed_columns(groups, 'kept.') }}, kept.kept, kept.vectors
     ),
     components as (
         select
@@ -336,7 +367,11 @@
         cross join lateral (
             values
             {%- for k in range(1, most_kept + 1) %}
-            ({{ k }}, vectors.component_{{ k }}, vectors.most_positive_{{ k }}, vectors.most_negative_{{ k }}){{ ',' if not loop.last }}
+            {%- if k <= most_vectors %}
+            ({{ k }}, case when vectors.vectors >= {{ k }} then vectors.component_{{ k }} end, vectors.most_positive_{{ k }}, vectors.most_negative_{{ k }})
+            {%- else %}
+            ({{ k }}, cast(null as double precision[]), cast(null as double precision), cast(null as double precision))
+            {%- endif %}{{ ',' if not loop.last }}
             {%- endfor %}
         ) as listed (row_id, principal_components, most_positive, most_negative)
         where listed.row_id <= vectors.kept
