@@ -258,6 +258,9 @@ def _tampered_copy(built_project: Project, project: Project, models: tuple[str, 
      "insert into {input} select * from {input} where hour_of_day = 3 and user_name = 'a' and day = date '2017-01-02'"),
     # the cells of a day moved to the next day's row: cells and counts per day unchanged
     ("update {input} set day_id = day_id + 1 where hour_of_day = 9 and day_id = 1",),
+    # a cell's user or day lost (int_pca_input's not-nulls, in the same aggregate)
+    ("update {input} set user_name = null where hour_of_day = 12 and day_id = 1 and name_id = 1",),
+    ("update {input} set day = null where hour_of_day = 12 and day_id = 1 and name_id = 1",),
     # two users' counts swapped on one day: the cells and flows per day are unchanged, the checksum is not
     ("""with pair as (
            select low.name_id as low_id, high.name_id as high_id, low.flow_count as low_count, high.flow_count as high_count
@@ -288,14 +291,14 @@ def test_the_cells_test_catches_a_changed_doubled_lost_or_swapped_cell(
     # two users' name_ids swapped: one to one still, but not their rank by name
     "update {input} set name_id = 3 - name_id where hour_of_day = 12 and name_id in (1, 2)",
 ])
-def test_the_name_id_test_catches_ids_that_are_not_the_users_rank(built_project: Project, project: Project, tampering: str) -> None:
-    _tampered_copy(built_project, project, ("int_pca_input",), (tampering,))
+def test_the_cells_test_catches_name_ids_that_are_not_the_users_rank(built_project: Project, project: Project, tampering: str) -> None:
+    _tampered_copy(built_project, project, ("int_hourly_counts", "int_pca_input", "int_window_days"), (tampering,))
 
-    result = project.dbt("test", "--select", "int_pca_input,test_name:dense_rank_of",
+    result = project.dbt("test", "--select", "pca_input_cells_match_hourly_counts",
                          vars={"events_schema": built_project.schema})
 
     assert result.returncode != 0
-    assert "Failure in test dense_rank_of_int_pca_input_name_id" in result.stdout, result.stdout[-3000:]
+    assert "Failure in test pca_input_cells_match_hourly_counts" in result.stdout, result.stdout[-3000:]
 
 
 @pytest.mark.parametrize("tampering", [
