@@ -1,29 +1,20 @@
--- Every property of int_pca_input (and int_hourly_counts' uniqueness), checked on aggregates in
--- three hash aggregates of the cells, where a group-by of every (user, day, hour) key, a join of
--- every cell or a sort of the cells cost several times as much:
--- - per (hour, day) of int_pca_input and of int_hourly_counts (integer keys, 2,160 groups):
---   every day of the hour in int_window_days that int_hourly_counts holds is a day of
+-- int_pca_input against int_hourly_counts, on aggregates per (hour, day) (integer keys, 2,160
+-- groups at 10 million events), where a join of every cell or a sort of the cells cost several
+-- times as much:
+-- - every day of the hour in int_window_days that int_hourly_counts holds is a day of
 --   int_pca_input and the reverse, with the same cells, flows and checksum of (user, count)
 --   pairs (a sum of 64-bit hashes of the name, the count as the hash's seed: hashing the text
 --   name/count cost 2 s more CPU a side at 5.8 million cells): no count lost, added, doubled or
---   changed; each day of int_pca_input has one day_id, the day's row of the hour in
---   int_window_days (unique per hour and day, and per hour and day_id), so day_id and day stand
---   for each other; no column null, day_id, name_id and flow_count at least 1, the hour 0..23;
--- - per (hour, user) of int_pca_input: name_id the user's dense rank by name (bytewise) among
---   the hour's users, so one name_id per user and one user per name_id; and the user's cells on
---   distinct day_ids (a bit per day_id or-ed, its bits counted against the cells), so with the
---   above int_pca_input is unique per (hour, day, user) and per (hour, day_id, name_id), and
---   int_hourly_counts, whose cells on those days are the same, per (user, day, hour);
--- - int_hourly_counts' days that are no row of the hour in int_window_days (none with run_date;
---   the earlier days without): its users counted distinct there, on those cells only.
--- The failing (hour, day) and (hour, user) groups, with a problem column naming what fails.
--- Only the hours this run builds: a run of other hours at the same time commits its models one
--- by one, so across two models its hours may be half rewritten (the model's inner join on the
--- hour writes no null hour).
-{%- set run = netflow_pca.run_vars() %}
-{#- day_id is at most lookback_days (the window's days): 63 of them to a bigint #}
-{%- set day_words = range((run.lookback_days + 62) // 63) %}
-
+--   changed. With pca_input_name_ids_rank_users (one cell per (hour, day, user) of
+--   int_pca_input), int_hourly_counts is unique per (user, day, hour) on the window's days;
+-- - its days that are no row of the hour in int_window_days (none with run_date; the earlier
+--   days without): its users counted distinct there, on those cells only;
+-- - each day of int_pca_input has one day_id, the day's row of the hour in int_window_days
+--   (unique per hour and day, and per hour and day_id), so day_id and day stand for each other;
+-- - no column of int_pca_input null, day_id, name_id and flow_count at least 1, the hour 0..23.
+-- The (hour, day) groups where one fails, with a problem column naming it. Only the hours this
+-- run builds: a run of other hours at the same time commits its models one by one, so across two
+-- models its hours may be half rewritten (the model's inner join on the hour writes no null hour).
 with
 
 window_days as (
@@ -34,8 +25,6 @@ window_days as (
 
 ),
 
-{#- the two aggregates of int_pca_input and the two of int_hourly_counts each read the table: a
-    CTE read twice would be written out whole #}
 pca_input_days as (
 
     select
@@ -60,30 +49,8 @@ pca_input_days as (
 
 ),
 
-pca_input_users as (
-
-    select
-        hour_of_day,
-        user_name collate "C" as user_name,
-        min(name_id) as min_name_id,
-        max(name_id) as max_name_id,
-        count(name_id) as name_ids,
-        count(*) as cells,
-        {%- for word in day_words %}
-        bit_or(case when day_id between {{ 63 * word + 1 }} and {{ 63 * word + 63 }}
-            then cast(1 as bigint) << (day_id - {{ 63 * word + 1 }}) else 0 end) as days_{{ word }}{{ ',' if not loop.last }}
-        {%- endfor %}
-
-    from {{ ref('int_pca_input') }}
-
-    where {{ netflow_pca.hour_filter('hour_of_day') }}
-
-    group by
-        hour_of_day,
-        user_name collate "C"
-
-),
-
+{#- the two aggregates of int_hourly_counts each read the table: a CTE read twice would be
+    written out whole #}
 hourly_count_days as (
 
     select
@@ -190,19 +157,6 @@ checked_days as (
 
 ),
 
-ranked_users as (
-
-    select
-        pca_input_users.*,
-        dense_rank() over (partition by hour_of_day order by user_name) as expected_name_id,
-        {%- for word in day_words %}
-        length(replace(cast(cast(days_{{ word }} as bit(64)) as text), '0', '')){{ ' +' if not loop.last }}
-        {%- endfor %} as days
-
-    from pca_input_users
-
-),
-
 failing_days as (
 
     select
@@ -214,8 +168,7 @@ failing_days as (
         ) as problem,
         hour_of_day,
         day,
-        cast(null as text) as user_name,
-        pca_input_cells as cells,
+        pca_input_cells,
         hourly_count_cells,
         hourly_count_users,
         pca_input_flows,
@@ -223,11 +176,7 @@ failing_days as (
         min_day_id,
         max_day_id,
         window_day_id,
-        bad_cells,
-        cast(null as bigint) as min_name_id,
-        cast(null as bigint) as max_name_id,
-        cast(null as bigint) as expected_name_id,
-        cast(null as bigint) as days
+        bad_cells
 
     from checked_days
 
@@ -238,48 +187,9 @@ failing_days as (
 
 ),
 
-failing_users as (
-
-    select
-        concat_ws('; ',
-            case when min_name_id is distinct from expected_name_id
-                or max_name_id is distinct from expected_name_id
-                or name_ids < cells then 'name_id is not the rank of the user by name in the hour' end,
-            case when days < cells then 'a user has two cells on a day_id' end
-        ) as problem,
-        hour_of_day,
-        cast(null as date) as day,
-        user_name,
-        cells,
-        cast(null as bigint) as hourly_count_cells,
-        cast(null as bigint) as hourly_count_users,
-        cast(null as bigint) as pca_input_flows,
-        cast(null as bigint) as hourly_count_flows,
-        cast(null as integer) as min_day_id,
-        cast(null as integer) as max_day_id,
-        cast(null as integer) as window_day_id,
-        cast(null as bigint) as bad_cells,
-        min_name_id,
-        max_name_id,
-        expected_name_id,
-        days
-
-    from ranked_users
-
-    where min_name_id is distinct from expected_name_id
-        or max_name_id is distinct from expected_name_id
-        or name_ids < cells
-        or days < cells
-
-),
-
 final as (
 
     select * from failing_days
-
-    union all
-
-    select * from failing_users
 
 )
 
