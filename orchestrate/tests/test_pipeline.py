@@ -253,11 +253,11 @@ def _tampered_copy(built_project: Project, project: Project, models: tuple[str, 
     ("delete from {input} where hour_of_day = 7 and day_id = 1 and name_id = 2",),
     # a whole day of an hour lost: no cell of it is left to compare
     ("delete from {input} where hour_of_day = 7 and day_id = 1",),
-    # a count doubled in both tables: they agree, but int_hourly_counts holds the user twice
-    ("insert into {counts} select * from {counts} where hour_of_day = 3 and user_name = 'a' and day = date '2017-01-02'",
-     "insert into {input} select * from {input} where hour_of_day = 3 and user_name = 'a' and day = date '2017-01-02'"),
     # the cells of a day moved to the next day's row: cells and counts per day unchanged
     ("update {input} set day_id = day_id + 1 where hour_of_day = 9 and day_id = 1",),
+    # a cell's user or day lost (int_pca_input's not-nulls, in the same aggregate)
+    ("update {input} set user_name = null where hour_of_day = 12 and day_id = 1 and name_id = 1",),
+    ("update {input} set day = null where hour_of_day = 12 and day_id = 1 and name_id = 1",),
     # two users' counts swapped on one day: the cells and flows per day are unchanged, the checksum is not
     ("""with pair as (
            select low.name_id as low_id, high.name_id as high_id, low.flow_count as low_count, high.flow_count as high_count
@@ -282,20 +282,25 @@ def test_the_cells_test_catches_a_changed_doubled_lost_or_swapped_cell(
 
 @pytest.mark.parametrize("tampering", [
     # two users of an hour under one name_id
-    "update {input} set name_id = 1 where hour_of_day = 12 and name_id = 2",
+    ("update {input} set name_id = 1 where hour_of_day = 12 and name_id = 2",),
     # one user under two name_ids
-    "update {input} set name_id = name_id + 1000 where hour_of_day = 12 and user_name = 'a' and day_id = 1",
+    ("update {input} set name_id = name_id + 1000 where hour_of_day = 12 and user_name = 'a' and day_id = 1",),
     # two users' name_ids swapped: one to one still, but not their rank by name
-    "update {input} set name_id = 3 - name_id where hour_of_day = 12 and name_id in (1, 2)",
+    ("update {input} set name_id = 3 - name_id where hour_of_day = 12 and name_id in (1, 2)",),
+    # a count doubled in both tables: they agree (the cells test), but both hold the cell twice
+    ("insert into {counts} select * from {counts} where hour_of_day = 3 and user_name = 'a' and day = date '2017-01-02'",
+     "insert into {input} select * from {input} where hour_of_day = 3 and user_name = 'a' and day = date '2017-01-02'"),
 ])
-def test_the_name_id_test_catches_ids_that_are_not_the_users_rank(built_project: Project, project: Project, tampering: str) -> None:
-    _tampered_copy(built_project, project, ("int_pca_input",), (tampering,))
+def test_the_name_id_test_catches_ids_that_are_not_the_users_rank_or_a_doubled_cell(
+    built_project: Project, project: Project, tampering: tuple[str, ...]
+) -> None:
+    _tampered_copy(built_project, project, ("int_hourly_counts", "int_pca_input"), tampering)
 
-    result = project.dbt("test", "--select", "int_pca_input,test_name:dense_rank_of",
+    result = project.dbt("test", "--select", "pca_input_name_ids_rank_users",
                          vars={"events_schema": built_project.schema})
 
     assert result.returncode != 0
-    assert "Failure in test dense_rank_of_int_pca_input_name_id" in result.stdout, result.stdout[-3000:]
+    assert "Failure in test pca_input_name_ids_rank_users" in result.stdout, result.stdout[-3000:]
 
 
 @pytest.mark.parametrize("tampering", [
