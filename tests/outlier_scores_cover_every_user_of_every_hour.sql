@@ -1,23 +1,56 @@
--- Each method scores every user of every hour of the PCA input exactly once, and no one else: the
--- (hour, user, method) where it does not (scores 0 or more than 1), or that is not a user of that
--- hour of the PCA input (is_pca_input_user false). Being exactly once, this is the scores'
--- uniqueness on (hour, user, method) too, which a test of its own checked again in another scan
--- and hash of every score. Only the hours this run builds: a run of other hours at the same
--- time commits its models one by one, so across two models its hours may be half rewritten.
--- The scores are read where they are used, not through one CTE: a CTE read twice is materialised
--- without statistics, and the planner, taking it for 200 methods and a tenth of the users, spent
--- 145 s on a full join that takes 3 s (398,935 scores).
+-- Each method the var scoring_method picks scores every user of every hour of the PCA input exactly
+-- once, and no one else; a method it leaves out scores no one: the (hour, user, method) whose
+-- number of scores is not that (is_pca_input_user false: not a user of that hour of the PCA
+-- input). Being exactly once, this is the scores' uniqueness on (hour, user, method) too, which a
+-- test of its own checked again in another scan and hash of every score; a method other than
+-- these two is column_values_user_outlier_scores' to find. Only the hours this run builds: a run
+-- of other hours at the same time commits its models one by one, so across two models its hours
+-- may be half rewritten.
+-- The cells and the scores in one hash aggregate per (hour, user), each method's scores counted
+-- beside the user's cells: a group-by of the cells, another of the scores and a full join of the
+-- two cost 2.7-2.8 s of CPU in three processes, the longest 1.4 s, where this costs 2.2 s, the
+-- longest 1.1 s (10 million events, 398,935 scores, alternated twice at load 5; its 400,000
+-- groups held in memory, _tests.yml).
+{%- set run = netflow_pca.run_vars() %}
+{%- set methods = ['residual', 'loading'] %}
+
 with
 
-pca_input_users as (
+cells_and_scores as (
 
     select
         hour_of_day,
-        user_name
+        user_name,
+        cast(null as text) as method
 
     from {{ ref('int_pca_input') }}
 
     where {{ netflow_pca.hour_filter('hour_of_day') }}
+
+    union all
+
+    select
+        hour_of_day,
+        user_name,
+        method
+
+    from {{ ref('user_outlier_scores') }}
+
+    where {{ netflow_pca.hour_filter('hour_of_day') }}
+
+),
+
+hour_users as (
+
+    select
+        hour_of_day,
+        user_name,
+        count(*) filter (where method is null) > 0 as is_pca_input_user,
+        {%- for method in methods %}
+        count(*) filter (where method = '{{ method }}') as {{ method }}_scores{{ ',' if not loop.last }}
+        {%- endfor %}
+
+    from cells_and_scores
 
     group by
         hour_of_day,
@@ -27,64 +60,37 @@ pca_input_users as (
 
 methods as (
 
-    select distinct method
-
-    from {{ ref('user_outlier_scores') }}
-
-    where {{ netflow_pca.hour_filter('hour_of_day') }}
-
-),
-
-expected as (
-
     select
-        pca_input_users.hour_of_day,
-        pca_input_users.user_name,
-        methods.method
-
-    from pca_input_users
-
-    cross join methods
-
-),
-
-score_counts as (
-
-    select
-        hour_of_day,
-        user_name,
         method,
-        count(*) as scores
+        method in ('{{ run.scoring_methods | join("', '") }}') as is_picked
 
-    from {{ ref('user_outlier_scores') }}
-
-    where {{ netflow_pca.hour_filter('hour_of_day') }}
-
-    group by
-        hour_of_day,
-        user_name,
-        method
+    from (values ('{{ methods | join("'), ('") }}')) as known (method)
 
 ),
 
 final as (
 
     select
-        coalesce(expected.hour_of_day, score_counts.hour_of_day) as hour_of_day,
-        coalesce(expected.user_name, score_counts.user_name) as user_name,
-        coalesce(expected.method, score_counts.method) as method,
-        coalesce(score_counts.scores, 0) as scores,
-        expected.user_name is not null as is_pca_input_user
+        hour_users.hour_of_day,
+        hour_users.user_name,
+        methods.method,
+        case methods.method
+            {%- for method in methods %}
+            when '{{ method }}' then hour_users.{{ method }}_scores
+            {%- endfor %}
+        end as scores,
+        hour_users.is_pca_input_user
 
-    from expected
+    from hour_users
 
-    full outer join score_counts
-        on expected.hour_of_day = score_counts.hour_of_day
-        and expected.user_name = score_counts.user_name
-        and expected.method = score_counts.method
+    cross join methods
 
-    where score_counts.scores is distinct from 1
-        or expected.user_name is null
+    where case methods.method
+            {%- for method in methods %}
+            when '{{ method }}' then hour_users.{{ method }}_scores
+            {%- endfor %}
+        end
+        <> case when hour_users.is_pca_input_user and methods.is_picked then 1 else 0 end
 
 )
 

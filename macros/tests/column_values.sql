@@ -1,10 +1,11 @@
 {#-
     The rows where a column of not_null is null (or of not_null_where, on the rows its condition
     holds), a column of ranges lies outside its [min_value, max_value] (either bound may be left
-    out), or a column of accepted_values holds another value, with a problem column naming each
-    violation: dbt's not_null, accepted_range and accepted_values over several columns in one
-    scan of the model and one test node, where a node per column and test adds up (each waits
-    for a thread and a query, and the model's children wait for them all).
+    out; greater_than is a bound the value must exceed), or a column of accepted_values holds
+    another value, with a problem column naming each violation: dbt's not_null, accepted_range
+    and accepted_values over several columns in one scan of the model and one test node, where a
+    node per column and test adds up (each waits for a thread and a query, and the model's
+    children wait for them all).
 -#}
 {% test column_values(model, not_null=[], ranges={}, not_null_where={}, accepted_values={}) %}
     {%- set checks = [] -%}
@@ -26,6 +27,9 @@
     {%- for column, bounds in ranges.items() -%}
         {%- if bounds.get('min_value') is not none -%}
             {%- do checks.append(('not (' ~ column ~ ' >= ' ~ bounds.min_value ~ ')', column ~ ' below ' ~ bounds.min_value)) -%}
+        {%- endif -%}
+        {%- if bounds.get('greater_than') is not none -%}
+            {%- do checks.append(('not (' ~ column ~ ' > ' ~ bounds.greater_than ~ ')', column ~ ' not above ' ~ bounds.greater_than)) -%}
         {%- endif -%}
         {%- if bounds.get('max_value') is not none -%}
             {%- do checks.append(('not (' ~ column ~ ' <= ' ~ bounds.max_value ~ ')', column ~ ' above ' ~ bounds.max_value)) -%}

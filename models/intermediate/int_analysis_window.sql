@@ -24,17 +24,29 @@ events as (
     midnight or a change of the zone's offset cuts (only in a zone a fraction of a quarter hour
     from UTC, as local mean times before about 1970 were) has its events placed one by one, in a
     second pass that runs only when there is such a quarter hour. #}
+{#- every event, in the same scan: the ones whose time cannot be placed form the quarter hour null #}
 quarter_hours as (
 
     select
-        (flow_source_time - ({{ first_second }})) / 900 as quarter_hour,
+        case
+            when flow_source_time between {{ first_second }} and {{ last_second }}
+                then (flow_source_time - ({{ first_second }})) / 900
+        end as quarter_hour,
         count(*) as events
 
     from events
 
-    where flow_source_time between {{ first_second }} and {{ last_second }}
-
     group by 1
+
+),
+
+unplaceable as (
+
+    select coalesce(sum(events), 0) as events
+
+    from quarter_hours
+
+    where quarter_hour is null
 
 ),
 
@@ -47,6 +59,8 @@ quarter_hour_bounds as (
         to_timestamp(cast(quarter_hour * 900 + ({{ first_second }}) + 899 as double precision)) as last_second_at
 
     from quarter_hours
+
+    where quarter_hour is not null
 
 ),
 
@@ -100,7 +114,8 @@ daily_events as (
 ),
 {%- else %}
 
-daily_events as (
+{#- every event, in the same scan: the ones whose time cannot be placed form the day null #}
+event_days as (
 
     select
         cast(flow_local_at as date) as day,
@@ -108,9 +123,25 @@ daily_events as (
 
     from events
 
-    where flow_local_at is not null
-
     group by 1
+
+),
+
+unplaceable as (
+
+    select coalesce(sum(events), 0) as events
+
+    from event_days
+
+    where day is null
+
+),
+
+daily_events as (
+
+    select * from event_days
+
+    where day is not null
 
 ),
 {%- endif %}
@@ -224,7 +255,8 @@ final as (
         cast(late_events.late_events as bigint) as late_events,
         late_events.first_late_day,
         late_events.last_late_day,
-        today.today - 1 as last_complete_day
+        today.today - 1 as last_complete_day,
+        cast(unplaceable.events as bigint) as unplaceable_events
 
     from bounds
 
@@ -233,6 +265,8 @@ final as (
     cross join late_events
 
     cross join today
+
+    cross join unplaceable
 
 )
 
