@@ -25,9 +25,9 @@
     left out; 2.0 of 5.8 million cells at 10 M events), and only the users with a run left out
     (946) are grouped again without it. Before, one sort and two windows over every cell, then a
     second sort of them all for the medians, all in one process. CREATE TABLE AS at 10 M events,
-    jit off, CPU of the statement's processes from /proc, alternated twice at load 5-8: the leader
-    18.6 s plus 2.4 s in the worker, against 26.0 s in one process before; the same rows, bit for
-    bit (EXCEPT ALL both ways against main's). -#}
+    jit off, CPU of the statement's processes from /proc, alternated twice at load 8-11: the leader
+    18.6 and 18.4 s plus 2.4 s in the worker, against 26.0 and 25.4 s in one process before; the
+    same rows, bit for bit (EXCEPT ALL both ways against main's). -#}
 {%- set run = netflow_pca.run_vars() %}
 {%- set halves = [none] if netflow_pca.is_greenplum() else ['< 0', '>= 0'] %}
 {%- set stabilised -%}
