@@ -6,9 +6,18 @@
     once.
 -#}
 {% macro hourly_column_means_sql(pca_input, val_id, dimensions) %}
+{#- the sums in two halves of the columns, a group-by each in a UNION ALL, as int_hourly_counts
+    counts: the halves are disjoint in the group key, PostgreSQL runs them side by side (a Parallel
+    Append under a Gather) on its own, and each column's sum still adds its cells in one process
+    in the table's order (the same sums, bit for bit). Each half scans the whole input; on
+    int_residual_pca_input at 10 M events (5.8 M cells, 770 MB) CREATE TABLE AS alternated twice at
+    load 4.6 (CPU of the statement's processes, /proc): one group-by 2.53-2.56 s in one process;
+    the halves 2.10-2.24 s in the leader (its half and the means) and 1.02-1.04 s in a worker.
+    One part on Greenplum, whose segments share the group-by. #}
+{%- set halves = [none] if netflow_pca.is_greenplum() else ['< 0', '>= 0'] %}
 with
 
-pca_input as (
+pca_input as not materialized (
 
     select * from {{ pca_input }}
 
@@ -21,6 +30,7 @@ dimensions as (
 ),
 
 column_sums as (
+    {%- for half in halves %}
 
     select
         hour_of_day,
@@ -30,10 +40,18 @@ column_sums as (
     from pca_input
 
     where {{ netflow_pca.hour_filter('hour_of_day') }}
+    {%- if half %}
+        and hashint4(name_id) {{ half }}
+    {%- endif %}
 
     group by
         hour_of_day,
         name_id
+    {%- if not loop.last %}
+
+    union all
+    {%- endif %}
+    {%- endfor %}
 
 ),
 

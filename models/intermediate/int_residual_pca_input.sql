@@ -15,19 +15,80 @@
     normal subspace. Built for the set-based route of the residual method only (the sql and madlib
     backends): on plpython int_residual_scores does these steps in numpy, and this model is
     disabled when the vars name plpython (residual_scoring_route), empty when 'auto' resolves to
-    it or the var scoring_method leaves the method out. Cost at 10 M events (5.8 million cells):
-    one sort of the cells by user and day for the windows, one by user for the median, whose
-    group also gathers the baseline values that the MAD's group then reads in the same order
-    (a second sort of every cell and a hash join of them to the medians before), and the runs
-    grouped only for users with at most 4 x residual_max_run_days active days (the only ones whose
-    run can be left out; 1.0 million runs hashed and spilled before, 0.2 million now): CREATE
-    TABLE AS, backend CPU alternated, jit off, no parallel workers, load 4-17: 24.7-36.5 s before,
-    27.7 and 29.6 s against 33.5 and 36.5 s in the last pair; the same rows, bit for bit. -#}
+    it or the var scoring_method leaves the method out. Its work is per user, so most of it runs on
+    both cores: every user's active days, median and MAD (as if no run were left out) in two halves
+    of the users, each a group-by over its cells sorted by user, in a UNION ALL that PostgreSQL runs
+    as a Parallel Append under a Gather (one half in the leader, the other in a worker; a half that
+    holds a window function is never run that way, whatever the costs: PostgreSQL 15, tried), one
+    part on Greenplum. The windows that number the runs of active days then sort only the cells of
+    the users with at most 4 x residual_max_run_days active days (the only ones whose run can be
+    left out; 2.0 of 5.8 million cells at 10 M events), and only the users with a run left out
+    (946) are grouped again without it. Before, one sort and two windows over every cell, then a
+    second sort of them all for the medians, all in one process. CREATE TABLE AS at 10 M events,
+    jit off, CPU of the statement's processes from /proc, alternated twice at load 8-11: the leader
+    18.6 and 18.4 s plus 2.4 s in the worker, against 26.0 and 25.4 s in one process before; the
+    same rows, bit for bit (EXCEPT ALL both ways against main's). -#}
 {%- set run = netflow_pca.run_vars() %}
+{%- set halves = [none] if netflow_pca.is_greenplum() else ['< 0', '>= 0'] %}
+{%- set stabilised -%}
+    2 * (sqrt(cast(flow_count as double precision) + 0.375) - sqrt(cast(0.375 as double precision)))
+{%- endset %}
+
+{#- the select of the users' levels and scales from a relation of their cells (hour_of_day,
+    name_id, stabilised, in_baseline), named by baseline_cells_source: in one sort of the cells by
+    user, the median of the baseline days and their values, which the MAD's group then reads in
+    the same order (unnested per user: no second sort and no join) -#}
+{%- set levels_of %}
+    select
+        hour_of_day,
+        name_id,
+        max(baseline_days) as baseline_days,
+        case
+            when max(baseline_days) >= {{ run.residual_min_active_days }} then max(median_stabilised)
+            else 0
+        end as level,
+        case
+            when max(baseline_days) >= {{ run.residual_min_active_days }}
+                then greatest(1.4826 * percentile_cont(0.5) within group (order by absolute_deviation), 1)
+            else 1
+        end as scale
+
+    from (
+        -- a user without baseline days keeps one row (a null, which the MAD ignores)
+        select
+            user_baselines.hour_of_day,
+            user_baselines.name_id,
+            user_baselines.baseline_days,
+            user_baselines.median_stabilised,
+            abs(baseline_value.stabilised - user_baselines.median_stabilised) as absolute_deviation
+
+        from (
+            select
+                hour_of_day,
+                name_id,
+                count(*) filter (where in_baseline) as baseline_days,
+                percentile_cont(0.5) within group (order by stabilised) filter (where in_baseline) as median_stabilised,
+                array_agg(stabilised) filter (where in_baseline) as baseline_values
+
+            from baseline_cells_source
+
+            group by
+                hour_of_day,
+                name_id
+        ) as user_baselines
+
+        cross join unnest(coalesce(user_baselines.baseline_values, array[cast(null as double precision)]))
+            as baseline_value (stabilised)
+    ) as baseline_deviations
+
+    group by
+        hour_of_day,
+        name_id
+{%- endset %}
 
 with
 
-pca_input as (
+pca_input as not materialized (
 
     select * from {{ ref('int_pca_input') }}
 
@@ -38,33 +99,81 @@ dimensions as (
     select * from {{ ref('int_pca_dimensions') }}
 
 ),
+{%- for half in halves %}
 
-cells as (
+user_cells_{{ loop.index }} as (
 
     select
         hour_of_day,
-        day_id,
         name_id,
-        user_name,
-        day,
-        flow_count,
         -- Anscombe's transform, shifted so that an absent cell (0) stays 0
-        2 * (sqrt(cast(flow_count as double precision) + 0.375) - sqrt(cast(0.375 as double precision))) as stabilised,
-        -- the same for every day of a run of consecutive active days
-        day_id - row_number() over user_days as active_run,
-        -- whether the day before or after is active too: the day is in a run of 2 days or more
-        coalesce(lag(day_id) over user_days = day_id - 1 or lead(day_id) over user_days = day_id + 1, false)
-            as in_long_run,
-        -- over the same sort of the cells
-        count(*) over user_cells as active_days
+        {{ stabilised }} as stabilised,
+        true as in_baseline
 
     from pca_input
 
     where {{ netflow_pca.hour_filter('hour_of_day') }}
+    {%- if half %}
+        and hashtext(user_name) {{ half }}
+    {%- endif %}
 
-    window
-        user_cells as (partition by hour_of_day, name_id),
-        user_days as (partition by hour_of_day, name_id order by day_id)
+),
+{%- endfor %}
+
+user_levels as materialized (
+
+    -- every user's active days, and their level over all of them as if no run were left out
+    -- (excluded_levels has those of the users with a run left out)
+    {%- for half in halves %}
+
+    select
+        half_levels.*,
+        half_levels.baseline_days as active_days
+
+    from (
+        {{- levels_of | replace('baseline_cells_source', 'user_cells_' ~ loop.index) | indent(4) }}
+    ) as half_levels
+    {%- if not loop.last %}
+
+    union all
+    {%- endif %}
+    {%- endfor %}
+
+),
+
+few_day_cells as (
+
+    -- the cells of the users with at most 4 x residual_max_run_days active days, the only ones
+    -- whose run can be left out (a run of at most 2 x residual_max_run_days days holding half of
+    -- their active days: candidate_runs), 2.0 of the 5.8 million cells at 10 M events
+    select
+        pca_input.hour_of_day,
+        pca_input.day_id,
+        pca_input.name_id,
+        {{ stabilised | replace('flow_count', 'pca_input.flow_count') }} as stabilised,
+        user_levels.active_days,
+        -- the same for every day of a run of consecutive active days
+        pca_input.day_id - row_number() over user_days as active_run,
+        -- whether the day before or after is active too: the day is in a run of 2 days or more
+        coalesce(
+            lag(pca_input.day_id) over user_days = pca_input.day_id - 1
+            or lead(pca_input.day_id) over user_days = pca_input.day_id + 1,
+            false
+        ) as in_long_run
+
+    from pca_input
+
+    {#- + 0: the users' CTE has no statistics, which made the planner hash the 5.8 million
+        cells (estimates of 200 distinct keys on its side); without them on either side it hashes
+        the smaller one, the users #}
+    inner join user_levels
+        on pca_input.hour_of_day + 0 = user_levels.hour_of_day
+        and pca_input.name_id + 0 = user_levels.name_id
+
+    where {{ netflow_pca.hour_filter('pca_input.hour_of_day') }}
+        and user_levels.active_days <= 4 * {{ run.residual_max_run_days }}
+
+    window user_days as (partition by pca_input.hour_of_day, pca_input.name_id order by pca_input.day_id)
 
 ),
 
@@ -81,12 +190,9 @@ active_runs as (
         avg(stabilised) as run_mean,
         max(active_days) as active_days
 
-    from cells
+    from few_day_cells
 
-    -- a run of at most 2 x residual_max_run_days days holding half of the user's active days
-    -- (candidate_runs) needs at most 4 x residual_max_run_days of them
     where in_long_run
-        and active_days <= 4 * {{ run.residual_max_run_days }}
 
     group by
         hour_of_day,
@@ -147,7 +253,7 @@ candidate_contexts as (
 
     from candidate_runs
 
-    inner join cells
+    inner join few_day_cells as cells
         on candidate_runs.hour_of_day = cells.hour_of_day
         and candidate_runs.name_id = cells.name_id
 
@@ -176,80 +282,44 @@ excluded_runs as (
 
 ),
 
-baseline_cells as (
+excluded_cells as (
 
     select
-        cells.*,
-        excluded_runs.name_id is null as in_baseline
+        few_day_cells.hour_of_day,
+        few_day_cells.name_id,
+        few_day_cells.stabilised,
+        few_day_cells.active_run <> excluded_runs.active_run as in_baseline
 
-    from cells
+    from few_day_cells
 
-    left join excluded_runs
-        on cells.hour_of_day = excluded_runs.hour_of_day
-        and cells.name_id = excluded_runs.name_id
-        and cells.active_run = excluded_runs.active_run
+    inner join excluded_runs
+        on few_day_cells.hour_of_day = excluded_runs.hour_of_day
+        and few_day_cells.name_id = excluded_runs.name_id
 
 ),
 
-user_baselines as (
+excluded_levels as (
 
-    -- in one sort of the cells by user: the median of the baseline days, and their values for
-    -- the MAD around it
-    select
-        hour_of_day,
-        name_id,
-        count(*) filter (where in_baseline) as baseline_days,
-        percentile_cont(0.5) within group (order by stabilised) filter (where in_baseline) as median_stabilised,
-        array_agg(stabilised) filter (where in_baseline) as baseline_values
-
-    from baseline_cells
-
-    group by
-        hour_of_day,
-        name_id
-
-),
-
-baseline_deviations as (
-
-    -- unnested in the users' order, so that the MAD's group-by needs no second sort of the
-    -- cells; a user without baseline days keeps one row (a null, which the MAD ignores)
-    select
-        user_baselines.hour_of_day,
-        user_baselines.name_id,
-        user_baselines.baseline_days,
-        user_baselines.median_stabilised,
-        abs(baseline_value.stabilised - user_baselines.median_stabilised) as absolute_deviation
-
-    from user_baselines
-
-    cross join unnest(coalesce(user_baselines.baseline_values, array[cast(null as double precision)]))
-        as baseline_value (stabilised)
+    -- the level of each user with a run left out, over their other active days
+    {{- levels_of | replace('baseline_cells_source', 'excluded_cells') }}
 
 ),
 
 levels as (
 
-    -- grouped by the user alone (baseline_days and the median are one value per user)
     select
-        hour_of_day,
-        name_id,
-        max(baseline_days) as baseline_days,
-        case
-            when max(baseline_days) >= {{ run.residual_min_active_days }} then max(median_stabilised)
-            else 0
-        end as level,
-        case
-            when max(baseline_days) >= {{ run.residual_min_active_days }}
-                then greatest(1.4826 * percentile_cont(0.5) within group (order by absolute_deviation), 1)
-            else 1
-        end as scale
+        user_levels.hour_of_day,
+        user_levels.name_id,
+        user_levels.active_days,
+        coalesce(excluded_levels.baseline_days, user_levels.baseline_days) as baseline_days,
+        coalesce(excluded_levels.level, user_levels.level) as level,
+        coalesce(excluded_levels.scale, user_levels.scale) as scale
 
-    from baseline_deviations
+    from user_levels
 
-    group by
-        hour_of_day,
-        name_id
+    left join excluded_levels
+        on user_levels.hour_of_day = excluded_levels.hour_of_day
+        and user_levels.name_id = excluded_levels.name_id
 
 ),
 
@@ -261,7 +331,7 @@ hour_users as (
         hour_of_day,
         cast(max(name_id) as bigint) as n_users
 
-    from levels
+    from user_levels
 
     group by hour_of_day
 
@@ -271,16 +341,31 @@ deviations as (
 
     select
         cells.*,
+        levels.active_days,
         levels.baseline_days,
         levels.level,
         levels.scale,
         (cells.stabilised - levels.level) / levels.scale as deviation
 
-    from cells
+    from (
+        select
+            hour_of_day,
+            day_id,
+            name_id,
+            user_name,
+            day,
+            flow_count,
+            {{ stabilised }} as stabilised
 
+        from pca_input
+
+        where {{ netflow_pca.hour_filter('hour_of_day') }}
+    ) as cells
+
+    {#- + 0 as in few_day_cells #}
     inner join levels
-        on cells.hour_of_day = levels.hour_of_day
-        and cells.name_id = levels.name_id
+        on cells.hour_of_day + 0 = levels.hour_of_day
+        and cells.name_id + 0 = levels.name_id
 
 ),
 
