@@ -46,6 +46,14 @@ cells as not materialized (
 
 ),
 
+user_components as not materialized (
+
+    select * from {{ ref('int_residual_user_components') }}
+
+    where {{ netflow_pca.hour_filter('hour_of_day') }}
+
+),
+
 users as not materialized (
 
     -- the user's loadings as columns, taken out of their array once a user, not once for each
@@ -60,9 +68,7 @@ users as not materialized (
         loadings[{{ k }}] as loading_{{ k }}{{ ',' if not loop.last }}
         {%- endfor %}
 
-    from {{ ref('int_residual_user_components') }}
-
-    where {{ netflow_pca.hour_filter('hour_of_day') }}
+    from user_components
 
     offset 0
 
@@ -87,19 +93,21 @@ day_sums as (
     -- per day, one sum per normal component over the day's cells (null past the hour's normal
     -- components), of the cells off their user's level only: a deviation of 0 adds nothing, and
     -- 3.6 of 5.8 million cells are at the level at 10 M events (a day without such cells has no
-    -- row here: day_scores)
+    -- row here: day_scores). The loadings straight from the table, not from users: a subquery
+    -- with an offset keeps its joins out of parallel workers, and without it the scan, join and
+    -- partial sums run in two workers and the leader (a Gather Merge of 2,160 rows a process)
     select
         cells.hour_of_day,
         cells.day_id,
         {%- for k in range(1, most_components + 1) %}
-        sum(cells.deviation * users.loading_{{ k }}) as score_sum_{{ k }}{{ ',' if not loop.last }}
+        sum(cells.deviation * user_components.loadings[{{ k }}]) as score_sum_{{ k }}{{ ',' if not loop.last }}
         {%- endfor %}
 
     from cells
 
-    inner join users
-        on cells.hour_of_day = users.hour_of_day
-        and cells.name_id = users.name_id
+    inner join user_components
+        on cells.hour_of_day = user_components.hour_of_day
+        and cells.name_id = user_components.name_id
 
     where cells.deviation <> 0
 
