@@ -20,6 +20,20 @@
 )) }}
 {%- set run = netflow_pca.run_vars() %}
 {%- set most_components = netflow_pca.residual_most_components() %}
+{%- if execute and model.resource_type == 'model' and netflow_pca.residual_scoring_route() == 'sql' %}
+    {#- as many loadings as the most components with a vector in the hours built (1 or 2 of the 20
+        the fit holds at 10 M events: it computes the vectors of those that can be normal only, and
+        test residual_normal_components_have_vectors fails on a normal one without): the others
+        are null, and every user's row carried, summed and gathered 20 columns of them. In a
+        build this model compiles after the fit is built; where that table does not exist yet (a
+        compile alone), the SQL keeps every loading -#}
+    {%- set fitted = load_relation(ref('int_residual_pca_components')) %}
+    {%- if fitted is not none %}
+        {%- set largest = run_query('select max(row_id) from ' ~ fitted
+            ~ ' where principal_components is not null and ' ~ netflow_pca.hour_filter('hour_of_day')).rows[0][0] %}
+        {%- set most_components = [[largest or 1, most_components] | min, 1] | max %}
+    {%- endif %}
+{%- endif %}
 
 with
 
@@ -48,9 +62,35 @@ fitted_means as (
 
 ),
 
+user_levels as (
+
+    select
+        hour_of_day,
+        name_id,
+        user_name,
+        max(level) as level,
+        max(scale) as scale,
+        -- the flows the level stands for
+        {{ netflow_pca.flows_of_stabilised('max(level)') }} as level_flows,
+        max(n_days) as n_days,
+        max(n_users) as n_users,
+        max(active_days) as active_days,
+        max(baseline_days) as baseline_days,
+        sum(fit_value * fit_value) as fit_squares
+
+    from cells
+
+    group by
+        hour_of_day,
+        name_id,
+        user_name
+
+),
+
 dims as (
 
-    -- n_days and n_users are the same on every cell of an hour
+    -- n_days and n_users are the same on every cell of an hour; from the users' rows, not a
+    -- second scan of the cells
     select
         hour_of_day,
         max(n_days) as n_days,
@@ -58,7 +98,7 @@ dims as (
         least(max(n_days) - 1, max(n_users)) as spectrum_rank,
         cast(least(max(n_days) - 1, max(n_users)) as double precision) / greatest(max(n_days) - 1, max(n_users), 1) as beta
 
-    from cells
+    from user_levels
 
     group by hour_of_day
 
@@ -184,30 +224,6 @@ user_components as materialized (
         {%- endfor %}
         name_id
     )
-
-),
-
-user_levels as (
-
-    select
-        hour_of_day,
-        name_id,
-        user_name,
-        max(level) as level,
-        max(scale) as scale,
-        -- the flows the level stands for
-        {{ netflow_pca.flows_of_stabilised('max(level)') }} as level_flows,
-        max(n_days) as n_days,
-        max(active_days) as active_days,
-        max(baseline_days) as baseline_days,
-        sum(fit_value * fit_value) as fit_squares
-
-    from cells
-
-    group by
-        hour_of_day,
-        name_id,
-        user_name
 
 ),
 
