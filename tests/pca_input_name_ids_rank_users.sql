@@ -7,15 +7,21 @@
 --   to one (pca_input_cells_match_hourly_counts), per (hour, day, user); with that test's equal
 --   cells per (hour, day), int_hourly_counts is unique per (user, day, hour) on the window's days.
 -- A group-by of every (hour, day, user) key, or a distinct count per (hour, day) (a sort of the
--- cells), cost several times as much. The failing (hour, user) groups, with a problem column
--- naming what fails. Only the hours this run builds.
+-- cells), cost several times as much. The aggregate runs in two halves of the users (the sign of
+-- hashtext(user_name), as int_hourly_counts; one part on Greenplum), side by side as a Parallel
+-- Append; the ranks over their union in the leader. At 10 million events, quiet: 3.1-3.3 s of CPU
+-- in one process against 2.3-2.4 s in the leader and 1.3 s in a worker (the compiled test's
+-- select, alternated twice). The failing (hour, user) groups, with a problem column naming what
+-- fails. Only the hours this run builds.
 {%- set run = netflow_pca.run_vars() %}
 {#- day_id is at most lookback_days (the window's days): 63 of them to a bigint #}
 {%- set day_words = range((run.lookback_days + 62) // 63) %}
+{%- set halves = [none] if netflow_pca.is_greenplum() else ['< 0', '>= 0'] %}
 
 with
 
 pca_input_users as (
+    {%- for half in halves %}
 
     select
         hour_of_day,
@@ -32,10 +38,18 @@ pca_input_users as (
     from {{ ref('int_pca_input') }}
 
     where {{ netflow_pca.hour_filter('hour_of_day') }}
+    {%- if half %}
+        and hashtext(user_name) {{ half }}
+    {%- endif %}
 
     group by
         hour_of_day,
         user_name collate "C"
+    {%- if not loop.last %}
+
+    union all
+    {%- endif %}
+    {%- endfor %}
 
 ),
 
