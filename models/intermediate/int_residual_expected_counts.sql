@@ -19,20 +19,11 @@
         "set local work_mem = '64MB'",
     ],
 )) }}
-{%- set most_components = netflow_pca.residual_most_components() %}
-{%- if execute and model.resource_type == 'model' and netflow_pca.residual_scoring_route() == 'sql' %}
-    {#- as many loadings as the largest normal subspace of the hours built (1 or 2 of the 20 the
-        fit holds at 10 M events): a loading past an hour's normal components is null and adds
-        0 to every projection, which summed 20 products per cell. In a build this model compiles
-        after int_residual_user_components is built, so this is its own; where that table does
-        not exist yet (a compile alone), the SQL keeps every loading -#}
-    {%- set user_components = load_relation(ref('int_residual_user_components')) %}
-    {%- if user_components is not none %}
-        {%- set largest = run_query('select max(normal_components) from ' ~ user_components
-            ~ ' where ' ~ netflow_pca.hour_filter('hour_of_day')).rows[0][0] %}
-        {%- set most_components = [[largest or 1, most_components] | min, 1] | max %}
-    {%- endif %}
-{%- endif %}
+{#- as many loadings as the largest normal subspace of the hours built (1 or 2 of the 20 the fit
+    holds at 10 M events): a loading past an hour's normal components is null and adds 0 to every
+    projection, which summed 20 products per cell. In a build this model compiles after
+    int_residual_user_components is built, so this is its own -#}
+{%- set most_components = netflow_pca.residual_loadings_needed(ref('int_residual_user_components'), 'normal_components') %}
 
 with
 

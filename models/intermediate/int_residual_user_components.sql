@@ -19,21 +19,13 @@
     ],
 )) }}
 {%- set run = netflow_pca.run_vars() %}
-{%- set most_components = netflow_pca.residual_most_components() %}
-{%- if execute and model.resource_type == 'model' and netflow_pca.residual_scoring_route() == 'sql' %}
-    {#- as many loadings as the most components with a vector in the hours built (1 or 2 of the 20
-        the fit holds at 10 M events: it computes the vectors of those that can be normal only, and
-        test residual_normal_components_have_vectors fails on a normal one without): the others
-        are null, and every user's row carried, summed and gathered 20 columns of them. In a
-        build this model compiles after the fit is built; where that table does not exist yet (a
-        compile alone), the SQL keeps every loading -#}
-    {%- set fitted = load_relation(ref('int_residual_pca_components')) %}
-    {%- if fitted is not none %}
-        {%- set largest = run_query('select max(row_id) from ' ~ fitted
-            ~ ' where principal_components is not null and ' ~ netflow_pca.hour_filter('hour_of_day')).rows[0][0] %}
-        {%- set most_components = [[largest or 1, most_components] | min, 1] | max %}
-    {%- endif %}
-{%- endif %}
+{#- as many loadings as the most components with a vector in the hours built (1 or 2 of the 20
+    the fit holds at 10 M events: it computes the vectors of those that can be normal only, and
+    test residual_normal_components_have_vectors fails on a normal one without): the others are
+    null, and every user's row carried, summed and gathered 20 columns of them. In a build this
+    model compiles after the fit is built -#}
+{%- set most_components = netflow_pca.residual_loadings_needed(
+    ref('int_residual_pca_components'), 'row_id', 'principal_components is not null') %}
 
 with
 
