@@ -176,7 +176,8 @@ projections as (
         and cells.day_id = day_scores.day_id
 
     -- offset 0 keeps the planner from pulling this select into its consumer, which would repeat
-    -- the projection's sum of products wherever the next step names it
+    -- the projection's sum of products wherever the next step names it (without it: no gain,
+    -- docs/scoring.md)
     offset 0
 
 ),

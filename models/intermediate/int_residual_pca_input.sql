@@ -27,7 +27,9 @@
     second sort of them all for the medians, all in one process. CREATE TABLE AS at 10 M events,
     jit off, CPU of the statement's processes from /proc, alternated twice at load 8-11: the leader
     18.6 and 18.4 s plus 2.4 s in the worker, against 26.0 and 25.4 s in one process before; the
-    same rows, bit for bit (EXCEPT ALL both ways against main's). -#}
+    same rows, bit for bit (EXCEPT ALL both ways against main's). Tried and dropped (docs/scoring.md):
+    the few-day users' days as day-ordered arrays from the halves' groups instead of the windows
+    (each ORDER BY aggregate sorts every group again), and 128 MB of work_mem. -#}
 {%- set run = netflow_pca.run_vars() %}
 {%- set halves = [none] if netflow_pca.is_greenplum() else ['< 0', '>= 0'] %}
 {%- set stabilised -%}
