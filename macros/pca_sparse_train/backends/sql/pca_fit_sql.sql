@@ -1,8 +1,9 @@
 {#-
-    The sql backend: plain SQL plus two PL/pgSQL functions, for any PostgreSQL 12+ or Greenplum 7.
+    The sql backend: plain SQL plus three PL/pgSQL functions, for any PostgreSQL 12+ or Greenplum 7.
     All groups at once, in one pass over the source:
     1. lines: one row per line of the long side of the matrix (columns when row_dim <= col_dim,
-       else rows), with its cells as arrays, its sum, and as a dense vector over the short side;
+       else rows), with its cells as arrays, its sum, and as a dense vector over the short side
+       (pca_dense_vector);
     2. gram: the uncentred Gram matrix of the short side, G = sum over lines of l l', one row of
        it per short id, as m sums per cell (m = min(row_dim, col_dim));
     3. matrices, spectra: G centred (J G J for rows, G - n mu mu' for columns), and its eigenvalues;
@@ -13,7 +14,8 @@
     5. eigen: the eigenvectors of those components only (inverse iteration): the full
        decomposition costs several times as much, and a build keeps at most 20 of 90;
     6. for rows (the usual short side): weights u_k / sigma_k, projections X'U / sigma of every
-       column, gathered into one vector per component and signed in the same pass; for columns
+       column, gathered into one vector per component (pca_dense_vector) and signed in the same
+       pass; for columns
        the eigenvectors are the components, signed by pca_signed_components_sql;
     7. the column means.
     The lines and the eigenvalues are built in two parts, which PostgreSQL runs side by side (a
@@ -64,7 +66,7 @@
         previous short id, and so a second aggregate of the cells, and a window function (lag)
         keeps a plan in one process (PostgreSQL 15 runs no WindowAgg under a Gather). At 10 M
         events, with the index and the analysis: 6.4-7.4 s of CPU in the leader and 5.1-5.8 s in a
-        worker with the text, 3.5-4.1 s and 2.6-2.7 s with the function (load 9-10) -#}
+        worker with the text, 3.5-4.1 s and 2.3-2.7 s with the function (load 9-10) -#}
     {%- call statement('pca_sql_lines') %}
         create unlogged table {{ lines }} as
         {%- for half in halves %}
@@ -371,7 +373,11 @@
     by pca_signed_components_sql's rule: the projections gathered into one vector per component,
     with each vector's most positive and most negative entry from the same pass, so that only a
     component whose largest magnitudes of both signs lie within the tolerance is scanned again.
-    The components past their group's vectors (kept.vectors) are listed with a null vector. -#}
+    The components past their group's vectors (kept.vectors) are listed with a null vector. Each
+    vector is its group's projections in long id order made dense by pca_dense_vector: an ordered
+    aggregate over every long id (a cross join with generate_series, left joined to the
+    projections) sorted 480,000 rows twice on disk at 10 M events; 1.31 -> 0.88-0.92 s of CPU
+    (the statement alone, alternated twice, load 6). -#}
 {% macro _pca_signed_projections(groups, output_groups, kept, eigen, projections, p, n, most_kept, most_vectors, functions_schema) %}
     {%- set tolerance = netflow_pca.pca_numerical_rules().sign_tolerance %}
     with
