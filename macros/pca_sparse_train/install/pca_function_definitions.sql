@@ -12,6 +12,8 @@
         ('pca_symmetric_eigenvalues', 'plpgsql', '(matrix double precision[])', netflow_pca.pca_symmetric_eigenvalues_source()),
         ('pca_symmetric_eigenvectors', 'plpgsql', '(reduced double precision[], eigenvalues double precision[], wanted integer)',
             netflow_pca.pca_symmetric_eigenvectors_source()),
+        ('pca_dense_vector', 'plpgsql', '(short_ids integer[], vals double precision[], m integer)',
+            netflow_pca.pca_dense_vector_source()),
         ('pca_numpy_version', 'plpython3u', '()', netflow_pca.pca_numpy_version_source()),
         ('pca_fit_numpy', 'plpython3u', '(cells text, vals text, row_dim integer, col_dim integer,'
             ~ ' components integer, variance double precision)',

@@ -1,8 +1,9 @@
 {#-
-    The sql backend: plain SQL plus two PL/pgSQL functions, for any PostgreSQL 12+ or Greenplum 7.
+    The sql backend: plain SQL plus three PL/pgSQL functions, for any PostgreSQL 12+ or Greenplum 7.
     All groups at once, in one pass over the source:
     1. lines: one row per line of the long side of the matrix (columns when row_dim <= col_dim,
-       else rows), with its cells as arrays, its sum, and as a dense vector over the short side;
+       else rows), with its cells as arrays, its sum, and as a dense vector over the short side
+       (pca_dense_vector);
     2. gram: the uncentred Gram matrix of the short side, G = sum over lines of l l', one row of
        it per short id, as m sums per cell (m = min(row_dim, col_dim));
     3. matrices, spectra: G centred (J G J for rows, G - n mu mu' for columns), and its eigenvalues;
@@ -13,7 +14,8 @@
     5. eigen: the eigenvectors of those components only (inverse iteration): the full
        decomposition costs several times as much, and a build keeps at most 20 of 90;
     6. for rows (the usual short side): weights u_k / sigma_k, projections X'U / sigma of every
-       column, gathered into one vector per component and signed in the same pass; for columns
+       column, gathered into one vector per component (pca_dense_vector) and signed in the same
+       pass; for columns
        the eigenvectors are the components, signed by pca_signed_components_sql;
     7. the column means.
     The lines and the eigenvalues are built in two parts, which PostgreSQL runs side by side (a
@@ -58,36 +60,29 @@
     {%- endif %}
 
     {#- the lines of each part of the long side in a group-by of their own, the parts as a Parallel
-        Append (one process each; one part on Greenplum). The dense vector needs each cell's
-        previous short id, which the sorted arrays give by subscript: a window function (lag)
+        Append (one process each; one part on Greenplum). The dense vector comes from the sorted
+        arrays by pca_dense_vector, a PL/pgSQL function (parallel safe, unlike a scalar subquery,
+        which kept the Append out of the workers): its cells built as text needed each cell's
+        previous short id, and so a second aggregate of the cells, and a window function (lag)
         keeps a plan in one process (PostgreSQL 15 runs no WindowAgg under a Gather). At 10 M
-        events, with the index and the analysis: 5.3 s of CPU in one process, against 4.5-4.7 s in
-        the longest of two (8.0-8.3 s in all: the cells are aggregated twice) -#}
+        events, with the index and the analysis: 6.4-7.4 s of CPU in the leader and 5.1-5.8 s in a
+        worker with the text, 3.5-4.1 s and 2.3-2.7 s with the function (load 9-10) -#}
     {%- call statement('pca_sql_lines') %}
         create unlogged table {{ lines }} as
         {%- for half in halves %}
         select
             {{ netflow_pca.prefixed_columns(groups, 'line.') }},
             line.long_id,
-            sum(cells.v) as long_sum,
-            bool_or(cells.short_id = line.short_ids[cells.i - 1]) as has_duplicate,
-            -- one line per group
-            min(line.short_ids) as short_ids,
-            min(line.vals) as vals,
-            cast(
-                '{'
-                || string_agg(
-                    repeat('0,', cells.short_id - coalesce(line.short_ids[cells.i - 1], 0) - 1) || cast(cells.v as text),
-                    ',' order by cells.i
-                )
-                || repeat(',0', {{ m }} - max(cells.short_id))
-                || '}'
-                as double precision[]
-            ) as dense
+            line.long_sum,
+            line.short_ids,
+            line.vals,
+            -- null where a short id repeats
+            {{ functions_schema }}.pca_dense_vector(line.short_ids, line.vals, {{ m }}) as dense
         from (
             select
                 {{ args.groups | join(', ') if args.groups else '1 as pca_group' }},
                 cast({{ long_id }} as integer) as long_id,
+                sum(cast({{ args.val }} as double precision)) as long_sum,
                 array_agg(cast({{ short_id }} as integer) order by {{ short_id }}) as short_ids,
                 array_agg(cast({{ args.val }} as double precision) order by {{ short_id }}) as vals
             from {{ args.source }}
@@ -96,8 +91,6 @@
             {%- endif %}
             group by {% for group in args.groups %}{{ group }}, {% endfor %}{{ long_id }}
         ) as line
-        cross join lateral unnest(line.short_ids, line.vals) with ordinality as cells (short_id, v, i)
-        group by {{ netflow_pca.prefixed_columns(groups, 'line.') }}, line.long_id
         {{- '\n        union all' if not loop.last }}
         {%- endfor %}
         {{- by_line }};
@@ -109,7 +102,7 @@
 
     {%- set duplicates = run_query(
         'select long_id, (select entry.id from unnest(short_ids) with ordinality as entry (id, i)'
-        ~ ' where entry.id = short_ids[entry.i - 1] limit 1) from ' ~ lines ~ ' where has_duplicate limit 1').rows -%}
+        ~ ' where entry.id = short_ids[entry.i - 1] limit 1) from ' ~ lines ~ ' where dense is null limit 1').rows -%}
     {%- if duplicates | length > 0 -%}
         {%- set line, other = duplicates[0][0], duplicates[0][1] -%}
         {{- exceptions.raise_compiler_error('pca_sparse_train: duplicate entries for (row '
@@ -329,7 +322,7 @@
         {%- if most_kept > 0 %}
             {%- call statement('pca_sql_components') %}
                 insert into {{ components }} (row_id, principal_components, std_dev, proportion{% for group in args.groups %}, {{ group }}{% endfor %})
-                {{ netflow_pca._pca_signed_projections(groups, args.groups, kept, eigen, projections, p, n, most_kept, most_vectors) }}
+                {{ netflow_pca._pca_signed_projections(groups, args.groups, kept, eigen, projections, p, n, most_kept, most_vectors, functions_schema) }}
             {%- endcall %}
         {%- endif %}
     {%- else %}
@@ -380,15 +373,25 @@
     by pca_signed_components_sql's rule: the projections gathered into one vector per component,
     with each vector's most positive and most negative entry from the same pass, so that only a
     component whose largest magnitudes of both signs lie within the tolerance is scanned again.
-    The components past their group's vectors (kept.vectors) are listed with a null vector. -#}
-{% macro _pca_signed_projections(groups, output_groups, kept, eigen, projections, p, n, most_kept, most_vectors) %}
+    The components past their group's vectors (kept.vectors) are listed with a null vector. Each
+    vector is its group's projections in long id order made dense by pca_dense_vector: an ordered
+    aggregate over every long id (a cross join with generate_series, left joined to the
+    projections) sorted 480,000 rows twice on disk at 10 M events; 1.31 -> 0.88-0.92 s of CPU
+    (the statement alone, alternated twice, load 6). -#}
+{% macro _pca_signed_projections(groups, output_groups, kept, eigen, projections, p, n, most_kept, most_vectors, functions_schema) %}
     {%- set tolerance = netflow_pca.pca_numerical_rules().sign_tolerance %}
     with
     vectors as (
         select
             {{ netflow_pca.prefixed_columns(groups, 'kept.') }},
             {%- for k in range(1, most_vectors + 1) %}
-            array_agg(coalesce(projections.projected[{{ k }}], 0) order by long_ids.long_id) as component_{{ k }},
+            -- the long ids without a projection (no cells) get 0; null for a group without vectors
+            {{ functions_schema }}.pca_dense_vector(
+                array_agg(projections.long_id order by projections.long_id) filter (where projections.long_id is not null),
+                -- no nulls: pca_dense_vector reads the kth element of an array without them in constant time
+                array_agg(coalesce(projections.projected[{{ k }}], 0) order by projections.long_id) filter (where projections.long_id is not null),
+                {{ p }}
+            ) as component_{{ k }},
             max(projections.projected[{{ k }}]) as most_positive_{{ k }},
             min(projections.projected[{{ k }}]) as most_negative_{{ k }},
             {%- endfor %}
@@ -396,10 +399,8 @@
             kept.vectors
         from {{ kept }} as kept
         {%- if most_vectors > 0 %}
-        cross join generate_series(1, {{ p }}) as long_ids (long_id)
         left join {{ projections }} as projections
             on {{ netflow_pca.same_group_condition(groups, 'projections', 'kept') }}
-            and projections.long_id = long_ids.long_id
         {%- endif %}
         where kept.kept > 0
         group by {{ netflow_pca.prefixed_columns(groups, 'kept.') }}, kept.kept, kept.vectors
