@@ -13,12 +13,17 @@
     (minutes): hash joins only, for this model's transaction (JIT, which the resulting cost
     estimates trigger for nothing, is off for every model: dbt_project.yml). work_mem holds the hash of every user's row
     of int_residual_user_components (about 40 MB at 20,000 users) in one batch: at 32 MB half the
-    cells were written to disk and read back. On the numpy route every hour's cells go to the
-    function at once, aggregated by a hash on the user's name (one bytea a user), and no sort is
-    allowed (enable_sort off, on that route only): the planner, costing each user's bytea at
-    8 kB, otherwise sorted the 5.8 million cells by name in the database's collation (12 s against
-    2 s for the hash, which spills a little to disk at 64 MB). Numbering the users instead (a scan
-    for the names, a join of every cell to them, an aggregate by hour) took 1 s more CPU, and a
+    cells were written to disk and read back. No sort is allowed where a hash does (enable_sort
+    off): on the numpy route every hour's cells go to the function at once, aggregated by a hash
+    on the user's name (one bytea a user), where the planner, costing each user's bytea at 8 kB,
+    otherwise sorted the 5.8 million cells by name in the database's collation (12 s against 2 s
+    for the hash, which spills a little to disk at 64 MB); on the set-based route each user's
+    evidence is gathered by a hash on (hour, user) rather than after an external sort of the 5.8
+    million cells' evidence (300 MB on disk), and the cells' day sums come from group-bys in two
+    halves of the users on both cores (day_cells) rather than windows over a sort of every cell
+    by user and day in one process (docs/scoring.md has the figures). On the numpy route,
+    numbering the users instead (a scan for the names, a join of every cell to them, an
+    aggregate by hour) took 1 s more CPU, and a
     sort of the cells by hour to disk when the planner took the names for 10 rows. The function
     returns each hour's users as the text of arrays, unnested here: PL/Python turns every value of
     a returned row into a datum through its text, 2.4 s for 400,000 rows of 9 columns, where
@@ -37,12 +42,14 @@
         'set local enable_mergejoin = off',
         'set local enable_nestloop = off',
         "set local work_mem = '64MB'",
-        "{{ 'set local enable_sort = off' if netflow_pca.residual_scoring_route() == 'numpy' else 'select 1' }}",
+        'set local enable_sort = off',
+        "{{ 'select 1' if netflow_pca.residual_scoring_route() == 'numpy' else \"set local min_parallel_table_scan_size = '1TB'\" }}",
     ],
 )) }}
 {%- set run = netflow_pca.run_vars() %}
 {%- set route = netflow_pca.residual_scoring_route() %}
 {%- set most_components = netflow_pca.residual_most_components() %}
+{%- set halves = [none] if netflow_pca.is_greenplum() else ['< 0', '>= 0'] %}
 -- depends_on: {{ ref('int_hourly_counts') }}, {{ ref('int_window_days') }}
 {%- if netflow_pca.residual_scoring_route(from_vars=true) != 'numpy' %}, {{ ref('int_residual_expected_counts') }}, {{ ref('int_residual_user_components') }}{% endif %}
 
@@ -251,10 +258,12 @@ hour_users as not materialized (
 
 ),
 
-missing_hours as (
+missing_hours as materialized (
 
     -- the hours a daylight-saving change skips on a day of the window: no cell of them, empty or
-    -- not, is part of that day
+    -- not, is part of that day. Materialised: planned on its own, so that the cross join's nested
+    -- loop, which this model disables, does not add its penalty to the plans of the cells' pass
+    -- (whose cheaper parallel plan, day_cells, it then hid)
     select
         window_dates.day,
         hours.hour_of_day
@@ -290,27 +299,69 @@ user_missing_hours as (
 
 ),
 
+{#- every hour's cells (a one-hour run reads the other hours' stored rows) with their user's
+    flows of the day F and expected flows of the day E: with every usual hour empty (the sum of
+    each hour's empty-cell flows, spread over the user's active cells of that hour), plus what
+    each active cell's expected count (at least 0) adds beyond an empty cell's. In two halves of
+    the users (a hash of the name, as int_hourly_counts; one part on Greenplum), each its cells
+    joined to their (user, day) and user sums, group-bys that PostgreSQL runs as a Parallel
+    Append under a Gather (one half in the leader, the other in a worker), where windows over
+    one sort of every cell by user and day (never run in parallel) took them all in one process;
+    a partial scan inside a half would put a Gather there and rule the Parallel Append out, so
+    the model's pre-hook turns partial scans off #}
 day_cells as (
+    {%- for half in halves %}
 
-    -- every hour's cells (a one-hour run reads the other hours' stored rows) with their user's
-    -- flows of the day F and expected flows of the day E: with every usual hour empty (the sum
-    -- of each hour's empty-cell flows, spread over the user's active cells of that hour), plus
-    -- what each active cell's expected count (at least 0) adds beyond an empty cell's. Windows
-    -- over one sort of the cells by user and day, where a (user, day) aggregate joined back to
-    -- the cells hashed both on the user's name
     select
-        *,
-        sum(flow_count) over user_day as day_flows,
-        sum(empty_day_flows / active_days) over user_cells
-            + sum(greatest(expected_flow_count, 0) - empty_day_flows) over user_day as day_expected_flows
+        expected_cells.*,
+        user_day_sums.day_flows,
+        user_totals.empty_flows + user_day_sums.expected_extra as day_expected_flows
 
-    from {{ ref('int_residual_expected_counts') }}
+    from {{ ref('int_residual_expected_counts') }} as expected_cells
 
-    -- in bytes' order (collate "C"): the names only need grouping, and the database's collation
-    -- compares them letter by letter
-    window
-        user_cells as (partition by user_name collate "C"),
-        user_day as (partition by user_name collate "C", day)
+    inner join (
+        select
+            user_name,
+            day,
+            sum(flow_count) as day_flows,
+            sum(greatest(expected_flow_count, 0) - empty_day_flows) as expected_extra
+
+        from {{ ref('int_residual_expected_counts') }}
+        {%- if half %}
+
+        where hashtext(user_name) {{ half }}
+        {%- endif %}
+
+        group by
+            user_name,
+            day
+    ) as user_day_sums
+        on expected_cells.user_name = user_day_sums.user_name
+        and expected_cells.day = user_day_sums.day
+
+    inner join (
+        select
+            user_name,
+            sum(empty_day_flows / active_days) as empty_flows
+
+        from {{ ref('int_residual_expected_counts') }}
+        {%- if half %}
+
+        where hashtext(user_name) {{ half }}
+        {%- endif %}
+
+        group by user_name
+    ) as user_totals
+        on expected_cells.user_name = user_totals.user_name
+    {%- if half %}
+
+    where hashtext(expected_cells.user_name) {{ half }}
+    {%- endif %}
+    {%- if not loop.last %}
+
+    union all
+    {%- endif %}
+    {%- endfor %}
 
 ),
 
