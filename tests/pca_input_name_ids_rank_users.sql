@@ -16,7 +16,7 @@
 {%- set run = netflow_pca.run_vars() %}
 {#- day_id is at most lookback_days (the window's days): 63 of them to a bigint #}
 {%- set day_words = range((run.lookback_days + 62) // 63) %}
-{%- set halves = [none] if netflow_pca.is_greenplum() else ['< 0', '>= 0'] %}
+{%- set halves = netflow_pca.hash_halves() %}
 
 with
 

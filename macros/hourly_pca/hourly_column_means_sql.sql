@@ -14,7 +14,7 @@
     load 4.6 (CPU of the statement's processes, /proc): one group-by 2.53-2.56 s in one process;
     the halves 2.10-2.24 s in the leader (its half and the means) and 1.02-1.04 s in a worker.
     One part on Greenplum, whose segments share the group-by. #}
-{%- set halves = [none] if netflow_pca.is_greenplum() else ['< 0', '>= 0'] %}
+{%- set halves = netflow_pca.hash_halves() %}
 with
 
 pca_input as not materialized (

@@ -20,7 +20,7 @@
 
 {%- set run = netflow_pca.run_vars() %}
 {%- set recounting = run.recount_days is not none and is_incremental() %}
-{%- set halves = [none] if netflow_pca.is_greenplum() else ['< 0', '>= 0'] %}
+{%- set halves = netflow_pca.hash_halves() %}
 
 with
 

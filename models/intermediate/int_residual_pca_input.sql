@@ -31,7 +31,7 @@
     the few-day users' days as day-ordered arrays from the halves' groups instead of the windows
     (each ORDER BY aggregate sorts every group again), and 128 MB of work_mem. -#}
 {%- set run = netflow_pca.run_vars() %}
-{%- set halves = [none] if netflow_pca.is_greenplum() else ['< 0', '>= 0'] %}
+{%- set halves = netflow_pca.hash_halves() %}
 {%- set stabilised -%}
     2 * (sqrt(cast(flow_count as double precision) + 0.375) - sqrt(cast(0.375 as double precision)))
 {%- endset %}

@@ -49,7 +49,7 @@
 {%- set run = netflow_pca.run_vars() %}
 {%- set route = netflow_pca.residual_scoring_route() %}
 {%- set most_components = netflow_pca.residual_most_components() %}
-{%- set halves = [none] if netflow_pca.is_greenplum() else ['< 0', '>= 0'] %}
+{%- set halves = netflow_pca.hash_halves() %}
 -- depends_on: {{ ref('int_hourly_counts') }}, {{ ref('int_window_days') }}
 {%- if netflow_pca.residual_scoring_route(from_vars=true) != 'numpy' %}, {{ ref('int_residual_expected_counts') }}, {{ ref('int_residual_user_components') }}{% endif %}
 

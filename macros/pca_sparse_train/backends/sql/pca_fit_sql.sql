@@ -46,8 +46,8 @@
     {%- set by_group = netflow_pca.greenplum_distribution(groups) -%}
     {#- two parts of the lines (halves of the long ids) and of the groups (for their eigenvalues),
         each in a process of its own; one on Greenplum, whose segments share the work already -#}
-    {%- set parts = 1 if netflow_pca.is_greenplum() else 2 -%}
-    {%- set halves = [none] if parts == 1 else ['< 0', '>= 0'] -%}
+    {%- set halves = netflow_pca.hash_halves() -%}
+    {%- set parts = halves | length -%}
 
     {#- JIT spends seconds compiling these long lists of sums and runs them no faster; the setting
         is the transaction's, put back at the end -#}
