@@ -1,34 +1,35 @@
--- Per (hour, user) of int_pca_input, in one hash aggregate of the cells (400,000 groups at 10
--- million events):
--- - name_id is the user's dense rank by name (bytewise) among the hour's users, so one name_id
---   per user and one user per name_id in an hour;
--- - the user's cells lie on distinct day_ids (a bit per day_id or-ed, its bits counted against
+-- Per (hour, name_id) of int_pca_input, in one hash aggregate of the cells (400,000 groups at 10
+-- million events), then in name_id order within the hour:
+-- - one user per name_id (its least and greatest name equal, none null), the name_ids 1, 2, ...
+--   with no gap, and each name_id's user after the previous one's by name (bytewise): so name_id
+--   is the user's dense rank by name among the hour's users, one name_id per user and one user
+--   per name_id in an hour;
+-- - the name_id's cells lie on distinct day_ids (a bit per day_id or-ed, its bits counted against
 --   the cells), so int_pca_input is unique per (hour, day_id, name_id) and, day_id and day one
 --   to one (pca_input_cells_match_hourly_counts), per (hour, day, user); with that test's equal
 --   cells per (hour, day), int_hourly_counts is unique per (user, day, hour) on the window's days.
 -- A group-by of every (hour, day, user) key, or a distinct count per (hour, day) (a sort of the
--- cells), cost several times as much. The aggregate runs in two halves of the users (the sign of
--- hashtext(user_name), as int_hourly_counts; one part on Greenplum), side by side as a Parallel
--- Append; the ranks over their union in the leader. At 10 million events, quiet: 3.1-3.3 s of CPU
--- in one process against 2.3-2.4 s in the leader and 1.3 s in a worker (the compiled test's
--- select, alternated twice). The failing (hour, user) groups, with a problem column naming what
--- fails. Only the hours this run builds.
+-- cells), cost several times as much. Grouped by the integer name_id, the names compared within a
+-- group rather than hashed: the planner runs a partial aggregate in the leader and two workers,
+-- whose blocks of int_pca_input (written in hour and name order) hold almost disjoint groups. At
+-- 10 million events, the compiled test's select alternated twice at load 3-4: 2.7 s of CPU, 2.1-2.7 s
+-- wall, against 3.0 s and 3.1-4.1 s grouped per (hour, user) in two halves of the users (the same
+-- popcount), 3.8-3.9 s and 3.8-7.2 s before (docs/scoring.md). The failing (hour, name_id)
+-- groups, with a problem column naming what fails. Only the hours this run builds.
 {%- set run = netflow_pca.run_vars() %}
 {#- day_id is at most lookback_days (the window's days): 63 of them to a bigint #}
 {%- set day_words = range((run.lookback_days + 62) // 63) %}
-{%- set halves = netflow_pca.hash_halves() %}
 
 with
 
-pca_input_users as (
-    {%- for half in halves %}
+pca_input_ids as (
 
     select
         hour_of_day,
-        user_name collate "C" as user_name,
-        min(name_id) as min_name_id,
-        max(name_id) as max_name_id,
-        count(name_id) as name_ids,
+        name_id,
+        min(user_name collate "C") as first_user_name,
+        max(user_name collate "C") as last_user_name,
+        count(user_name) as user_names,
         count(*) as cells,
         {%- for word in day_words %}
         bit_or(case when day_id between {{ 63 * word + 1 }} and {{ 63 * word + 63 }}
@@ -38,31 +39,43 @@ pca_input_users as (
     from {{ ref('int_pca_input') }}
 
     where {{ netflow_pca.hour_filter('hour_of_day') }}
-    {%- if half %}
-        and hashtext(user_name) {{ half }}
-    {%- endif %}
 
     group by
         hour_of_day,
-        user_name collate "C"
-    {%- if not loop.last %}
-
-    union all
-    {%- endif %}
-    {%- endfor %}
+        name_id
 
 ),
 
-ranked_users as (
+ordered_ids as (
 
     select
-        pca_input_users.*,
-        dense_rank() over (partition by hour_of_day order by user_name) as expected_name_id,
+        pca_input_ids.*,
+        row_number() over hour_ids as expected_name_id,
+        lag(last_user_name) over hour_ids as previous_user_name,
         {%- for word in day_words %}
-        length(replace(cast(cast(days_{{ word }} as bit(64)) as text), '0', '')){{ ' +' if not loop.last }}
+        days_{{ word }} - ((days_{{ word }} >> 1) & 6148914691236517205) as day_pairs_{{ word }}{{ ',' if not loop.last }}
+        {%- endfor %}
+
+    from pca_input_ids
+
+    window hour_ids as (partition by hour_of_day order by name_id)
+
+),
+
+{#- the bits of each word (63, never the sign bit) counted in arithmetic, the SWAR popcount:
+    counts per pair of bits (mask 0x5555...), per 4 bits (0x3333...), per byte (0x0f0f...), then
+    the bytes summed as the word modulo 255 (256 = 1 modulo 255; the sum is at most 63); the text
+    of a bit string with its zeros removed cost 0.9 s more CPU at 400,000 groups, in the leader #}
+counted_days as (
+
+    select
+        ordered_ids.*,
+        {%- for word in day_words %}
+        {%- set nibbles = '((day_pairs_' ~ word ~ ' & 3689348814741910323) + ((day_pairs_' ~ word ~ ' >> 2) & 3689348814741910323))' %}
+        (({{ nibbles }} + ({{ nibbles }} >> 4)) & 1085102592571150095) % 255{{ ' +' if not loop.last }}
         {%- endfor %} as days
 
-    from pca_input_users
+    from ordered_ids
 
 ),
 
@@ -70,24 +83,27 @@ final as (
 
     select
         concat_ws('; ',
-            case when min_name_id is distinct from expected_name_id
-                or max_name_id is distinct from expected_name_id
-                or name_ids < cells then 'name_id is not the rank of the user by name in the hour' end,
+            case when name_id is distinct from expected_name_id
+                or first_user_name is distinct from last_user_name
+                or user_names < cells
+                or previous_user_name >= first_user_name then 'name_id is not the rank of the user by name in the hour' end,
             case when days < cells then 'a user has two cells on a day_id' end
         ) as problem,
         hour_of_day,
-        user_name,
+        name_id,
+        expected_name_id,
+        first_user_name,
+        last_user_name,
+        previous_user_name,
         cells,
-        days,
-        min_name_id,
-        max_name_id,
-        expected_name_id
+        days
 
-    from ranked_users
+    from counted_days
 
-    where min_name_id is distinct from expected_name_id
-        or max_name_id is distinct from expected_name_id
-        or name_ids < cells
+    where name_id is distinct from expected_name_id
+        or first_user_name is distinct from last_user_name
+        or user_names < cells
+        or previous_user_name >= first_user_name
         or days < cells
 
 )
