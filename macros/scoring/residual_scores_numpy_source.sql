@@ -31,8 +31,8 @@ language plpython3u immutable parallel safe
 as $pca$
 {%- set rules = netflow_pca.pca_numerical_rules() %}
 NO_VARIANCE, ZERO_SHARE = {{ rules.no_variance }}, {{ rules.zero_share }}
+{{ netflow_pca.plpython_numpy_import() }}
 {% raw -%}
-import numpy as np
 
 SHIFT, MAD_TO_SIGMA = 0.375, 1.4826
 DAY_PRIOR_FLOWS, SPREAD_PRIOR_DAYS = 10.0, 5.0

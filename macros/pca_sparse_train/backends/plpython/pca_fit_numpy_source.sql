@@ -12,8 +12,8 @@ language plpython3u immutable parallel safe
 as $pca$
 {%- set rules = netflow_pca.pca_numerical_rules() %}
 NO_VARIANCE, ZERO_SHARE, SIGN_TOLERANCE = {{ rules.no_variance }}, {{ rules.zero_share }}, {{ rules.sign_tolerance }}
+{{ netflow_pca.plpython_numpy_import() }}
 {% raw -%}
-import numpy as np
 
 if 'literals' not in SD:
     def lookup(strings, dtype):

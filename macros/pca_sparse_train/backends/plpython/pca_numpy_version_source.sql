@@ -4,9 +4,9 @@ returns text
 language plpython3u volatile parallel safe
 as $pca$
 try:
-    import numpy
+    {{ netflow_pca.plpython_numpy_import() | indent(4) }}
 except Exception:
     return None
-return numpy.__version__
+return np.__version__
 $pca$
 {% endmacro %}
