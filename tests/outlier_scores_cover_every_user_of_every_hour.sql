@@ -1,60 +1,52 @@
 -- Each method the var scoring_method picks scores every user of every hour of the PCA input exactly
--- once, and no one else; a method it leaves out scores no one: the (hour, user, method) whose
--- number of scores is not that (is_pca_input_user false: not a user of that hour of the PCA
--- input). Being exactly once, this is the scores' uniqueness on (hour, user, method) too, which a
--- test of its own checked again in another scan and hash of every score; a method other than
--- these two is column_values_user_outlier_scores' to find. Only the hours this run builds: a run
--- of other hours at the same time commits its models one by one, so across two models its hours
--- may be half rewritten.
--- The cells and the scores in one hash aggregate per (hour, user), each method's scores counted
--- beside the user's cells: a group-by of the cells, another of the scores and a full join of the
--- two cost 2.7-2.8 s of CPU in three processes, the longest 1.4 s, where this costs 2.2 s, the
--- longest 1.1 s (10 million events, 398,935 scores, alternated twice at load 5; its 400,000
--- groups held in memory, _tests.yml).
+-- once, and no one else; a method it leaves out scores no one. Per (hour, method), the scores'
+-- users counted, each once, and summed as hashes of their names, against int_pca_dimensions'
+-- hour_users and hour_users_checksum, which pca_input_name_ids_rank_users ties to int_pca_input's
+-- users of the hour (so this reads the 400,000 scores, not the 5.8 million cells at 10 million
+-- events: 1.2-1.5 s of wall at the end of every build before, docs/scoring.md). Being exactly
+-- once, this is the scores' uniqueness on (hour, user, method) too, which a test of its own
+-- checked again in another scan and hash of every score; a method other than these two is
+-- column_values_user_outlier_scores' to find. The failing (hour, method) pairs, with a problem
+-- column naming what fails. Only the hours this run builds: a run of other hours at the same time
+-- commits its models one by one, so across two models its hours may be half rewritten.
 {%- set run = netflow_pca.run_vars() %}
 {%- set methods = ['residual', 'loading'] %}
 
 with
 
-cells_and_scores as (
+scored_users as (
 
     select
         hour_of_day,
+        method,
         user_name,
-        cast(null as text) as method
-
-    from {{ ref('int_pca_input') }}
-
-    where {{ netflow_pca.hour_filter('hour_of_day') }}
-
-    union all
-
-    select
-        hour_of_day,
-        user_name,
-        method
+        count(*) as scores
 
     from {{ ref('user_outlier_scores') }}
 
     where {{ netflow_pca.hour_filter('hour_of_day') }}
 
+    group by
+        hour_of_day,
+        method,
+        user_name
+
 ),
 
-hour_users as (
+method_hours as (
 
     select
         hour_of_day,
-        user_name,
-        count(*) filter (where method is null) > 0 as is_pca_input_user,
-        {%- for method in methods %}
-        count(*) filter (where method = '{{ method }}') as {{ method }}_scores{{ ',' if not loop.last }}
-        {%- endfor %}
+        method,
+        count(*) as users,
+        sum(scores) as scores,
+        sum(hashtextextended(user_name, 0)) as users_checksum
 
-    from cells_and_scores
+    from scored_users
 
     group by
         hour_of_day,
-        user_name
+        method
 
 ),
 
@@ -68,29 +60,61 @@ methods as (
 
 ),
 
-final as (
+expected as (
 
     select
-        hour_users.hour_of_day,
-        hour_users.user_name,
+        dimensions.hour_of_day,
         methods.method,
-        case methods.method
-            {%- for method in methods %}
-            when '{{ method }}' then hour_users.{{ method }}_scores
-            {%- endfor %}
-        end as scores,
-        hour_users.is_pca_input_user
+        case when methods.is_picked then dimensions.hour_users else 0 end as users,
+        case when methods.is_picked then dimensions.hour_users_checksum else 0 end as users_checksum
 
-    from hour_users
+    from {{ ref('int_pca_dimensions') }} as dimensions
 
     cross join methods
 
-    where case methods.method
-            {%- for method in methods %}
-            when '{{ method }}' then hour_users.{{ method }}_scores
-            {%- endfor %}
-        end
-        <> case when hour_users.is_pca_input_user and methods.is_picked then 1 else 0 end
+    where {{ netflow_pca.hour_filter('dimensions.hour_of_day') }}
+
+),
+
+compared as (
+
+    select
+        coalesce(expected.hour_of_day, method_hours.hour_of_day) as hour_of_day,
+        coalesce(expected.method, method_hours.method) as method,
+        expected.users as expected_users,
+        coalesce(method_hours.users, 0) as scored_users,
+        coalesce(method_hours.scores, 0) as scores,
+        expected.users_checksum as expected_checksum,
+        coalesce(method_hours.users_checksum, 0) as scored_checksum
+
+    from expected
+
+    full outer join method_hours
+        on expected.hour_of_day = method_hours.hour_of_day
+        and expected.method = method_hours.method
+
+),
+
+final as (
+
+    select
+        concat_ws('; ',
+            case when scores <> scored_users then 'a user has more than one score' end,
+            case when scored_users is distinct from expected_users
+                or scored_checksum is distinct from expected_checksum
+                then 'the scored users are not the users of the hour of int_pca_input' end
+        ) as problem,
+        hour_of_day,
+        method,
+        expected_users,
+        scored_users,
+        scores
+
+    from compared
+
+    where scores <> scored_users
+        or scored_users is distinct from expected_users
+        or scored_checksum is distinct from expected_checksum
 
 )
 
