@@ -20,8 +20,8 @@
     the hash); its hash of 20,000 users' bytea states takes 86 MB, but PostgreSQL counts 8 kB for
     each internal aggregate state and, at 64 MB, spilled a fifth of the users (5 batches): at 128 MB
     it stays in one batch, 9.7-10.0 s of CPU against 10.1-10.8 s (the statement alone, alternated,
-    quiet); on the set-based route each user's evidence is gathered by a hash on (hour, user) rather
-    than after an external sort of the 5.8 million cells' evidence (300 MB on disk), and the cells'
+    quiet); on the set-based route each user's evidence is gathered by a hash on (hour, user, gathered
+    day) rather than after an external sort of the 5.8 million cells' evidence (300 MB on disk), and the cells'
     day sums come from group-bys in two halves of the users on both cores (day_cells) rather than
     windows over a sort of every cell by user and day in one process (docs/scoring.md has the
     figures). On the numpy route, numbering the users instead (a scan for the names, a join of every
@@ -578,35 +578,70 @@ normal_subspace as (
 
 ),
 
-user_evidence as (
+cell_evidence as materialized (
 
-    -- the one pass over the cells' evidence, per user: their best day, the largest (evidence,
-    -- -day_id) with the day's count, corrected prediction and the day itself (as days since 1970-01-01,
-    -- exact in a double), and the days above CARRY_FROM = 1 (or run_at when lower: the runs, made
-    -- of the days above run_at, the days above LINK_AT = 2 joining them in what is reported and
-    -- the days that may carry their excess; a tenth of the cells), as arrays in one order (one
-    -- aggregation feeds them the same rows)
+    -- the one pass over the cells' evidence, per user and gathered day: each user's days above
+    -- CARRY_FROM = 1 (or run_at when lower: the runs, made of the days above run_at, the days
+    -- above LINK_AT = 2 joining them in what is reported and the days that may carry their
+    -- excess; a tenth of the cells) a group each, their other days one group (day_id 0), each
+    -- group's best day: the largest (evidence, -day_id) with the day's count, corrected
+    -- prediction and the day itself (as days since 1970-01-01, exact in a double). Not each
+    -- user's gathered days as arrays of one group per user: PostgreSQL counts 8 kB for each
+    -- array_agg state, so that a hash of 400,000 users' five arrays kept about 3,000 of them in
+    -- memory and spilled the others' cells (380 MB in 5 batches); an array's max it counts at its
+    -- size. Materialised: read for the users' best days and again for the gathered days
     select
         hour_of_day,
         name_id,
+        case when evidence > least(1, {{ run.residual_run_at }}) then day_id else 0 end as linked_day_id,
         max(array[
             evidence,
             -day_id,
             cast(flow_count as double precision),
             corrected_flow_count,
             cast(day - date '1970-01-01' as double precision)
-        ]) as best_day,
-        array_agg(day_id) filter (where evidence > least(1, {{ run.residual_run_at }})) as linked_day_ids,
-        array_agg(day) filter (where evidence > least(1, {{ run.residual_run_at }})) as linked_days,
-        array_agg(evidence) filter (where evidence > least(1, {{ run.residual_run_at }})) as linked_evidence,
-        array_agg(flow_count) filter (where evidence > least(1, {{ run.residual_run_at }})) as linked_flow_counts,
-        array_agg(corrected_flow_count) filter (where evidence > least(1, {{ run.residual_run_at }})) as linked_expected_flow_counts
+        ]) as best_day
 
     from evidence
 
     group by
         hour_of_day,
+        name_id,
+        case when evidence > least(1, {{ run.residual_run_at }}) then day_id else 0 end
+
+),
+
+user_evidence as (
+
+    -- each user's best day
+    select
+        hour_of_day,
+        name_id,
+        max(best_day) as best_day
+
+    from cell_evidence
+
+    group by
+        hour_of_day,
         name_id
+
+),
+
+linked_days as (
+
+    -- the days gathered, best_day's array unpacked
+    select
+        hour_of_day,
+        name_id,
+        linked_day_id as day_id,
+        date '1970-01-01' + cast(best_day[5] as integer) as day,
+        best_day[1] as evidence,
+        cast(best_day[3] as bigint) as flow_count,
+        best_day[4] as expected_flow_count
+
+    from cell_evidence
+
+    where linked_day_id > 0
 
 ),
 
@@ -616,33 +651,25 @@ run_cells as (
     -- its number, and those above run_at so that a run of consecutive days does (null for the
     -- others)
     select
-        user_evidence.hour_of_day,
-        user_evidence.name_id,
-        linked_day.day_id,
-        linked_day.day,
-        linked_day.evidence,
-        linked_day.flow_count,
-        linked_day.expected_flow_count,
+        hour_of_day,
+        name_id,
+        day_id,
+        day,
+        evidence,
+        flow_count,
+        expected_flow_count,
         case
-            when linked_day.evidence > least(2, {{ run.residual_run_at }})
-                then linked_day.day_id - count(*) filter (where linked_day.evidence > least(2, {{ run.residual_run_at }})) over user_days
+            when evidence > least(2, {{ run.residual_run_at }})
+                then day_id - count(*) filter (where evidence > least(2, {{ run.residual_run_at }})) over user_days
         end as stretch,
         case
-            when linked_day.evidence > {{ run.residual_run_at }}
-                then linked_day.day_id - count(*) filter (where linked_day.evidence > {{ run.residual_run_at }}) over user_days
+            when evidence > {{ run.residual_run_at }}
+                then day_id - count(*) filter (where evidence > {{ run.residual_run_at }}) over user_days
         end as run
 
-    from user_evidence
+    from linked_days
 
-    cross join lateral unnest(
-        user_evidence.linked_day_ids,
-        user_evidence.linked_days,
-        user_evidence.linked_evidence,
-        user_evidence.linked_flow_counts,
-        user_evidence.linked_expected_flow_counts
-    ) as linked_day (day_id, day, evidence, flow_count, expected_flow_count)
-
-    window user_days as (partition by user_evidence.hour_of_day, user_evidence.name_id order by linked_day.day_id)
+    window user_days as (partition by hour_of_day, name_id order by day_id)
 
 ),
 
