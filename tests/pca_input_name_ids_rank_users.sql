@@ -154,15 +154,7 @@ failing_hours as (
 final as (
 
     select
-        problem,
-        hour_of_day,
-        name_id,
-        expected_name_id,
-        first_user_name,
-        last_user_name,
-        previous_user_name,
-        cells,
-        days,
+        failing_ids.*,
         cast(null as bigint) as users,
         cast(null as integer) as hour_users
 
