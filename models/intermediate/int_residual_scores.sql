@@ -20,11 +20,11 @@
     the hash); its hash of 20,000 users' bytea states takes 86 MB, but PostgreSQL counts 8 kB for
     each internal aggregate state and, at 64 MB, spilled a fifth of the users (5 batches): at 128 MB
     it stays in one batch, 9.7-10.0 s of CPU against 10.1-10.8 s (the statement alone, alternated,
-    quiet); on the set-based route each user's evidence is gathered by a hash on (hour, user, gathered
-    day) rather than after an external sort of the 5.8 million cells' evidence (300 MB on disk), and the cells'
-    day sums come from group-bys in two halves of the users on both cores (day_cells) rather than
-    windows over a sort of every cell by user and day in one process (docs/scoring.md has the
-    figures). On the numpy route, numbering the users instead (a scan for the names, a join of every
+    quiet); on the set-based route each user's evidence is gathered by a hash on (hour, user,
+    gathered day) rather than after an external sort of the 5.8 million cells' evidence (300 MB on
+    disk), and the cells' day sums come from group-bys in two halves of the users on both cores
+    (day_cells) rather than windows over a sort of every cell by user and day in one process
+    (docs/scoring.md has the figures). On the numpy route, numbering the users instead (a scan for the names, a join of every
     cell to them, an aggregate by hour) took 1 s more CPU, and a sort of the cells by hour to disk
     when the planner took the names for 10 rows. The function
     returns each hour's users as the text of arrays, unnested here: PL/Python turns every value of
