@@ -92,6 +92,7 @@ hour_users as (
 
     select
         hour_days.hour_of_day,
+        hour_days.days,
         count(window_users.user_name) as users,
         coalesce(sum(hashtextextended(window_users.user_name, 0)), 0) as users_checksum
 
@@ -100,23 +101,22 @@ hour_users as (
     left join window_users
         on window_users.hours & (1 << hour_days.hour_of_day) <> 0
 
-    group by hour_days.hour_of_day
+    group by
+        hour_days.hour_of_day,
+        hour_days.days
 
 ),
 
 final as (
 
     select
-        hour_days.hour_of_day,
-        cast(hour_days.days as integer) as row_dim,
+        hour_users.hour_of_day,
+        cast(hour_users.days as integer) as row_dim,
         cast(user_count.users as integer) as col_dim,
         cast(hour_users.users as integer) as hour_users,
         hour_users.users_checksum as hour_users_checksum
 
-    from hour_days
-
-    inner join hour_users
-        on hour_days.hour_of_day = hour_users.hour_of_day
+    from hour_users
 
     cross join user_count
 

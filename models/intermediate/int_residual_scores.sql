@@ -24,10 +24,10 @@
     gathered day) rather than after an external sort of the 5.8 million cells' evidence (300 MB on
     disk), and the cells' day sums come from group-bys in two halves of the users on both cores
     (day_cells) rather than windows over a sort of every cell by user and day in one process
-    (docs/scoring.md has the figures). On the numpy route, numbering the users instead (a scan for the names, a join of every
-    cell to them, an aggregate by hour) took 1 s more CPU, and a sort of the cells by hour to disk
-    when the planner took the names for 10 rows. The function
-    returns each hour's users as the text of arrays, unnested here: PL/Python turns every value of
+    (docs/scoring.md has the figures). On the numpy route, numbering the users instead (a scan for
+    the names, a join of every cell to them, an aggregate by hour) took 1 s more CPU, and a sort
+    of the cells by hour to disk when the planner took the names for 10 rows. The function returns
+    each hour's users as the text of arrays, unnested here: PL/Python turns every value of
     a returned row into a datum through its text, 2.4 s for 400,000 rows of 9 columns, where
     formatting and parsing the arrays took 0.5 s; the dates are the window's first day plus the
     returned offsets, not joins to int_window_days. At 10 million events this model's statement
