@@ -23,9 +23,11 @@
     quiet); on the set-based route each user's evidence is gathered by a hash on (hour, user,
     gathered day) rather than after an external sort of the 5.8 million cells' evidence (300 MB on
     disk), and the cells' day sums come from group-bys in two halves of the users on both cores
-    (day_cells) rather than windows over a sort of every cell by user and day in one process
-    (docs/scoring.md has the figures). On the numpy route, numbering the users instead (a scan for
-    the names, a join of every cell to them, an aggregate by hour) took 1 s more CPU, and a sort
+    (corrected) rather than windows over a sort of every cell by user and day in one process
+    (docs/scoring.md has the figures), the leader only gathering them
+    (parallel_leader_participation off: in a half of its own it read the other half's cells only
+    between its own). On the numpy route, numbering the users instead (a scan for the names, a
+    join of every cell to them, an aggregate by hour) took 1 s more CPU, and a sort
     of the cells by hour to disk when the planner took the names for 10 rows. The function returns
     each hour's users as the text of arrays, unnested here: PL/Python turns every value of
     a returned row into a datum through its text, 2.4 s for 400,000 rows of 9 columns, where
@@ -46,6 +48,7 @@
         "set local work_mem = '{{ '128MB' if netflow_pca.residual_scoring_route() == 'numpy' else '64MB' }}'",
         'set local enable_sort = off',
         "{{ 'select 1' if netflow_pca.residual_scoring_route() == 'numpy' else \"set local min_parallel_table_scan_size = '1TB'\" }}",
+        "{{ 'select 1' if netflow_pca.residual_scoring_route() == 'numpy' else \"select set_config(name, 'off', true) from pg_settings where name = 'parallel_leader_participation'\" }}",
     ],
 )) }}
 {%- set run = netflow_pca.run_vars() %}
@@ -246,12 +249,6 @@ select * from final
 {%- else -%}
 with
 
-user_components as not materialized (
-
-    select * from {{ ref('int_residual_user_components') }}
-
-),
-
 hour_users as not materialized (
 
     select * from {{ ref('int_residual_user_components') }}
@@ -260,167 +257,164 @@ hour_users as not materialized (
 
 ),
 
-missing_hours as materialized (
-
-    -- the hours a daylight-saving change skips on a day of the window: no cell of them, empty or
-    -- not, is part of that day. Materialised: planned on its own, so that the cross join's nested
-    -- loop, which this model disables, does not add its penalty to the plans of the cells' pass
-    -- (whose cheaper parallel plan, day_cells, it then hid)
-    select
-        window_dates.day,
-        hours.hour_of_day
-
-    from (select distinct day from {{ ref('int_window_days') }}) as window_dates
-
-    cross join generate_series(0, 23) as hours (hour_of_day)
-
-    where not exists (
-        select 1
-        from {{ ref('int_window_days') }} as window_days
-        where window_days.hour_of_day = hours.hour_of_day
-            and window_days.day = window_dates.day
-    )
-
-),
-
-user_missing_hours as (
-
-    select
-        missing_hours.day,
-        user_components.user_name,
-        sum(user_components.empty_day_flows) as empty_day_flows
-
-    from missing_hours
-
-    inner join user_components
-        on missing_hours.hour_of_day = user_components.hour_of_day
-
-    group by
-        missing_hours.day,
-        user_components.user_name
-
-),
-
-{#- every hour's cells (a one-hour run reads the other hours' stored rows) with their user's
-    flows of the day F and expected flows of the day E: with every usual hour empty (the sum of
-    each hour's empty-cell flows, spread over the user's active cells of that hour), plus what
-    each active cell's expected count (at least 0) adds beyond an empty cell's. In two halves of
-    the users (a hash of the name, as int_hourly_counts; one part on Greenplum), each its cells
-    joined to their (user, day) and user sums, group-bys that PostgreSQL runs as a Parallel
-    Append under a Gather (one half in the leader, the other in a worker), where windows over
-    one sort of every cell by user and day (never run in parallel) took them all in one process;
-    a partial scan inside a half would put a Gather there and rule the Parallel Append out, so
-    the model's pre-hook turns partial scans off #}
-day_cells as (
-    {%- for half in halves %}
-
-    select
-        expected_cells.*,
-        user_day_sums.day_flows,
-        user_totals.empty_flows + user_day_sums.expected_extra as day_expected_flows
-
-    from {{ ref('int_residual_expected_counts') }} as expected_cells
-
-    inner join (
-        select
-            user_name,
-            day,
-            sum(flow_count) as day_flows,
-            sum(greatest(expected_flow_count, 0) - empty_day_flows) as expected_extra
-
-        from {{ ref('int_residual_expected_counts') }}
-        {%- if half %}
-
-        where hashtext(user_name) {{ half }}
-        {%- endif %}
-
-        group by
-            user_name,
-            day
-    ) as user_day_sums
-        on expected_cells.user_name = user_day_sums.user_name
-        and expected_cells.day = user_day_sums.day
-
-    inner join (
-        select
-            user_name,
-            sum(empty_day_flows / active_days) as empty_flows
-
-        from {{ ref('int_residual_expected_counts') }}
-        {%- if half %}
-
-        where hashtext(user_name) {{ half }}
-        {%- endif %}
-
-        group by user_name
-    ) as user_totals
-        on expected_cells.user_name = user_totals.user_name
-    {%- if half %}
-
-    where hashtext(expected_cells.user_name) {{ half }}
-    {%- endif %}
-    {%- if not loop.last %}
-
-    union all
-    {%- endif %}
-    {%- endfor %}
-
-),
-
-user_days as (
-
-    -- the cells of the hours this run builds with F and E, less the empty cells of the hours
-    -- their day does not have
-    select
-        day_cells.hour_of_day,
-        day_cells.day_id,
-        day_cells.name_id,
-        day_cells.day,
-        day_cells.flow_count,
-        day_cells.residual,
-        day_cells.expected_flow_count,
-        day_cells.is_damped,
-        day_cells.day_flows,
-        day_cells.day_expected_flows - coalesce(user_missing_hours.empty_day_flows, 0) as day_expected_flows
-
-    from day_cells
-
-    left join user_missing_hours
-        on day_cells.user_name = user_missing_hours.user_name
-        and day_cells.day = user_missing_hours.day
-
-    where {{ netflow_pca.hour_filter('day_cells.hour_of_day') }}
-
-),
-
 corrected as materialized (
 
-    -- each cell's expected count times its user's day factor from the other hours of that day,
-    -- (F - x + 10) / (E - c + 10) (10 flows of prior keep a light user's factor near 1; the
-    -- cell's own hour is left out, so that a burst does not explain itself away), and the
-    -- cell's stabilised distance from it. Materialised: read by the per-user sums and again by
-    -- the evidence, computed once
+    -- every cell of the hours this run builds with its day-corrected expected count and its
+    -- stabilised distance from it, in two halves of the users (a hash of the name, as
+    -- int_hourly_counts; one part on Greenplum), a UNION ALL that PostgreSQL runs as a Parallel
+    -- Append under a Gather (each half in a worker), where windows over one sort of every cell by
+    -- user and day (never run in parallel) took them all in one process. Nothing in a half may
+    -- keep it out of a worker (no CTE, no scalar subquery, which is an initplan, no offset; a
+    -- partial scan would put a Gather there, so the model's pre-hook turns partial scans off) or
+    -- make the planner choose by the penalty of what the model disables (a cross join is a nested
+    -- loop): the leader, which before computed the corrected counts and joined the daylight-saving
+    -- hours, now only gathers them. Materialised: read by the per-user sums and again by the
+    -- evidence, computed once
+    {%- for half in halves %}
+    {%- set in_half -%}
+        {%- if half %}hashtext(user_name) {{ half }}{% else %}true{% endif -%}
+    {%- endset %}
+
+    -- the cell's expected count times (F - x + 10) / (E - c + 10), F and E its user's flows and
+    -- expected flows of the day over every hour's cells (a one-hour run reads the other hours'
+    -- stored rows): E with every usual hour empty (the sum of each hour's empty-cell flows, spread
+    -- over the user's active cells of that hour), plus what each active cell's expected count (at
+    -- least 0) adds beyond an empty cell's, less the empty cells of the hours their day does not
+    -- have. 10 flows of prior keep a light user's factor near 1; the cell's own hour is left out,
+    -- so that a burst does not explain itself away
     select
-        *,
+        hour_of_day,
+        day_id,
+        name_id,
+        day,
+        flow_count,
+        residual,
+        is_damped,
+        expected_flow_count,
+        corrected_flow_count,
         2 * (sqrt(cast(flow_count as double precision) + 0.375) - sqrt(greatest(corrected_flow_count, 0) + 0.375))
             as corrected_distance
 
     from (
         select
-            hour_of_day,
-            day_id,
-            name_id,
-            day,
-            flow_count,
-            residual,
-            is_damped,
-            expected_flow_count,
-            expected_flow_count
-                * (day_flows - flow_count + 10)
-                / (day_expected_flows - greatest(expected_flow_count, 0) + 10) as corrected_flow_count
+            expected_cells.hour_of_day,
+            expected_cells.day_id,
+            expected_cells.name_id,
+            expected_cells.day,
+            expected_cells.flow_count,
+            expected_cells.residual,
+            expected_cells.is_damped,
+            expected_cells.expected_flow_count,
+            expected_cells.expected_flow_count
+                * (user_day_sums.day_flows - expected_cells.flow_count + 10)
+                / (
+                    user_totals.empty_flows + user_day_sums.expected_extra
+                    - coalesce(user_totals.missing_flows[array_position(user_totals.missing_days, expected_cells.day)], 0)
+                    - greatest(expected_cells.expected_flow_count, 0) + 10
+                ) as corrected_flow_count
 
-        from user_days
+        from {{ ref('int_residual_expected_counts') }} as expected_cells
+
+        inner join (
+            select
+                user_name,
+                day,
+                sum(flow_count) as day_flows,
+                sum(greatest(expected_flow_count, 0) - empty_day_flows) as expected_extra
+
+            from {{ ref('int_residual_expected_counts') }}
+
+            where {{ in_half }}
+
+            group by
+                user_name,
+                day
+        ) as user_day_sums
+            on expected_cells.user_name = user_day_sums.user_name
+            and expected_cells.day = user_day_sums.day
+
+        inner join (
+            select
+                empty_totals.user_name,
+                empty_totals.empty_flows,
+                user_missing_hours.missing_days,
+                user_missing_hours.missing_flows
+
+            from (
+                select
+                    user_name,
+                    sum(empty_day_flows / active_days) as empty_flows
+
+                from {{ ref('int_residual_expected_counts') }}
+
+                where {{ in_half }}
+
+                group by user_name
+            ) as empty_totals
+
+            left join (
+                -- the empty cells of the hours a daylight-saving change skips on a day of the
+                -- window (no cell of them, empty or not, is part of that day), per user as arrays
+                -- of days and their flows: joined per (user, day) the skipped hours' estimate
+                -- (millions of rows for none) made the planner hash them in batches and write
+                -- every cell to disk. The skipped (day, hour)s from a set-returning function and
+                -- an anti-join, not a cross join
+                select
+                    user_name,
+                    array_agg(day) as missing_days,
+                    array_agg(empty_day_flows) as missing_flows
+
+                from (
+                    select
+                        skipped.day,
+                        user_components.user_name,
+                        sum(user_components.empty_day_flows) as empty_day_flows
+
+                    from (
+                        select
+                            window_dates.day,
+                            window_dates.hour_of_day
+
+                        from (
+                            select
+                                day,
+                                generate_series(0, 23) as hour_of_day
+
+                            from {{ ref('int_window_days') }}
+
+                            group by day
+                        ) as window_dates
+
+                        where not exists (
+                            select 1
+                            from {{ ref('int_window_days') }} as window_days
+                            where window_days.hour_of_day = window_dates.hour_of_day
+                                and window_days.day = window_dates.day
+                        )
+                    ) as skipped
+
+                    inner join {{ ref('int_residual_user_components') }} as user_components
+                        on skipped.hour_of_day = user_components.hour_of_day
+
+                    group by
+                        skipped.day,
+                        user_components.user_name
+                ) as user_day_missing_hours
+
+                group by user_name
+            ) as user_missing_hours
+                on empty_totals.user_name = user_missing_hours.user_name
+        ) as user_totals
+            on expected_cells.user_name = user_totals.user_name
+
+        where {{ in_half | replace('user_name', 'expected_cells.user_name') }}
+            and {{ netflow_pca.hour_filter('expected_cells.hour_of_day') }}
     ) as corrected_cells
+    {%- if not loop.last %}
+
+    union all
+    {%- endif %}
+    {%- endfor %}
 
 ),
 
