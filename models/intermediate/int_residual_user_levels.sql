@@ -13,9 +13,9 @@
     scale on the variance-stabilised scale, from which int_residual_pca_input takes each cell's
     deviation. A table of its own, analysed after the build, so that int_residual_pca_input's
     passes over the cells join it in parallel workers (a CTE is scanned by the leader only): in
-    one statement, the leader's CPU at 10 M events was 16.7 and 18.4 s (plus 2.4 s in a worker);
-    split, this model 6.6 and 6.8 s (2.3 s in a worker) and the cells' 7.8 and 8.3 s (4.0 and
-    4.2 s in workers), CREATE TABLE AS, jit off, alternated twice at load 5. Built for the
+    one statement, the leader's CPU at 10 M events was 17.6 and 18.3 s (plus 2.4 s in a worker);
+    split, this model 7.1 and 7.1 s (2.4 s in a worker) and the cells' 8.1 and 7.9 s (3.7 and
+    3.8 s in workers), CREATE TABLE AS, jit off, alternated twice at load 5-8. Built for the
     set-based route of the residual method only (the sql and madlib backends), as
     int_residual_pca_input: disabled when the vars name plpython (residual_scoring_route), empty when 'auto' resolves to
     it or the var scoring_method leaves the method out. Its work is per user, so most of it runs on
