@@ -7,7 +7,7 @@
     guessed 240 instead of 400,000 and hashed the cells instead, spilling them to disk). Hash
     joins only, as in int_residual_scores: a nested loop unnested every hour's arrays once per
     user. What no PCA decides (each user's level, sums and pooled spread) comes from
-    int_residual_user_levels, built beside the fit. Disabled or empty where
+    int_residual_user_statistics, built beside the fit. Disabled or empty where
     int_residual_pca_input is (residual_scoring_route). -#}
 {%- set partitioned = netflow_pca.hour_partitioned_config() %}
 {{ config(**dict(
@@ -49,7 +49,7 @@ fitted_means as (
 user_levels as (
 
     -- each user's level, sums and pooled spread, built beside the fit
-    select * from {{ ref('int_residual_user_levels') }}
+    select * from {{ ref('int_residual_user_statistics') }}
 
     where {{ netflow_pca.hour_filter('hour_of_day') }}
 
@@ -199,7 +199,7 @@ spreads as (
 
     -- the user's variance outside the normal subspace, per active day; at least the pooled
     -- spread (a user's own, from 20 to 60 days, is sometimes much too small by chance); from the
-    -- per-user sums of int_residual_user_levels, not a second pass over the cells
+    -- per-user sums of int_residual_user_statistics, not a second pass over the cells
     select
         user_levels.hour_of_day,
         user_levels.name_id,
