@@ -3,7 +3,8 @@
     components (row_id, principal_components, std_dev, proportion, <grouping columns>) and, unless
     none, means (column_mean, <grouping columns>), runs the backend into them (scratch tables go to
     work_schema, the madlib backend's to pg_temp), then warns about the groups that got fewer
-    components than asked for. Runs in the caller's transaction.
+    components than asked for (the sql backend from its own table of the groups). Runs in the
+    caller's transaction.
 -#}
 {% macro pca_fit(args, backend, components, means, work_schema) %}
     {%- set started = modules.datetime.datetime.now() -%}
@@ -23,17 +24,21 @@
     {%- do log('netflow_pca: pca_sparse_train of ' ~ args.source_label ~ ' ran on the ' ~ backend.name
         ~ ' backend (' ~ backend.reason ~ ') in ' ~ ((modules.datetime.datetime.now() - started).total_seconds() | round(1))
         ~ ' s', info=true) -%}
-    {%- do netflow_pca._pca_warn_short_groups(args, components, means) -%}
+    {%- if backend.name != 'sql' -%}
+        {#- the sql backend warns itself, before it drops the table of its groups -#}
+        {%- do netflow_pca._pca_warn_short_groups(args, components, means) -%}
+    {%- endif -%}
 {% endmacro %}
 
 
-{#- A warning for each group with no components (no variance), or fewer than components_param. -#}
-{% macro _pca_warn_short_groups(args, components, means) %}
-    {%- set groups = args.groups | join(', ') -%}
+{#- A warning for each group with no components (no variance), or fewer than components_param;
+    `groups`, where given, is a relation of every group of the source (one row each). -#}
+{% macro _pca_warn_short_groups(args, components, means, groups=none) %}
     {%- set listed -%}
         {%- if not args.groups -%}(select 1) as listed
+        {%- elif groups is not none -%}{{ groups }} as listed
         {%- elif means is not none -%}{{ means }} as listed
-        {%- else -%}(select distinct {{ groups }} from {{ args.source }}) as listed
+        {%- else -%}(select distinct {{ args.groups | join(', ') }} from {{ args.source }}) as listed
         {%- endif -%}
     {%- endset -%}
     {%- set short_groups = run_query(

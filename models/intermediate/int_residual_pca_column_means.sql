@@ -1,9 +1,9 @@
 {#- The column means of the residual method's fit; disabled or empty when its set-based route does
-    not run (residual_scoring_route), like int_residual_pca_components. 32 MB of work_mem for the
-    sums of ~400,000 (hour, user) over 5.8 M cells at 10 M events: at the default 4 MB their hash
-    spilled to 129 batches (250 MB of temporary files); with it (45 MB of hash, one batch) and the
-    sums divided by row_dim after grouping, 2.5 s of CPU instead of 3.9-4.0 (the backend's CPU
-    time for the compiled select, alternated, load 9-12). -#}
+    not run (residual_scoring_route), like int_residual_pca_components. From the per-user sums of
+    int_residual_user_statistics (one row per hour and user, 400,000 at 10 M events), which added each
+    user's cells in the table's order as the sums over the cells did: the same means bit for bit,
+    without two more scans of the 5.8 M cells beside the fit. 32 MB of work_mem for the hash of
+    those ~400,000 sums (45 MB; at the default 4 MB it spilled to 129 batches). -#}
 {%- set partitioned = netflow_pca.hour_partitioned_config() %}
 {{ config(**dict(
     partitioned,
@@ -11,10 +11,10 @@
     distributed_replicated=true,
     pre_hook=partitioned.get('pre_hook', []) + ["set local work_mem = '32MB'"],
 )) }}
--- depends_on: {{ ref('int_residual_pca_input') }}, {{ ref('int_pca_dimensions') }}
+-- depends_on: {{ ref('int_residual_user_statistics') }}, {{ ref('int_pca_dimensions') }}
 
 {% if netflow_pca.residual_scoring_route() == 'sql' -%}
-{{ netflow_pca.hourly_column_means_sql(ref('int_residual_pca_input'), 'fit_value', ref('int_pca_dimensions')) }}
+{{ netflow_pca.hourly_column_means_sql(ref('int_residual_user_statistics'), 'fit_sum', ref('int_pca_dimensions')) }}
 {%- else -%}
 with
 

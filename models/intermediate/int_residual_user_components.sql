@@ -6,7 +6,9 @@
     cells to one row of its user with the planner knowing how many rows that is (from CTEs over unnested arrays it
     guessed 240 instead of 400,000 and hashed the cells instead, spilling them to disk). Hash
     joins only, as in int_residual_scores: a nested loop unnested every hour's arrays once per
-    user. Disabled or empty where int_residual_pca_input is (residual_scoring_route). -#}
+    user. What no PCA decides (each user's level, sums and pooled spread) comes from
+    int_residual_user_statistics, built beside the fit. Disabled or empty where
+    int_residual_pca_input is (residual_scoring_route). -#}
 {%- set partitioned = netflow_pca.hour_partitioned_config() %}
 {{ config(**dict(
     partitioned,
@@ -18,7 +20,6 @@
         "set local work_mem = '32MB'",
     ],
 )) }}
-{%- set run = netflow_pca.run_vars() %}
 {#- as many loadings as the most components with a vector in the hours built (1 or 2 of the 20
     the fit holds at 10 M events: it computes the vectors of those that can be normal only, and
     test residual_normal_components_have_vectors fails on a normal one without): the others are
@@ -28,15 +29,6 @@
     ref('int_residual_pca_components'), 'row_id', 'principal_components is not null') %}
 
 with
-
-cells as not materialized (
-
-    -- not materialised: each use scans the analysed table, whose statistics the planner then has
-    select * from {{ ref('int_residual_pca_input') }}
-
-    where {{ netflow_pca.hour_filter('hour_of_day') }}
-
-),
 
 fitted_components as (
 
@@ -56,26 +48,10 @@ fitted_means as (
 
 user_levels as (
 
-    select
-        hour_of_day,
-        name_id,
-        user_name,
-        max(level) as level,
-        max(scale) as scale,
-        -- the flows the level stands for
-        {{ netflow_pca.flows_of_stabilised('max(level)') }} as level_flows,
-        max(n_days) as n_days,
-        max(n_users) as n_users,
-        max(active_days) as active_days,
-        max(baseline_days) as baseline_days,
-        sum(fit_value * fit_value) as fit_squares
+    -- each user's level, sums and pooled spread, built beside the fit
+    select * from {{ ref('int_residual_user_statistics') }}
 
-    from cells
-
-    group by
-        hour_of_day,
-        name_id,
-        user_name
+    where {{ netflow_pca.hour_filter('hour_of_day') }}
 
 ),
 
@@ -219,82 +195,36 @@ user_components as materialized (
 
 ),
 
-dispersions as (
-
-    -- the hour's over-dispersion phi (a count of mean mu has a stabilised variance of about
-    -- 1 + phi mu), pooled over the users whose level is at least 2 flows: robust to those whose
-    -- own MAD is off by chance
-    select
-        hour_of_day,
-        coalesce(
-            percentile_cont(0.5) within group (order by (scale * scale - 1) / level_flows) filter (where level_flows >= 2),
-            0
-        ) as phi
-
-    from user_levels
-
-    group by hour_of_day
-
-),
-
-pooled_spreads as (
-
-    -- the spread the hour's count model gives at the user's level, in deviation units
-    select
-        user_levels.hour_of_day,
-        user_levels.name_id,
-        user_levels.user_name,
-        user_levels.n_days,
-        user_levels.active_days,
-        user_levels.fit_squares,
-        user_levels.level_flows,
-        -- an empty cell of the user's counts toward their expected day at their level, times the
-        -- share of the hour's days they are active in it (none without an established level)
-        case
-            when user_levels.baseline_days >= {{ run.residual_min_active_days }}
-                then greatest(user_levels.level_flows, 0) * user_levels.active_days / user_levels.n_days
-            else 0
-        end as empty_day_flows,
-        dispersions.phi,
-        sqrt(1 + dispersions.phi * user_levels.level_flows) / user_levels.scale as pooled_spread
-
-    from user_levels
-
-    inner join dispersions
-        on user_levels.hour_of_day = dispersions.hour_of_day
-
-),
-
 spreads as (
 
     -- the user's variance outside the normal subspace, per active day; at least the pooled
     -- spread (a user's own, from 20 to 60 days, is sometimes much too small by chance); from the
-    -- per-user sums of user_levels, not a second pass over the cells
+    -- per-user sums of int_residual_user_statistics, not a second pass over the cells
     select
-        pooled_spreads.hour_of_day,
-        pooled_spreads.name_id,
-        pooled_spreads.user_name,
+        user_levels.hour_of_day,
+        user_levels.name_id,
+        user_levels.user_name,
         greatest(
             sqrt(greatest(
-                (pooled_spreads.fit_squares - pooled_spreads.n_days * user_components.column_mean * user_components.column_mean)
-                    / greatest(pooled_spreads.n_days - 1, 1)
+                (user_levels.fit_squares - user_levels.n_days * user_components.column_mean * user_components.column_mean)
+                    / greatest(user_levels.n_days - 1, 1)
                 - user_components.captured_variance,
                 0
-            ) * pooled_spreads.n_days / pooled_spreads.active_days),
-            pooled_spreads.pooled_spread
+            ) * user_levels.n_days / user_levels.active_days),
+            user_levels.pooled_spread
         ) as spread,
-        pooled_spreads.pooled_spread,
-        pooled_spreads.phi,
-        pooled_spreads.level_flows,
-        pooled_spreads.empty_day_flows,
+        user_levels.pooled_spread,
+        user_levels.phi,
+        user_levels.level_flows,
+        user_levels.empty_day_flows,
         user_components.column_mean,
         user_components.loadings
 
-    from pooled_spreads
+    from user_levels
 
     inner join user_components
-        on pooled_spreads.hour_of_day = user_components.hour_of_day
-        and pooled_spreads.name_id = user_components.name_id
+        on user_levels.hour_of_day = user_components.hour_of_day
+        and user_levels.name_id = user_components.name_id
 
 ),
 

@@ -14,6 +14,7 @@ HOURLY_MODELS = (
     "int_residual_pca_input",
     "int_residual_pca_components",
     "int_residual_pca_column_means",
+    "int_residual_user_statistics",
     "int_residual_user_components",
     "int_residual_expected_counts",
     "int_residual_scores",
@@ -28,6 +29,7 @@ SET_BASED_RESIDUAL_MODELS = (
     "int_residual_pca_input",
     "int_residual_pca_components",
     "int_residual_pca_column_means",
+    "int_residual_user_statistics",
     "int_residual_user_components",
     "int_residual_expected_counts",
 )
