@@ -17,9 +17,10 @@
 -- - per hour, int_pca_input's users (one per name_id) are int_pca_dimensions' hour_users, counted
 --   and summed as hashes of their names (hour_users_checksum), which the scores' test compares
 --   the scores' users with instead of reading the cells again.
--- The cells are grouped by the integer name_id and their names hashed: int_pca_input is no longer
--- written in (hour, name) order, and the names compared as text within a group took twice the
--- CPU (8.0-8.8 s against 4.1-4.2 s, 10 million events). The failing (hour, name_id) groups and
+-- The cells are grouped by the integer name_id and their names hashed: int_pca_input is not
+-- written in (hour, name) order, so its 400,000 groups come at random, 6.4-6.6 s of CPU against
+-- 2.9-3.2 s on ordered cells (10 million events), and the names' min and max as text cost
+-- 8.0-8.8 s. The failing (hour, name_id) groups and
 -- hours (name_id null), with a problem column naming what fails. Only the hours this run builds.
 {%- set run = netflow_pca.run_vars() %}
 {#- day_id is at most lookback_days (the window's days): 63 of them to a bigint #}

@@ -37,9 +37,10 @@ windowed_counts as (
 
 ),
 
-{#- each cell's name_id looked up in a hash of the window's users, no sort of the cells: 4.1-4.6 s
-    of CPU in one process against 10.0-10.5 s for a dense_rank over them (10 million events). A
-    left join, so that a user the lookup lacks shows as a null name_id, which the tests catch. #}
+{#- each cell's name_id looked up in a hash of the window's users, no sort of the cells: 4.5-5.6 s
+    of CPU in one process against 11.2-11.4 s in three for a dense_rank over them (10 million
+    events, docs/scoring.md). A left join, so that a user the lookup lacks shows as a null
+    name_id, which the tests catch. #}
 final as (
 
     select

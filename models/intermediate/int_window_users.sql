@@ -2,7 +2,7 @@
     in each of those hours' matrices, name_id, their rank by name (bytewise) among the hour's users:
     a running count, in name order, of the users with that hour. int_pca_input looks each cell's
     name_id up here in a hash join of the 20,000 users, where a dense_rank over the cells sorted
-    the 5.8 million of them by (hour, name) in 10 s of CPU, its Gather Merge and window serial in
+    the 5.8 million of them by (hour, name) in 11 s of CPU, its Gather Merge and window serial in
     one process (10 million events); int_pca_dimensions counts the hours' users from it. The same
     whatever hours a run builds (shared_table). #}
 {{ config(materialized='shared_table', distributed_replicated=true) }}
