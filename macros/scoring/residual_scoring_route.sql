@@ -1,9 +1,9 @@
 {#-
     How this run computes the residual method: 'numpy' on the plpython backend (one PL/Python
     function per hour does every step, in int_residual_scores), 'sql' on the others (the set-based
-    models int_residual_user_levels, int_residual_pca_input, int_residual_user_statistics,
-    int_residual_pca_components, int_residual_pca_column_means and int_residual_user_components,
-    then int_residual_scores' SQL), or 'none' when the var scoring_method leaves the method out.
+    models int_residual_pca_input, int_residual_user_statistics, int_residual_pca_components,
+    int_residual_pca_column_means and int_residual_user_components, then int_residual_scores' SQL),
+    or 'none' when the var scoring_method leaves the method out.
     The backend is only known while executing ('auto' is resolved against the database); while
     parsing, and with from_vars, the route is the one the vars alone name: 'numpy' when pca_backend
     is plpython, else 'sql'. The set-based models are disabled (no nodes, no tests) when the vars

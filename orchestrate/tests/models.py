@@ -10,7 +10,6 @@ HOURLY_MODELS = (
     "int_pca_input",
     "pca_components",
     "pca_column_means",
-    "int_residual_user_levels",
     "int_residual_pca_input",
     "int_residual_pca_components",
     "int_residual_pca_column_means",
@@ -25,7 +24,6 @@ HOURLY_MODELS = (
 # the set-based route of the residual method (residual_scoring_route): a build whose vars name
 # plpython has none of them, as `netflow-pca run` has where pca_backend auto resolves to plpython
 SET_BASED_RESIDUAL_MODELS = (
-    "int_residual_user_levels",
     "int_residual_pca_input",
     "int_residual_pca_components",
     "int_residual_pca_column_means",
