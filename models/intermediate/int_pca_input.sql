@@ -14,12 +14,6 @@ window_days as (
 
 ),
 
-window_users as (
-
-    select * from {{ ref('int_window_users') }}
-
-),
-
 {#- the window's days on which the hour exists; a day without the hour's flows is a row of zeros #}
 windowed_counts as (
 
@@ -37,24 +31,17 @@ windowed_counts as (
 
 ),
 
-{#- each cell's name_id looked up in a hash of the window's users, no sort of the cells: 4.5-5.6 s
-    of CPU in one process against 11.2-11.4 s in three for a dense_rank over them (10 million
-    events, docs/scoring.md). A left join, so that a user the lookup lacks shows as a null
-    name_id, which the tests catch. #}
 final as (
 
     select
-        windowed_counts.hour_of_day,
-        windowed_counts.day_id,
-        window_users.name_ids[windowed_counts.hour_of_day + 1] as name_id,
-        windowed_counts.user_name,
-        windowed_counts.day,
-        windowed_counts.flow_count
+        hour_of_day,
+        day_id,
+        cast(dense_rank() over (partition by hour_of_day order by user_name collate "C") as integer) as name_id,
+        user_name,
+        day,
+        flow_count
 
     from windowed_counts
-
-    left join window_users
-        on windowed_counts.user_name = window_users.user_name
 
 )
 
