@@ -1,9 +1,9 @@
 {#- The column means of the residual method's fit; disabled or empty when its set-based route does
     not run (residual_scoring_route), like int_residual_pca_components. From the per-user sums of
-    int_residual_user_statistics (one row per hour and user, 400,000 at 10 M events), which added each
-    user's cells in the table's order as the sums over the cells did: the same means bit for bit,
-    without two more scans of the 5.8 M cells beside the fit. 32 MB of work_mem for the hash of
-    those ~400,000 sums (45 MB; at the default 4 MB it spilled to 129 batches). -#}
+    int_residual_user_statistics (one row per hour and user, 400,000 at 10 M events), which added
+    each user's cells in the table's order as the sums over the cells did: the same means bit for
+    bit, without two more scans of the 5.8 M cells beside the fit. 32 MB of work_mem for the hash
+    of those ~400,000 sums (45 MB; at the default 4 MB it spilled to 129 batches). -#}
 {%- set partitioned = netflow_pca.hour_partitioned_config() %}
 {{ config(**dict(
     partitioned,

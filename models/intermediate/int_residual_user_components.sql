@@ -46,7 +46,7 @@ fitted_means as (
 
 ),
 
-user_levels as (
+user_statistics as (
 
     -- each user's level, sums and pooled spread, built beside the fit
     select * from {{ ref('int_residual_user_statistics') }}
@@ -66,7 +66,7 @@ dims as (
         least(max(n_days) - 1, max(n_users)) as spectrum_rank,
         cast(least(max(n_days) - 1, max(n_users)) as double precision) / greatest(max(n_days) - 1, max(n_users), 1) as beta
 
-    from user_levels
+    from user_statistics
 
     group by hour_of_day
 
@@ -201,30 +201,30 @@ spreads as (
     -- spread (a user's own, from 20 to 60 days, is sometimes much too small by chance); from the
     -- per-user sums of int_residual_user_statistics, not a second pass over the cells
     select
-        user_levels.hour_of_day,
-        user_levels.name_id,
-        user_levels.user_name,
+        user_statistics.hour_of_day,
+        user_statistics.name_id,
+        user_statistics.user_name,
         greatest(
             sqrt(greatest(
-                (user_levels.fit_squares - user_levels.n_days * user_components.column_mean * user_components.column_mean)
-                    / greatest(user_levels.n_days - 1, 1)
+                (user_statistics.fit_squares - user_statistics.n_days * user_components.column_mean * user_components.column_mean)
+                    / greatest(user_statistics.n_days - 1, 1)
                 - user_components.captured_variance,
                 0
-            ) * user_levels.n_days / user_levels.active_days),
-            user_levels.pooled_spread
+            ) * user_statistics.n_days / user_statistics.active_days),
+            user_statistics.pooled_spread
         ) as spread,
-        user_levels.pooled_spread,
-        user_levels.phi,
-        user_levels.level_flows,
-        user_levels.empty_day_flows,
+        user_statistics.pooled_spread,
+        user_statistics.phi,
+        user_statistics.level_flows,
+        user_statistics.empty_day_flows,
         user_components.column_mean,
         user_components.loadings
 
-    from user_levels
+    from user_statistics
 
     inner join user_components
-        on user_levels.hour_of_day = user_components.hour_of_day
-        and user_levels.name_id = user_components.name_id
+        on user_statistics.hour_of_day = user_components.hour_of_day
+        and user_statistics.name_id = user_components.name_id
 
 ),
 
