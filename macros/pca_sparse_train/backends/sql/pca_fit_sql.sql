@@ -362,7 +362,7 @@
 
     {#- from kept, a row per group: the distinct groups of the source took a scan of it (0.29 s in
         the backend and 0.52 s in two workers for the residual fit at 10 M events, load 3) -#}
-    {%- do netflow_pca._pca_warn_short_groups(args, components, means, kept if args.groups else none) -%}
+    {%- do netflow_pca.pca_warn_short_groups(args, components, means, kept if args.groups else none) -%}
 
     {%- call statement('pca_sql_cleanup') %}
         drop table if exists {{ [lines, gram, matrices, spectra, kept, eigen, weights, projections, unsigned] | join(', ') }}
