@@ -24,9 +24,8 @@
 
 with
 
-cells as not materialized (
+cells as (
 
-    -- not materialised: each use scans the analysed table, whose statistics the planner then has
     select * from {{ ref('int_residual_pca_input') }}
 
     where {{ netflow_pca.hour_filter('hour_of_day') }}
