@@ -6,8 +6,9 @@
     one-hour run reads the other hours' stored rows. The planner misjudges the sizes of CTEs over
     unnested arrays and picks merge joins that rescan the cells' projections: hash joins only
     (JIT is off for every model: dbt_project.yml); work_mem holds the hash of every user's row of int_residual_user_components
-    (about 40 MB at 20,000 users) in one batch. Disabled or empty where int_residual_pca_input is
-    (residual_scoring_route). -#}
+    (about 40 MB at 20,000 users) in one batch. The cells' joins and arithmetic run in two
+    parallel workers, the leader only storing their rows (parallel_leader_participation off).
+    Disabled or empty where int_residual_pca_input is (residual_scoring_route). -#}
 {%- set partitioned = netflow_pca.hour_partitioned_config() %}
 {{ config(**dict(
     partitioned,
@@ -17,6 +18,7 @@
         'set local enable_mergejoin = off',
         'set local enable_nestloop = off',
         "set local work_mem = '64MB'",
+        "select set_config(name, 'off', true) from pg_settings where name = 'parallel_leader_participation'",
     ],
 )) }}
 {#- as many loadings as the largest normal subspace of the hours built (1 or 2 of the 20 the fit
@@ -47,9 +49,9 @@ user_components as not materialized (
 
 users as not materialized (
 
-    -- the user's loadings as columns, taken out of their array once a user, not once for each
-    -- of their cells (offset 0 keeps the planner from moving the subscripts into the joins);
-    -- not materialised, so that the planner has the table's statistics
+    -- the user's loadings as columns; not materialised, so that the planner has the table's
+    -- statistics. No offset 0 to take them out of their array once a user rather than once a
+    -- cell: a subquery with an offset keeps every join to it out of parallel workers
     select
         hour_of_day,
         name_id,
@@ -60,8 +62,6 @@ users as not materialized (
         {%- endfor %}
 
     from user_components
-
-    offset 0
 
 ),
 
@@ -84,9 +84,8 @@ day_sums as (
     -- per day, one sum per normal component over the day's cells (null past the hour's normal
     -- components), of the cells off their user's level only: a deviation of 0 adds nothing, and
     -- 3.6 of 5.8 million cells are at the level at 10 M events (a day without such cells has no
-    -- row here: day_scores). The loadings straight from the table, not from users: a subquery
-    -- with an offset keeps its joins out of parallel workers, and without it the scan, join and
-    -- partial sums run in two workers and the leader (a Gather Merge of 2,160 rows a process)
+    -- row here: day_scores). The scan, join and partial sums run in two workers (a Gather
+    -- Merge of 2,160 rows a worker)
     select
         cells.hour_of_day,
         cells.day_id,
@@ -143,10 +142,49 @@ day_scores as (
 
 ),
 
+day_score_arrays as (
+
+    -- every day's scores on a component in one array, in (hour, day_id) order, and each hour's
+    -- place in them (the days of the hours before it): projections reads a cell's through scalar
+    -- subqueries, initplans that the leader runs once and hands to the parallel workers, where a
+    -- join to day_scores (whose sums run under a Gather of their own, which a worker cannot run)
+    -- kept the join of every cell to its user in the leader. 0 rather than null where an hour has
+    -- fewer components (its users' loadings are null there too): an array with nulls is searched
+    -- element by element
+    select
+        {%- for k in range(1, most_components + 1) %}
+        array_agg(coalesce(day_score_{{ k }}, 0) order by hour_of_day, day_id) as day_scores_{{ k }}{{ ',' if not loop.last }}
+        {%- endfor %}
+
+    from day_scores
+
+),
+
+hour_places as (
+
+    select array_agg(coalesce(hour_days_before.days_before, 0) order by hours.hour_of_day) as hour_places
+
+    from generate_series(0, 23) as hours (hour_of_day)
+
+    left join (
+        select
+            hour_of_day,
+            cast(sum(count(*)) over (order by hour_of_day) - count(*) as integer) as days_before
+
+        from day_scores
+
+        group by hour_of_day
+    ) as hour_days_before
+        on hours.hour_of_day = hour_days_before.hour_of_day
+
+),
+
 projections as (
 
     -- each cell's column mean and projection on the normal subspace: its day's scores times its
-    -- user's loadings
+    -- user's loadings. Pulled into final, which names the projection twice (its sum of products
+    -- computed twice a cell, in the workers): with offset 0 between them final's arithmetic ran
+    -- in the leader, as nothing under an offset runs in parallel workers
     select
         cells.hour_of_day,
         cells.day_id,
@@ -162,7 +200,11 @@ projections as (
         users.column_mean,
         users.empty_day_flows,
         {%- for k in range(1, most_components + 1) %}
-        {{ '+ ' if not loop.first }}coalesce(day_scores.day_score_{{ k }} * users.loading_{{ k }}, 0)
+        {{ '+ ' if not loop.first }}coalesce(
+            (select day_scores_{{ k }} from day_score_arrays)[(select hour_places from hour_places)[cells.hour_of_day + 1] + cells.day_id]
+            * users.loading_{{ k }},
+            0
+        )
         {%- endfor %} as projection
 
     from cells
@@ -170,15 +212,6 @@ projections as (
     inner join users
         on cells.hour_of_day = users.hour_of_day
         and cells.name_id = users.name_id
-
-    inner join day_scores
-        on cells.hour_of_day = day_scores.hour_of_day
-        and cells.day_id = day_scores.day_id
-
-    -- offset 0 keeps the planner from pulling this select into its consumer, which would repeat
-    -- the projection's sum of products wherever the next step names it (without it: no gain,
-    -- docs/scoring.md)
-    offset 0
 
 ),
 
