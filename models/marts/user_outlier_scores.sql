@@ -1,12 +1,7 @@
 {{ config(distributed_by=['user_name'], **netflow_pca.hour_partitioned_config()) }}
 
 {#- Every method's model is built whichever the var scoring_method picks (the ones it leaves out
-    are empty). The loading method's scores are read only when the var names the method: they
-    wait for int_pca_input's tests, which the residual method, the default, does not read (the
-    numpy route reads the counts), so that the scores and the marts after them are built beside
-    those tests. The lineage of a run that names it only gains ancestors over Dagster's asset
-    graph, parsed without vars: no model can run before an input of that graph. -#}
-{%- set scoring_methods = netflow_pca.run_vars().scoring_methods %}
+    are empty), so that the lineage is the same for every run. -#}
 
 with
 
@@ -18,8 +13,6 @@ residual_scores as (
 
 ),
 
-{%- if 'loading' in scoring_methods %}
-
 loading_scores as (
 
     select * from {{ ref('int_loading_scores') }}
@@ -27,17 +20,14 @@ loading_scores as (
     where {{ netflow_pca.hour_filter('hour_of_day') }}
 
 ),
-{%- endif %}
 
 scores as (
 
     select * from residual_scores
-    {%- if 'loading' in scoring_methods %}
 
     union all
 
     select * from loading_scores
-    {%- endif %}
 
 ),
 
