@@ -16,76 +16,29 @@
     backends): on plpython int_residual_scores does these steps in numpy, and this model is
     disabled when the vars name plpython (residual_scoring_route), empty when 'auto' resolves to
     it or the var scoring_method leaves the method out. Its work is per user, so most of it runs on
-    both cores: every user's active days, median and MAD (as if no run were left out) in two halves
-    of the users, each a group-by over its cells sorted by user, in a UNION ALL that PostgreSQL runs
-    as a Parallel Append under a Gather (one half in the leader, the other in a worker; a half that
-    holds a window function is never run that way, whatever the costs: PostgreSQL 15, tried), one
-    part on Greenplum. The windows that number the runs of active days then sort only the cells of
-    the users with at most 4 x residual_max_run_days active days (the only ones whose run can be
-    left out; 2.0 of 5.8 million cells at 10 M events), and only the users with a run left out
-    (946) are grouped again without it. Before, one sort and two windows over every cell, then a
-    second sort of them all for the medians, all in one process. CREATE TABLE AS at 10 M events,
-    jit off, CPU of the statement's processes from /proc, alternated twice at load 8-11: the leader
-    18.6 and 18.4 s plus 2.4 s in the worker, against 26.0 and 25.4 s in one process before; the
-    same rows, bit for bit (EXCEPT ALL both ways against main's). Tried and dropped (docs/scoring.md):
-    the few-day users' days as day-ordered arrays from the halves' groups instead of the windows
-    (each ORDER BY aggregate sorts every group again), and 128 MB of work_mem. -#}
+    both cores: every user's level and scale, with the run left out where one is, in two halves
+    of the users, each a chain of group-bys over its cells sorted once by user (the values unnested
+    per user in that order for the MAD, and again for the few users whose run is left out), in a
+    UNION ALL that PostgreSQL runs as a Parallel Append under a Gather (one half in the leader,
+    the other in a worker), one part on Greenplum. A half that holds a window function, or a
+    lateral subquery (its outer references are parameters, which workers are not passed), is
+    never run that way, whatever the costs (PostgreSQL 15, tried): the run that can be left out
+    (docs/scoring.md, step 2) is found in the user's days as bits (bit_or of one bit per day:
+    day ids run from 1 to at most lookback_days), the first run of at least half of their active
+    days, which is then their longest, the earliest of equals. Before, the leader alone numbered
+    the runs of the users with at most 4 x residual_max_run_days active days with windows (a
+    fourth scan of the cells and a sort of 2.0 of their 5.8 million at 10 M events), then grouped
+    the 946 users with a run left out again. CREATE TABLE AS at 10 M events, jit off, CPU of the
+    statement's processes from /proc (cpu2.py), alternated twice at load 3: the leader 12.7 and
+    12.3 s plus 3.9 s in the worker, against 15.3 and 13.8 s plus 1.9 and 1.7 s; the same rows,
+    bit for bit (EXCEPT ALL both ways against main's). Tried and dropped (docs/scoring.md):
+    the few-day users' days as day-ordered arrays (each ORDER BY aggregate sorts every group
+    again), and 128 MB of work_mem.
+-#}
 {%- set run = netflow_pca.run_vars() %}
 {%- set halves = netflow_pca.hash_halves() %}
 {%- set stabilised -%}
     2 * (sqrt(cast(flow_count as double precision) + 0.375) - sqrt(cast(0.375 as double precision)))
-{%- endset %}
-
-{#- the select of the users' levels and scales from a relation of their cells (hour_of_day,
-    name_id, stabilised, in_baseline), named by baseline_cells_source: in one sort of the cells by
-    user, the median of the baseline days and their values, which the MAD's group then reads in
-    the same order (unnested per user: no second sort and no join) -#}
-{%- set levels_of %}
-    select
-        hour_of_day,
-        name_id,
-        max(baseline_days) as baseline_days,
-        case
-            when max(baseline_days) >= {{ run.residual_min_active_days }} then max(median_stabilised)
-            else 0
-        end as level,
-        case
-            when max(baseline_days) >= {{ run.residual_min_active_days }}
-                then greatest(1.4826 * percentile_cont(0.5) within group (order by absolute_deviation), 1)
-            else 1
-        end as scale
-
-    from (
-        -- a user without baseline days keeps one row (a null, which the MAD ignores)
-        select
-            user_baselines.hour_of_day,
-            user_baselines.name_id,
-            user_baselines.baseline_days,
-            user_baselines.median_stabilised,
-            abs(baseline_value.stabilised - user_baselines.median_stabilised) as absolute_deviation
-
-        from (
-            select
-                hour_of_day,
-                name_id,
-                count(*) filter (where in_baseline) as baseline_days,
-                percentile_cont(0.5) within group (order by stabilised) filter (where in_baseline) as median_stabilised,
-                array_agg(stabilised) filter (where in_baseline) as baseline_values
-
-            from baseline_cells_source
-
-            group by
-                hour_of_day,
-                name_id
-        ) as user_baselines
-
-        cross join unnest(coalesce(user_baselines.baseline_values, array[cast(null as double precision)]))
-            as baseline_value (stabilised)
-    ) as baseline_deviations
-
-    group by
-        hour_of_day,
-        name_id
 {%- endset %}
 
 with
@@ -96,7 +49,7 @@ pca_input as not materialized (
 
 ),
 
-dimensions as (
+dimensions as not materialized (
 
     select * from {{ ref('int_pca_dimensions') }}
 
@@ -107,10 +60,10 @@ user_cells_{{ loop.index }} as (
 
     select
         hour_of_day,
+        day_id,
         name_id,
         -- Anscombe's transform, shifted so that an absent cell (0) stays 0
-        {{ stabilised }} as stabilised,
-        true as in_baseline
+        {{ stabilised }} as stabilised
 
     from pca_input
 
@@ -120,21 +73,132 @@ user_cells_{{ loop.index }} as (
     {%- endif %}
 
 ),
-{%- endfor %}
 
-user_levels as materialized (
+user_days_{{ loop.index }} as (
 
-    -- every user's active days, and their level over all of them as if no run were left out
-    -- (excluded_levels has those of the users with a run left out)
-    {%- for half in halves %}
-
+    -- each user's active days: their number, median, values and day ids (in one order), and the
+    -- run that can be left out of their level: only the user's longest run of consecutive active
+    -- days (the earliest of equals) that lasts 2 to twice the longest burst days and holds at
+    -- least half of their active days (at most half of the hour's days: levels), hence the first
+    -- run of at least half of their active days in their days as bits (day d the d-th from the
+    -- left; bits and no window: PostgreSQL never runs a half that holds one in a worker)
     select
-        half_levels.*,
-        half_levels.baseline_days as active_days
+        *,
+        case
+            when run_first_day_id > 0 and run_days <= 2 * {{ run.residual_max_run_days }}
+                then run_first_day_id
+        end as run_from_day_id,
+        case
+            when run_first_day_id > 0 and run_days <= 2 * {{ run.residual_max_run_days }}
+                then run_first_day_id + run_days - 1
+        end as run_to_day_id
 
     from (
-        {{- levels_of | replace('baseline_cells_source', 'user_cells_' ~ loop.index) | indent(4) }}
-    ) as half_levels
+        select
+            *,
+            position('0' in substr(active_day_bits || '0', run_first_day_id)) - 1 as run_days
+
+        from (
+            select
+                hour_of_day,
+                name_id,
+                count(*) as active_days,
+                percentile_cont(0.5) within group (order by stabilised) as active_median,
+                array_agg(stabilised) as active_values,
+                array_agg(day_id) as active_day_ids,
+                cast(bit_or(cast(B'1' as bit({{ run.lookback_days }})) >> (day_id - 1)) as text) as active_day_bits,
+                case
+                    when count(*) <= 4 * {{ run.residual_max_run_days }} then position(
+                        repeat('1', greatest(2, cast((count(*) + 1) / 2 as integer)))
+                        in cast(bit_or(cast(B'1' as bit({{ run.lookback_days }})) >> (day_id - 1)) as text)
+                    )
+                end as run_first_day_id
+
+            from user_cells_{{ loop.index }}
+
+            group by
+                hour_of_day,
+                name_id
+        ) as user_groups
+    ) as user_runs
+
+),
+
+user_spreads_{{ loop.index }} as (
+
+    -- in the users' order (the values unnested per user: no second sort and no join), the MAD
+    -- over all active days, and for a user with a run that can be left out the run's mean, the
+    -- largest stabilised count outside it (null: no other active day) and the median of the
+    -- other days
+    select
+        user_days.hour_of_day,
+        user_days.name_id,
+        max(user_days.active_days) as active_days,
+        max(user_days.active_median) as active_median,
+        percentile_cont(0.5) within group (order by abs(active_cells.stabilised - user_days.active_median)) as active_mad,
+        max(user_days.run_from_day_id) as run_from_day_id,
+        max(user_days.run_to_day_id) as run_to_day_id,
+        max(user_days.run_days) as run_days,
+        avg(active_cells.stabilised) filter (where active_cells.in_run) as run_mean,
+        max(active_cells.stabilised) filter (where not active_cells.in_run) as outside_max,
+        count(*) filter (where not active_cells.in_run) as outside_days,
+        percentile_cont(0.5) within group (order by active_cells.stabilised) filter (where not active_cells.in_run) as outside_median,
+        max(user_days.active_values) filter (where user_days.run_from_day_id is not null) as run_user_values,
+        max(user_days.active_day_ids) filter (where user_days.run_from_day_id is not null) as run_user_day_ids
+
+    from user_days_{{ loop.index }} as user_days
+
+    cross join lateral (
+        select
+            stabilised,
+            day_id between user_days.run_from_day_id and user_days.run_to_day_id as in_run
+
+        from unnest(user_days.active_values, user_days.active_day_ids) as active_cells (stabilised, day_id)
+    ) as active_cells
+
+    group by
+        user_days.hour_of_day,
+        user_days.name_id
+
+),
+
+user_levels_{{ loop.index }} as (
+
+    -- each user's level and scale over all their active days, and over the days outside the run
+    -- when it is left out: its mean more than 2 above every other active day (a burst lasting
+    -- several days on a rarely active user must not become their level, while an intermittent
+    -- user's few days of usual activity stay in it); the MAD of those other days from their
+    -- values again, for those few users only
+    select
+        user_spreads.hour_of_day,
+        user_spreads.name_id,
+        max(user_spreads.active_days) as active_days,
+        max(user_spreads.active_median) as active_median,
+        max(user_spreads.active_mad) as active_mad,
+        max(user_spreads.run_days) filter (where run_cells.stabilised is not null) as run_days,
+        max(user_spreads.outside_days) as outside_days,
+        max(user_spreads.outside_median) as outside_median,
+        percentile_cont(0.5) within group (order by abs(run_cells.stabilised - user_spreads.outside_median))
+            filter (where run_cells.day_id not between user_spreads.run_from_day_id and user_spreads.run_to_day_id) as outside_mad
+
+    from user_spreads_{{ loop.index }} as user_spreads
+
+    left join lateral unnest(
+        case when user_spreads.outside_max is null or user_spreads.run_mean > user_spreads.outside_max + 2 then user_spreads.run_user_values end,
+        case when user_spreads.outside_max is null or user_spreads.run_mean > user_spreads.outside_max + 2 then user_spreads.run_user_day_ids end
+    ) as run_cells (stabilised, day_id) on true
+
+    group by
+        user_spreads.hour_of_day,
+        user_spreads.name_id
+
+),
+{%- endfor %}
+
+user_levels as (
+    {%- for half in halves %}
+
+    select * from user_levels_{{ loop.index }}
     {%- if not loop.last %}
 
     union all
@@ -143,185 +207,35 @@ user_levels as materialized (
 
 ),
 
-few_day_cells as (
+levels as materialized (
 
-    -- the cells of the users with at most 4 x residual_max_run_days active days, the only ones
-    -- whose run can be left out (a run of at most 2 x residual_max_run_days days holding half of
-    -- their active days: candidate_runs), 2.0 of the 5.8 million cells at 10 M events
-    select
-        pca_input.hour_of_day,
-        pca_input.day_id,
-        pca_input.name_id,
-        {{ stabilised | replace('flow_count', 'pca_input.flow_count') }} as stabilised,
-        user_levels.active_days,
-        -- the same for every day of a run of consecutive active days
-        pca_input.day_id - row_number() over user_days as active_run,
-        -- whether the day before or after is active too: the day is in a run of 2 days or more
-        coalesce(
-            lag(pca_input.day_id) over user_days = pca_input.day_id - 1
-            or lead(pca_input.day_id) over user_days = pca_input.day_id + 1,
-            false
-        ) as in_long_run
-
-    from pca_input
-
-    {#- + 0: the users' CTE has no statistics, which made the planner hash the 5.8 million
-        cells (estimates of 200 distinct keys on its side); without them on either side it hashes
-        the smaller one, the users #}
-    inner join user_levels
-        on pca_input.hour_of_day + 0 = user_levels.hour_of_day
-        and pca_input.name_id + 0 = user_levels.name_id
-
-    where {{ netflow_pca.hour_filter('pca_input.hour_of_day') }}
-        and user_levels.active_days <= 4 * {{ run.residual_max_run_days }}
-
-    window user_days as (partition by pca_input.hour_of_day, pca_input.name_id order by pca_input.day_id)
-
-),
-
-active_runs as (
-
-    -- the runs of 2 days or more, the only ones that can be left out: most active days are
-    -- alone, and grouping them too made millions of one-day runs
+    -- the run is left out only when it holds at most half of the hour's days
     select
         hour_of_day,
         name_id,
-        active_run,
-        count(*) as run_days,
-        min(day_id) as first_day_id,
-        avg(stabilised) as run_mean,
-        max(active_days) as active_days
+        active_days,
+        baseline_days,
+        case when baseline_days >= {{ run.residual_min_active_days }} then median_stabilised else 0 end as level,
+        case when baseline_days >= {{ run.residual_min_active_days }} then greatest(1.4826 * mad, 1) else 1 end as scale
 
-    from few_day_cells
-
-    where in_long_run
-
-    group by
-        hour_of_day,
-        name_id,
-        active_run
-
-),
-
-longest_runs as (
-
-    -- each user's longest run of 2 to twice the longest burst days, the earliest of equals: only
-    -- such a run can be left out
-    select * from (
+    from (
         select
-            *,
-            row_number() over (partition by hour_of_day, name_id order by run_days desc, first_day_id) as run_rank
+            user_levels.hour_of_day,
+            user_levels.name_id,
+            user_levels.active_days,
+            case when run_left_out then user_levels.outside_days else user_levels.active_days end as baseline_days,
+            case when run_left_out then user_levels.outside_median else user_levels.active_median end as median_stabilised,
+            case when run_left_out then user_levels.outside_mad else user_levels.active_mad end as mad
 
-        from active_runs
+        from user_levels
 
-        where run_days between 2 and 2 * {{ run.residual_max_run_days }}
-    ) ranked_runs
+        inner join dimensions
+            on user_levels.hour_of_day = dimensions.hour_of_day
 
-    where run_rank = 1
-
-),
-
-candidate_runs as (
-
-    -- the longest runs that hold at least half of their user's active days and at most half of
-    -- the hour's days: only they can be left out, and they are few (users rarely active), so
-    -- that only their users' cells are grouped next
-    select
-        longest_runs.hour_of_day,
-        longest_runs.name_id,
-        longest_runs.active_run,
-        longest_runs.run_mean
-
-    from longest_runs
-
-    inner join dimensions
-        on longest_runs.hour_of_day = dimensions.hour_of_day
-
-    where 2 * longest_runs.run_days >= longest_runs.active_days
-        and 2 * longest_runs.run_days <= dimensions.row_dim
-
-),
-
-candidate_contexts as (
-
-    -- the user's largest stabilised count outside the run (null: no other active day), from
-    -- their cells
-    select
-        candidate_runs.hour_of_day,
-        candidate_runs.name_id,
-        candidate_runs.active_run,
-        candidate_runs.run_mean,
-        max(cells.stabilised) filter (where cells.active_run <> candidate_runs.active_run) as outside_max
-
-    from candidate_runs
-
-    inner join few_day_cells as cells
-        on candidate_runs.hour_of_day = cells.hour_of_day
-        and candidate_runs.name_id = cells.name_id
-
-    group by
-        candidate_runs.hour_of_day,
-        candidate_runs.name_id,
-        candidate_runs.active_run,
-        candidate_runs.run_mean
-
-),
-
-excluded_runs as (
-
-    -- left out of the user's level when it holds at least half of their active days (and at
-    -- most half of the hour's days: candidate_runs) and its mean is more than 2 above every other
-    -- active day: a burst lasting several days on a rarely active user must not become their
-    -- level, while an intermittent user's few days of usual activity stay in it
-    select
-        hour_of_day,
-        name_id,
-        active_run
-
-    from candidate_contexts
-
-    where outside_max is null or run_mean > outside_max + 2
-
-),
-
-excluded_cells as (
-
-    select
-        few_day_cells.hour_of_day,
-        few_day_cells.name_id,
-        few_day_cells.stabilised,
-        few_day_cells.active_run <> excluded_runs.active_run as in_baseline
-
-    from few_day_cells
-
-    inner join excluded_runs
-        on few_day_cells.hour_of_day = excluded_runs.hour_of_day
-        and few_day_cells.name_id = excluded_runs.name_id
-
-),
-
-excluded_levels as (
-
-    -- the level of each user with a run left out, over their other active days
-    {{- levels_of | replace('baseline_cells_source', 'excluded_cells') }}
-
-),
-
-levels as (
-
-    select
-        user_levels.hour_of_day,
-        user_levels.name_id,
-        user_levels.active_days,
-        coalesce(excluded_levels.baseline_days, user_levels.baseline_days) as baseline_days,
-        coalesce(excluded_levels.level, user_levels.level) as level,
-        coalesce(excluded_levels.scale, user_levels.scale) as scale
-
-    from user_levels
-
-    left join excluded_levels
-        on user_levels.hour_of_day = excluded_levels.hour_of_day
-        and user_levels.name_id = excluded_levels.name_id
+        cross join lateral (
+            select coalesce(2 * user_levels.run_days <= dimensions.row_dim, false) as run_left_out
+        ) as run_choice
+    ) as user_choices
 
 ),
 
@@ -333,7 +247,7 @@ hour_users as (
         hour_of_day,
         cast(max(name_id) as bigint) as n_users
 
-    from user_levels
+    from levels
 
     group by hour_of_day
 
@@ -364,7 +278,9 @@ deviations as (
         where {{ netflow_pca.hour_filter('hour_of_day') }}
     ) as cells
 
-    {#- + 0 as in few_day_cells #}
+    {#- + 0: the users' CTE has no statistics, which made the planner hash the 5.8 million cells
+        (estimates of 200 distinct keys on its side); without them on either side it hashes the
+        smaller one, the users #}
     inner join levels
         on cells.hour_of_day + 0 = levels.hour_of_day
         and cells.name_id + 0 = levels.name_id
