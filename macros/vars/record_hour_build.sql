@@ -5,8 +5,11 @@
     says more than the rows hold. Creates hour_builds on first use, one run at a time.
 -#}
 {% macro record_hour_build(relation) %}
+    {%- if not execute -%}
+        {%- do return('') -%}
+    {%- endif -%}
     {%- set names = netflow_pca._recorded_relations().get(relation.identifier) -%}
-    {%- if names is none or not execute -%}
+    {%- if names is none -%}
         {%- do return('') -%}
     {%- endif -%}
     {%- set records = netflow_pca.hour_builds_relation() -%}

@@ -5,7 +5,7 @@
 -#}
 {% macro run_vars() %}
     {%- do return({
-        'hour_id': netflow_pca._hour_var('hour_id'),
+        'hour_id': netflow_pca.validated_hour_id(),
         'run_date': netflow_pca._date_var('run_date'),
         'lookback_days': netflow_pca._integer_var('lookback_days', 1, 36600),
         'recount_days': netflow_pca._optional_integer_var('recount_days', 0, 36600),
@@ -30,19 +30,6 @@
         'user_column': netflow_pca._identifier_var('user_column'),
         'time_column': netflow_pca._identifier_var('time_column'),
     }) -%}
-{% endmacro %}
-
-
-{% macro _hour_var(name) %}
-    {%- set value = var(name, none) -%}
-    {%- if value is none -%}
-        {%- do return(none) -%}
-    {%- endif -%}
-    {%- set hour = netflow_pca.integer_or_none(value) -%}
-    {%- if hour is none or hour < 0 or hour > 23 -%}
-        {{- netflow_pca.invalid_var(name, value, 'an hour of the day, an integer from 0 to 23') -}}
-    {%- endif -%}
-    {%- do return(hour) -%}
 {% endmacro %}
 
 

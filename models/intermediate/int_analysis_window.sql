@@ -24,7 +24,8 @@ events as (
     midnight or a change of the zone's offset cuts (only in a zone a fraction of a quarter hour
     from UTC, as local mean times before about 1970 were) has its events placed one by one, in a
     second pass that runs only when there is such a quarter hour. #}
-{#- every event, in the same scan: the ones whose time cannot be placed form the quarter hour null #}
+{#- every event, in the same scan: the ones whose time cannot be placed form the quarter hour null;
+    the events without a user are counted for not_null_stg_flows__events_user_name #}
 quarter_hours as (
 
     select
@@ -32,7 +33,8 @@ quarter_hours as (
             when flow_source_time between {{ first_second }} and {{ last_second }}
                 then (flow_source_time - ({{ first_second }})) / 900
         end as quarter_hour,
-        count(*) as events
+        count(*) as events,
+        count(*) filter (where user_name is null) as null_user_events
 
     from events
 
@@ -47,6 +49,14 @@ unplaceable as (
     from quarter_hours
 
     where quarter_hour is null
+
+),
+
+null_users as (
+
+    select coalesce(sum(null_user_events), 0) as events
+
+    from quarter_hours
 
 ),
 
@@ -114,12 +124,14 @@ daily_events as (
 ),
 {%- else %}
 
-{#- every event, in the same scan: the ones whose time cannot be placed form the day null #}
+{#- every event, in the same scan: the ones whose time cannot be placed form the day null; the
+    events without a user are counted for not_null_stg_flows__events_user_name #}
 event_days as (
 
     select
         cast(flow_local_at as date) as day,
-        count(*) as events
+        count(*) as events,
+        count(*) filter (where user_name is null) as null_user_events
 
     from events
 
@@ -137,9 +149,21 @@ unplaceable as (
 
 ),
 
+null_users as (
+
+    select coalesce(sum(null_user_events), 0) as events
+
+    from event_days
+
+),
+
 daily_events as (
 
-    select * from event_days
+    select
+        day,
+        events
+
+    from event_days
 
     where day is not null
 
@@ -256,7 +280,8 @@ final as (
         late_events.first_late_day,
         late_events.last_late_day,
         today.today - 1 as last_complete_day,
-        cast(unplaceable.events as bigint) as unplaceable_events
+        cast(unplaceable.events as bigint) as unplaceable_events,
+        cast(null_users.events as bigint) as null_user_events
 
     from bounds
 
@@ -267,6 +292,8 @@ final as (
     cross join today
 
     cross join unplaceable
+
+    cross join null_users
 
 )
 

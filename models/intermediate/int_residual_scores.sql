@@ -38,17 +38,23 @@
     6.9-7.7 s against 9.3-10.1 s (the statement's select alone, alternated, load 4-5; 8.7-9.8
     against 12.0-13.0 at load 10): of it about 2.5 s the aggregate of the cells by user, 3.8 s the
     function's numpy, 1 s unnesting its arrays. -#}
+{#- the route's three settings in one hook, which resolves the route once (each resolution asks
+    the server twice) -#}
 {%- set partitioned = netflow_pca.hour_partitioned_config() %}
+{#- not analysed after the build (the intermediate models' post-hook): its one reader,
+    user_outlier_scores, appends it whole to the loading scores in a plain scan, whatever its
+    statistics, and the analyze cost 0.1-0.2 s between the scores and the marts -#}
 {{ config(**dict(
     partitioned,
     distributed_by=['user_name'],
+    meta={'analyze': false},
     pre_hook=partitioned.get('pre_hook', []) + [
         'set local enable_mergejoin = off',
         'set local enable_nestloop = off',
-        "set local work_mem = '{{ '128MB' if netflow_pca.residual_scoring_route() == 'numpy' else '64MB' }}'",
         'set local enable_sort = off',
-        "{{ 'select 1' if netflow_pca.residual_scoring_route() == 'numpy' else \"set local min_parallel_table_scan_size = '1TB'\" }}",
-        "{{ 'select 1' if netflow_pca.residual_scoring_route() == 'numpy' else \"select set_config(name, 'off', true) from pg_settings where name = 'parallel_leader_participation'\" }}",
+        "{% if netflow_pca.residual_scoring_route() == 'numpy' %}set local work_mem = '128MB'{% else %}"
+            ~ "set local work_mem = '64MB'; set local min_parallel_table_scan_size = '1TB'; "
+            ~ "select set_config(name, 'off', true) from pg_settings where name = 'parallel_leader_participation'{% endif %}",
     ],
 )) }}
 {%- set run = netflow_pca.run_vars() %}

@@ -99,8 +99,12 @@ final as (
         cast({{ run.loading_threshold if 'loading' in run.scoring_methods else 'null' }} as double precision)
             as loading_threshold,
         cast({{ netflow_pca.sql_string_literal(run.variance_target | string) }} as text) as variance_target,
+        {#- a backend the var names is the one that ran: the PCA and scoring models before this one
+            stop the build where it cannot run. Only auto asks the server (its check imported numpy
+            in this model's new connection: 0.1 s of the build's last node) #}
         cast({{ netflow_pca.sql_string_literal(
-            netflow_pca.pca_backend(run.pca_backend).name if execute else run.pca_backend) }} as text) as pca_backend,
+            netflow_pca.pca_backend(run.pca_backend).name if execute and run.pca_backend == 'auto'
+            else run.pca_backend) }} as text) as pca_backend,
         cast(counted.events as bigint) as events_counted,
         cast(window_users.users as bigint) as users_counted,
         cast(counted.cells as bigint) as cells_counted,
