@@ -1,6 +1,6 @@
 -- Each method the var scoring_method picks scores every user of every hour of the PCA input exactly
--- once, and no one else; a method it leaves out scores no one. Per (hour, method), the scores'
--- users counted, each once, and summed as hashes of their names, against int_pca_dimensions'
+-- once, and no one else; a method it leaves out scores no one. Per (hour, method), the scores
+-- counted and their users' names summed as 64-bit hashes, against int_pca_dimensions'
 -- hour_users and hour_users_checksum, which pca_input_name_ids_rank_users ties to int_pca_input's
 -- users of the hour (so this reads the 400,000 scores, not the 5.8 million cells at 10 million
 -- events: 1.2-1.5 s of wall at the end of every build before, docs/scoring.md). Being exactly
@@ -8,7 +8,8 @@
 -- checked again in another scan and hash of every score; a method other than these two is
 -- column_values_user_outlier_scores' to find. The scores are summed as they come, not grouped per
 -- user first: a user scored twice, or one scored twice where another is missing, changes the sum
--- of the hashes as a user scored once in another's place does (the count alone would not see it),
+-- of the hashes as a user scored once in another's place does (the count alone would not see it;
+-- only a collision of the sums could hide it),
 -- and the group-by of the 400,000 scores per (hour, method, user) was 0.2 s of this test's 0.3 s
 -- on the build's critical path. The failing (hour, method) pairs, with a problem column naming
 -- what fails. Only the hours this run builds: a run of other hours at the same time commits its
