@@ -24,7 +24,8 @@
     lateral subquery (its outer references are parameters, which workers are not passed), is
     never run that way, whatever the costs (PostgreSQL 15, tried): the run that can be left out
     (docs/scoring.md, step 2) is found in the user's days as bits (bit_or of one bit per day:
-    day ids run from 1 to at most lookback_days), the first run of at least half of their active
+    day ids run from 1 to at most lookback_days, which column_values_int_window_days guards
+    before this model runs), the first run of at least half of their active
     days, which is then their longest, the earliest of equals. Before, the leader alone numbered
     the runs of the users with at most 4 x residual_max_run_days active days with windows (a
     fourth scan of the cells and a sort of 2.0 of their 5.8 million at 10 M events), then grouped
