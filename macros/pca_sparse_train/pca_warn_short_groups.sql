@@ -1,7 +1,7 @@
 {#- A warning for each group of a fit with no components (no variance), or fewer than
     components_param; `groups`, where given, is a relation of every group of the source (one row
-    each), else the means or a distinct scan of the source list them. pca_fit calls it after every
-    backend but sql, which calls it itself before it drops its table of the groups. -#}
+    each: the groups a backend returns), else the means or a distinct scan of the source list
+    them. pca_fit calls it after every backend, before it drops the backend's scratch tables. -#}
 {% macro pca_warn_short_groups(args, components, means, groups=none) %}
     {%- set listed -%}
         {%- if not args.groups -%}(select 1) as listed

@@ -152,6 +152,9 @@ def test_edge_cases_have_clear_outcomes(pca: Project, backend: str) -> None:
     assert result.returncode == 0, result.stdout[-3000:]
     assert "the matrix has no variance" in result.stdout
     assert fitted_groups(pca, grouped=False) == {1: ([], [1, 2, 3, 4, 5])}
+    # the backend's scratch tables are dropped with the fit, after the warnings read them
+    assert pca.db.rows(f"""select count(*) from pg_class where relname like 'pca_work%' and relnamespace in (
+        select oid from pg_namespace where nspname = '{pca.schema}')""") == [(0,)]
 
     # no data at all: zero means, no components
     result = train(pca, backend, "empty", 3, 4, 0.5, grouped=False)

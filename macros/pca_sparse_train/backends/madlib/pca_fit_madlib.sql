@@ -10,7 +10,8 @@
     (they get no components, as in the other backends); lanczos_iter is min(row_dim, col_dim), as
     its default leaves trailing components inexact. Duplicate cells are refused here with the same
     message as the other backends. The column means are plain SQL. Its scratch tables are
-    temporary, named work_name and a suffix.
+    temporary, named work_name and a suffix, and returned for pca_fit to drop (its table of the
+    groups lists only those with variance, so it is not the fit's groups).
 -#}
 {% macro pca_fit_madlib(args, components, means, work_name) %}
     {%- set run = netflow_pca.run_vars() -%}
@@ -120,7 +121,5 @@
         {%- endcall %}
     {%- endif %}
 
-    {%- call statement('pca_madlib_cleanup') %}
-        drop table if exists {{ [sums, groups, cells, fitted, fitted ~ '_mean'] | join(', ') }}
-    {%- endcall %}
+    {%- do return({'groups': none, 'scratch': [sums, groups, cells, fitted, fitted ~ '_mean']}) -%}
 {% endmacro %}

@@ -59,4 +59,5 @@
         from fit
         where row_id > 0
     {%- endcall %}
+    {%- do return({'groups': none, 'scratch': []}) -%}
 {% endmacro %}

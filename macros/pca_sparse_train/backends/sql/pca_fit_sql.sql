@@ -21,8 +21,9 @@
     The lines and the eigenvalues are built in two parts, which PostgreSQL runs side by side (a
     Parallel Append, one process each) where the rest of a build leaves a core idle; the Gram
     sums and the projections run in parallel workers by themselves.
-    Work tables are unlogged (parallel workers can scan them), analysed where a plan depends on
-    their size, and dropped at the end; on an error the transaction takes them away.
+    Work tables are unlogged (parallel workers can scan them) and analysed where a plan depends on
+    their size. Returns them for pca_fit to drop after its warning, with kept, a row for every
+    group, as the fit's groups; on an error the transaction takes them away.
 -#}
 {% macro pca_fit_sql(args, components, means, work) %}
     {%- set n, p = args.row_dim, args.col_dim -%}
@@ -360,16 +361,18 @@
         {%- endcall %}
     {%- endif %}
 
-    {#- from kept, a row per group: the distinct groups of the source took a scan of it (0.29 s in
-        the backend and 0.52 s in two workers for the residual fit at 10 M events, load 3) -#}
-    {%- do netflow_pca.pca_warn_short_groups(args, components, means, kept if args.groups else none) -%}
+    {%- if jit is not none %}
+        {%- call statement('pca_sql_jit') %}
+            select set_config('jit', {{ netflow_pca.sql_string_literal(jit) }}, true)
+        {%- endcall %}
+    {%- endif %}
 
-    {%- call statement('pca_sql_cleanup') %}
-        drop table if exists {{ [lines, gram, matrices, spectra, kept, eigen, weights, projections, unsigned] | join(', ') }}
-        {%- if jit is not none %};
-        select set_config('jit', {{ netflow_pca.sql_string_literal(jit) }}, true)
-        {%- endif %}
-    {%- endcall %}
+    {#- kept has a row per group: the distinct groups of the source took a scan of it (0.29 s in
+        the backend and 0.52 s in two workers for the residual fit at 10 M events, load 3) -#}
+    {%- do return({
+        'groups': kept if args.groups else none,
+        'scratch': [lines, gram, matrices, spectra, kept, eigen, weights, projections, unsigned],
+    }) -%}
 {% endmacro %}
 
 
