@@ -18,7 +18,7 @@
         'set local enable_mergejoin = off',
         'set local enable_nestloop = off',
         "set local work_mem = '64MB'",
-        "select set_config(name, 'off', true) from pg_settings where name = 'parallel_leader_participation'",
+        "{{ netflow_pca.set_local_where_known('parallel_leader_participation', 'off') }}",
     ],
 )) }}
 {#- as many loadings as the largest normal subspace of the hours built (1 or 2 of the 20 the fit

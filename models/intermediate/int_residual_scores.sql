@@ -54,7 +54,7 @@
         'set local enable_sort = off',
         "{% if netflow_pca.residual_scoring_route() == 'numpy' %}set local work_mem = '128MB'{% else %}"
             ~ "set local work_mem = '64MB'; set local min_parallel_table_scan_size = '1TB'; "
-            ~ "select set_config(name, 'off', true) from pg_settings where name = 'parallel_leader_participation'{% endif %}",
+            ~ "{{ netflow_pca.set_local_where_known('parallel_leader_participation', 'off') }}{% endif %}",
     ],
 )) }}
 {%- set run = netflow_pca.run_vars() %}
