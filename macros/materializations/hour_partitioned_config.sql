@@ -10,7 +10,7 @@
     {%- do return({
         'materialized': 'incremental',
         'incremental_strategy': 'replace_hours',
-        'full_refresh': netflow_pca.selected_hours() | length == 24,
+        'full_refresh': netflow_pca.validated_hour_id() is none,
         'on_schema_change': 'fail',
         'pre_hook': ["{{ netflow_pca.lock_selected_hours(this) }}", "{{ netflow_pca.check_other_hours_built() }}"],
         'post_hook': ["{{ netflow_pca.record_hour_build(this) }}"],

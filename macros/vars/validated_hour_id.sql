@@ -1,6 +1,7 @@
 {#- The var hour_id, checked: none (all hours) or an hour of the day. run_vars reads it through
-    this, and selected_hours alone, which most models' hooks and filters call (over 60 times while
-    dbt parses the project), where run_vars reads and checks every var, about 1 ms a call. -#}
+    this, and selected_hours and hour_partitioned_config read it alone: most models call them
+    (over 60 times while dbt parses the project), where run_vars reads and checks every var,
+    about 1 ms a call. -#}
 {% macro validated_hour_id() %}
     {%- set value = var('hour_id', none) -%}
     {%- if value is none -%}
