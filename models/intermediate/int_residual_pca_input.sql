@@ -35,6 +35,19 @@
     bit for bit (EXCEPT ALL both ways against main's). Tried and dropped (docs/scoring.md):
     the few-day users' days as day-ordered arrays (each ORDER BY aggregate sorts every group
     again), and 128 MB of work_mem.
+    The flags need the extreme cells first (about 13,000 of 5.8 million at 10 M events): a pass
+    over the cells in parallel workers, the users' levels and scales passed to them as an
+    initplan array, each worker grouping its extreme cells into their users' extreme days as
+    bits, from which come each day's count of extreme users (is_collective) and each user's
+    episodes, the runs of 1 (is_recurring), both as arrays too. The last pass, in the leader,
+    joins each cell to its user's level and reads its day's and user's flags from those arrays.
+    Before, the leader kept every cell with its deviation in a CTE (500 MB spilled to disk) and
+    read it three times: for the day counts, the episodes and the final joins to both. CREATE
+    TABLE AS on main's tables (the same rows, EXCEPT ALL both ways), alternated three times at
+    load 1.4 to 1.8: 19.1, 19.4 and 20.4 s against 22.6, 25.0 and 23.1 s (the leader 18.2, 18.7
+    and 17.6 s against 22.6, 23.3 and 19.6 s). The last pass in workers as well (every cell's
+    user from arrays, no join): no faster, the leader receiving through the Gather the rows it
+    writes (docs/scoring.md).
 -#}
 {%- set run = netflow_pca.run_vars() %}
 {%- set halves = netflow_pca.hash_halves() %}
@@ -254,30 +267,223 @@ hour_users as (
 
 ),
 
-deviations as (
+hour_days as (
+
+    -- every day of the hour's matrix: day_id runs from 1 to its rows, row_dim
+    select
+        dimensions.hour_of_day,
+        hour_day.day_id
+
+    from dimensions
+
+    cross join lateral generate_series(1, dimensions.row_dim) as hour_day (day_id)
+
+    where {{ netflow_pca.hour_filter('dimensions.hour_of_day') }}
+
+),
+
+hour_places as (
+
+    -- per hour (element hour_of_day + 1): the users and days of the hours before it, where its
+    -- own start in the arrays below, its users and its days (the fit's row_dim)
+    select
+        array_agg(coalesce(hour_counts.users_before, 0) order by hours.hour_of_day) as user_places,
+        array_agg(coalesce(hour_counts.days_before, 0) order by hours.hour_of_day) as day_places,
+        array_agg(hour_counts.n_users order by hours.hour_of_day) as n_users,
+        array_agg(dimensions.row_dim order by hours.hour_of_day) as n_days
+
+    from generate_series(0, 23) as hours (hour_of_day)
+
+    left join (
+        select
+            hour_users.hour_of_day,
+            hour_users.n_users,
+            cast(sum(hour_users.n_users) over (order by hour_users.hour_of_day) - hour_users.n_users as integer) as users_before,
+            cast(sum(day_counts.days) over (order by hour_users.hour_of_day) - day_counts.days as integer) as days_before
+
+        from hour_users
+
+        inner join (
+            select
+                hour_of_day,
+                count(*) as days
+
+            from hour_days
+
+            group by hour_of_day
+        ) as day_counts
+            on hour_users.hour_of_day = day_counts.hour_of_day
+    ) as hour_counts
+        on hours.hour_of_day = hour_counts.hour_of_day
+
+    left join dimensions
+        on hours.hour_of_day = dimensions.hour_of_day
+
+),
+
+user_arrays as (
+
+    -- every user's level and scale in one two-dimensional array (one sort, not one per
+    -- aggregate), in (hour, name_id) order: the pass that finds the extreme cells reads a cell's
+    -- through scalar subqueries, initplans that the leader runs once and hands to the parallel
+    -- workers (as int_residual_expected_counts' day scores), where a join to the levels (a CTE,
+    -- read by the leader only) keeps a pass in the leader
+    select
+        array_agg(array[level, scale] order by hour_of_day, name_id) as level_scales
+
+    from levels
+
+),
+
+cells as not materialized (
+
+    -- each cell with its place in the users' arrays (name_id ranks the hour's users densely from
+    -- 1, as day_id its days)
+    select
+        hour_of_day,
+        day_id,
+        name_id,
+        user_name,
+        day,
+        flow_count,
+        {{ stabilised }} as stabilised,
+        (select user_places from hour_places)[hour_of_day + 1] + name_id as user_place
+
+    from pca_input
+
+    where {{ netflow_pca.hour_filter('hour_of_day') }}
+
+),
+
+extreme_users as (
+
+    -- the users with extreme cells (about 13,000 of 5.8 million cells at 10 M events) and their
+    -- extreme days as bits (day d the d-th from the left), from a pass over the cells in parallel
+    -- workers, each grouping its share (a few rows, not the cells, pass through the Gather)
+    select
+        hour_of_day,
+        name_id,
+        bit_or(cast(B'1' as bit({{ run.lookback_days }})) >> (day_id - 1)) as extreme_day_bits
+
+    from cells
+
+    where (stabilised - (select level_scales from user_arrays)[user_place][1]) / (select level_scales from user_arrays)[user_place][2]
+        > {{ run.residual_damp_at }}
+
+    group by
+        hour_of_day,
+        name_id
+
+),
+
+day_extremes as (
 
     select
-        cells.*,
+        hour_days.hour_of_day,
+        hour_days.day_id,
+        count(extreme_days.day_id) as extreme_users
+
+    from hour_days
+
+    left join (
+        select
+            extreme_users.hour_of_day,
+            extreme_day.day_id
+
+        from extreme_users
+
+        cross join lateral generate_series(1, length(extreme_users.extreme_day_bits)) as extreme_day (day_id)
+
+        where get_bit(extreme_users.extreme_day_bits, extreme_day.day_id - 1) = 1
+    ) as extreme_days
+        on hour_days.hour_of_day = extreme_days.hour_of_day
+        and hour_days.day_id = extreme_days.day_id
+
+    group by
+        hour_days.hour_of_day,
+        hour_days.day_id
+
+),
+
+collective_days as materialized (
+
+    -- a day on which many of the hour's users are extreme is a shared event, part of the normal;
+    -- every day of the hours built in one array, in (hour, day_id) order. Materialised, as
+    -- recurring_users: final names each flag twice, and each copy of its scalar subquery would
+    -- otherwise compute the array again
+    select
+        array_agg(
+            day_extremes.extreme_users >= greatest(
+                {{ run.residual_collective_min_users }},
+                {{ run.residual_collective_share }} * hour_users.n_users
+            )
+            order by day_extremes.hour_of_day, day_extremes.day_id
+        ) as is_collective
+
+    from day_extremes
+
+    inner join hour_users
+        on day_extremes.hour_of_day = hour_users.hour_of_day
+
+),
+
+recurring_users as materialized (
+
+    -- a pattern, not a burst: more episodes (runs of consecutive extreme days, the runs of 1 in
+    -- the bits) than residual_max_extreme_days, or one longer than a burst lasts (a change of
+    -- level); every user in one array, in (hour, name_id) order
+    select
+        array_agg(
+            coalesce(user_recurrences.is_recurring, false)
+            order by levels.hour_of_day, levels.name_id
+        ) as is_recurring
+
+    from levels
+
+    left join (
+        select
+            extreme_users.hour_of_day,
+            extreme_users.name_id,
+            count(*) > {{ run.residual_max_extreme_days }}
+                or max(length(episode.days)) > {{ run.residual_max_run_days }} as is_recurring
+
+        from extreme_users
+
+        cross join lateral regexp_split_to_table(trim('0' from cast(extreme_users.extreme_day_bits as text)), '0+') as episode (days)
+
+        group by
+            extreme_users.hour_of_day,
+            extreme_users.name_id
+    ) as user_recurrences
+        on levels.hour_of_day = user_recurrences.hour_of_day
+        and levels.name_id = user_recurrences.name_id
+
+),
+
+deviations as (
+
+    -- the second pass over the cells, in the leader (it stores every row: a Gather would hand
+    -- it as many rows as it writes), each cell joined to its user's level; its day's and user's
+    -- flags from the arrays
+    select
+        cells.hour_of_day,
+        cells.day_id,
+        cells.name_id,
+        cells.user_name,
+        cells.day,
+        cells.flow_count,
+        cells.stabilised,
         levels.active_days,
         levels.baseline_days,
         levels.level,
         levels.scale,
-        (cells.stabilised - levels.level) / levels.scale as deviation
+        (cells.stabilised - levels.level) / levels.scale as deviation,
+        (select is_collective from collective_days)[(select day_places from hour_places)[cells.hour_of_day + 1] + cells.day_id] as is_collective,
+        (select is_recurring from recurring_users)[cells.user_place] as is_recurring,
+        (select n_days from hour_places)[cells.hour_of_day + 1] as n_days,
+        (select n_users from hour_places)[cells.hour_of_day + 1] as n_users
 
-    from (
-        select
-            hour_of_day,
-            day_id,
-            name_id,
-            user_name,
-            day,
-            flow_count,
-            {{ stabilised }} as stabilised
-
-        from pca_input
-
-        where {{ netflow_pca.hour_filter('hour_of_day') }}
-    ) as cells
+    from cells
 
     {#- + 0: the users' CTE has no statistics, which made the planner hash the 5.8 million cells
         (estimates of 200 distinct keys on its side); without them on either side it hashes the
@@ -288,134 +494,33 @@ deviations as (
 
 ),
 
-extremes as (
-
-    select
-        *,
-        deviation > {{ run.residual_damp_at }} as is_extreme
-
-    from deviations
-
-),
-
-day_extremes as (
+final as (
 
     select
         hour_of_day,
         day_id,
-        count(*) filter (where is_extreme) as extreme_users
-
-    from extremes
-
-    group by
-        hour_of_day,
-        day_id
-
-),
-
-collective_days as materialized (
-
-    -- a day on which many of the hour's users are extreme is a shared event, part of the normal;
-    -- with the hour's users and days, so that each cell meets one row of its day for all three
-    select
-        day_extremes.hour_of_day,
-        day_extremes.day_id,
-        day_extremes.extreme_users >= greatest(
-            {{ run.residual_collective_min_users }},
-            {{ run.residual_collective_share }} * hour_users.n_users
-        ) as is_collective,
-        hour_users.n_users,
-        dimensions.row_dim
-
-    from day_extremes
-
-    inner join hour_users
-        on day_extremes.hour_of_day = hour_users.hour_of_day
-
-    inner join dimensions
-        on day_extremes.hour_of_day = dimensions.hour_of_day
-
-),
-
-extreme_episodes as (
-
-    -- runs of consecutive extreme days
-    select
-        hour_of_day,
         name_id,
-        count(*) as episode_days
-
-    from (
-        select
-            hour_of_day,
-            name_id,
-            day_id - row_number() over (partition by hour_of_day, name_id order by day_id) as episode
-
-        from extremes
-
-        where is_extreme
-    ) extreme_days
-
-    group by
-        hour_of_day,
-        name_id,
-        episode
-
-),
-
-recurring_users as (
-
-    -- a pattern, not a burst: more episodes than residual_max_extreme_days, or one longer than a
-    -- burst lasts (a change of level)
-    select
-        hour_of_day,
-        name_id,
-        count(*) > {{ run.residual_max_extreme_days }}
-            or max(episode_days) > {{ run.residual_max_run_days }} as is_recurring
-
-    from extreme_episodes
-
-    group by
-        hour_of_day,
-        name_id
-
-),
-
-final as (
-
-    select
-        extremes.hour_of_day,
-        extremes.day_id,
-        extremes.name_id,
-        extremes.user_name,
-        extremes.day,
-        extremes.flow_count,
-        extremes.stabilised,
-        extremes.active_days,
-        extremes.baseline_days,
-        extremes.level,
-        extremes.scale,
-        extremes.deviation,
-        extremes.is_extreme,
-        collective_days.is_collective,
-        coalesce(recurring_users.is_recurring, false) as is_recurring,
+        user_name,
+        day,
+        flow_count,
+        stabilised,
+        active_days,
+        baseline_days,
+        level,
+        scale,
+        deviation,
+        deviation > {{ run.residual_damp_at }} as is_extreme,
+        is_collective,
+        is_recurring,
         -- the rows of the hour's fit, the PCA's row_dim
-        collective_days.row_dim as n_days,
-        collective_days.n_users,
+        n_days,
+        n_users,
         case
-            when extremes.is_extreme and not collective_days.is_collective and not coalesce(recurring_users.is_recurring, false) then 0
-            else extremes.deviation
+            when deviation > {{ run.residual_damp_at }} and not is_collective and not is_recurring then 0
+            else deviation
         end as fit_value
 
-    from extremes
-
-    inner join collective_days
-        on extremes.hour_of_day = collective_days.hour_of_day
-        and extremes.day_id = collective_days.day_id
-
-    left join recurring_users
-        on extremes.hour_of_day = recurring_users.hour_of_day
-        and extremes.name_id = recurring_users.name_id
+    from deviations
     {%- if netflow_pca.residual_scoring_route() != 'sql' %}
 
     where false
