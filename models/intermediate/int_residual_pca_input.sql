@@ -45,7 +45,8 @@
     read it three times: for the day counts, the episodes and the final joins to both. CREATE
     TABLE AS on main's tables (the same rows, EXCEPT ALL both ways), alternated three times at
     load 1.4 to 1.8: 19.1, 19.4 and 20.4 s against 22.6, 25.0 and 23.1 s (the leader 18.2, 18.7
-    and 17.6 s against 22.6, 23.3 and 19.6 s). The last pass in workers as well (every cell's
+    and 17.6 s against 22.6, 23.3 and 19.6 s); quieter, at load 2, 14.9 and 15.1 s against 15.4
+    and 16.1 s (no difference beyond the noise in builds). The last pass in workers as well (every cell's
     user from arrays, no join): no faster, the leader receiving through the Gather the rows it
     writes (docs/scoring.md).
 -#}
