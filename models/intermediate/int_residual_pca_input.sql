@@ -286,12 +286,12 @@ hour_days as (
 hour_places as (
 
     -- per hour (element hour_of_day + 1): the users and days of the hours before it, where its
-    -- own start in the arrays below, its users and its days (the fit's row_dim)
+    -- own start in the arrays below, its users and its days (the fit's row_dim, hour_days' rows)
     select
         array_agg(coalesce(hour_counts.users_before, 0) order by hours.hour_of_day) as user_places,
         array_agg(coalesce(hour_counts.days_before, 0) order by hours.hour_of_day) as day_places,
         array_agg(hour_counts.n_users order by hours.hour_of_day) as n_users,
-        array_agg(dimensions.row_dim order by hours.hour_of_day) as n_days
+        array_agg(hour_counts.n_days order by hours.hour_of_day) as n_days
 
     from generate_series(0, 23) as hours (hour_of_day)
 
@@ -299,26 +299,16 @@ hour_places as (
         select
             hour_users.hour_of_day,
             hour_users.n_users,
+            dimensions.row_dim as n_days,
             cast(sum(hour_users.n_users) over (order by hour_users.hour_of_day) - hour_users.n_users as integer) as users_before,
-            cast(sum(day_counts.days) over (order by hour_users.hour_of_day) - day_counts.days as integer) as days_before
+            cast(sum(dimensions.row_dim) over (order by hour_users.hour_of_day) - dimensions.row_dim as integer) as days_before
 
         from hour_users
 
-        inner join (
-            select
-                hour_of_day,
-                count(*) as days
-
-            from hour_days
-
-            group by hour_of_day
-        ) as day_counts
-            on hour_users.hour_of_day = day_counts.hour_of_day
+        inner join dimensions
+            on hour_users.hour_of_day = dimensions.hour_of_day
     ) as hour_counts
         on hours.hour_of_day = hour_counts.hour_of_day
-
-    left join dimensions
-        on hours.hour_of_day = dimensions.hour_of_day
 
 ),
 
