@@ -102,6 +102,18 @@ def test_e2e_ratios_say_which_targets_are_met() -> None:
     ]
 
 
+def test_e2e_floor_is_the_median_of_the_group_by_timings_with_each_in_the_note() -> None:
+    before, after_builds, after_routes = e2e.FLOOR_TIMINGS
+    group_by = e2e.floor_group_by({
+        before: e2e.GroupByTiming(14.4, 120 * 2**20, 5_771_048),
+        after_builds: e2e.GroupByTiming(12.3, None, 5_771_048),
+        after_routes: e2e.GroupByTiming(13.1, 125 * 2**20, 5_771_048),
+    })
+    assert (group_by.seconds, group_by.peak_bytes) == (13.1, 125 * 2**20)
+    assert group_by.note == ("5,771,048 cells; the median of 14.4 s before the builds, 12.3 s after them, "
+                             "13.1 s after the routes")
+
+
 def test_e2e_options_are_checked() -> None:
     args = build_parser().parse_args(["e2e", "--events", "1000", "--recount-days", "2", "--threads", "2"])
     assert (args.bench, args.events, args.recount_days, args.threads, args.backend) == ("e2e", 1000, 2, 2, "plpython")
