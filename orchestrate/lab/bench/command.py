@@ -87,10 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
         "e2e",
         help="the whole pipeline against its floor and the same method in numpy, and the daily incremental run",
         description="Writes generated flow events into a scratch schema and times, on the same server and data: "
-        "the floor (a bare group-by of the events and one scan of int_pca_input), `dbt build` of all hours "
-        "(dbt's start-up and tests included) with each backend asked for, and its stages, the numpy route (the "
-        "residual method, like for like), the pandas and scikit-learn route (loading only), and the daily "
-        "incremental run (one more day, recount_days); prints the ratios and peak memory.",
+        "the floor (a bare group-by of the events, the median of three timings, and one scan of int_pca_input), "
+        "`dbt build` of all hours (dbt's start-up and tests included) with each backend asked for, and its "
+        "stages, the numpy route (the residual method, like for like), the pandas and scikit-learn route "
+        "(loading only), and the daily incremental run (one more day, recount_days); prints the ratios and peak "
+        "memory.",
     )
     e2e_parser.add_argument("--events", type=positive_int, default=e2e_defaults.events, help="flow events (default 10000000)")
     e2e_parser.add_argument("--users", type=positive_int, default=e2e_defaults.users, help="users (default 20000)")
