@@ -285,6 +285,7 @@ def run_e2e(environ: Mapping[str, str], options: E2eOptions) -> int:
         env, "pandas_route", schema, run_date.isoformat(), options.days, logs / "pandas.log")
     group_timings[after_routes] = _time_group_by(env, schema, after_routes)
     group_by = floor_group_by(group_timings)
+    assert group_by.seconds is not None  # a median of timings
     floor = group_by.seconds + scan_seconds
 
     print(f"Appending a day and running the daily incremental build, pca_backend {first} ...", flush=True)
