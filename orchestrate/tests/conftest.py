@@ -23,12 +23,13 @@ from dbt.cli.main import dbtRunner
 
 from orchestrate.database import connection_parameters
 from orchestrate.lab.generators.sample_data import DEFAULT_PATH as SAMPLE_CSV
-from orchestrate.run.options import dbt_command
+from orchestrate.run.options import builds_seeds, dbt_command, project_vars
 from orchestrate.run.runner import PROJECT_DIR
 from orchestrate.tests.models import HOURLY_MODELS, SET_BASED_RESIDUAL_MODELS
 
 SERVER_DEFAULTS = {"PGHOST": "127.0.0.1", "PGPORT": "5432", "PGUSER": "postgres", "PGDATABASE": "test"}
 NETFLOW_PCA = str(Path(sys.executable).parent / "netflow-pca")
+PROJECT_VARS = project_vars(PROJECT_DIR)
 
 
 def run_cli(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -154,8 +155,18 @@ class Project:
         """Run dbt in this process; the result has its returncode and its log as stdout."""
         return self.invoke(dbt_command(command, vars), self.env)
 
-    def build(self, vars: Mapping[str, Any] | None = None) -> Any:
-        result = self.dbt("build", vars=vars)
+    def try_build(
+        self, vars: Mapping[str, Any] | None = None, options: Sequence[str] = (), unit_tests: bool = False
+    ) -> DbtResult:
+        """`dbt build` with those options, leaving out what a run leaves out: dbt's unit tests
+        unless asked (they check the SQL on fixed rows, the same in every build: `built_project`
+        runs them) and the sample seed unless the vars read it (loading it takes seconds)."""
+        excluded = [*([] if unit_tests else ["unit_test"]), *([] if builds_seeds(vars or {}, PROJECT_VARS) else ["seed"])]
+        return self.dbt("build", *options, *(["--exclude-resource-type", *excluded] if excluded else []), vars=vars)
+
+    def build(self, vars: Mapping[str, Any] | None = None, options: Sequence[str] = (), unit_tests: bool = False) -> DbtResult:
+        """try_build, which must succeed."""
+        result = self.try_build(vars, options, unit_tests)
         assert result.returncode == 0, result.stdout[-6000:]
         return result
 
@@ -238,10 +249,11 @@ def _project(db: Database, server_env: dict[str, str], schema: str, tmp: Path, i
 def built_project(
     db: Database, server_env: dict[str, str], session_id: str, tmp_path_factory: pytest.TempPathFactory, invoke_dbt: InProcessDbt
 ) -> Iterator[Project]:
-    """The whole pipeline built once on the sample seeds; tests must not change it."""
+    """The whole pipeline built once on the sample seeds, unit tests included; tests must not
+    change it."""
     tmp = tmp_path_factory.mktemp("built")
     for project in _project(db, server_env, f"nfpca_test_{session_id}_built", tmp, invoke_dbt):
-        project.build()
+        project.build(unit_tests=True)
         yield project
 
 

@@ -115,7 +115,7 @@ def test_refused_input_is_named_and_keeps_the_last_good_tables(last_good: Projec
     if create is not None:
         last_good.db.execute(create.format(schema=schema))
 
-    result = last_good.dbt("build", vars=vars)
+    result = last_good.try_build(vars)
 
     assert result.returncode != 0
     for part in (message,) if isinstance(message, str) else message:
@@ -130,7 +130,7 @@ def test_a_variance_target_above_the_users_stops_before_the_pca(last_good: Proje
     before = {model: last_good.hour_fingerprints(model) for model in HOURLY_MODELS if model not in counted}
     rows = {model: last_good.table(model, "1, 2, 3") for model in counted}
 
-    result = last_good.dbt("build", vars={"events_table": "events", "variance_target": 14})
+    result = last_good.try_build({"events_table": "events", "variance_target": 14})
 
     assert result.returncode != 0
     assert ("Invalid var variance_target: 14 components, but the window's matrices have 14 days and 13 users, "

@@ -162,6 +162,11 @@ def test_partition_12_materialises_hour_12(backfilled: tuple[Project, ModuleType
     assert len(Path(metadata["export_csv"]).read_text(encoding="utf-8").splitlines()) == flagged[0] + 1
     [latest] = project.db.rows(f'select hour_id, invocation_id from "{project.schema}".pipeline_runs order by run_started_at desc limit 1')
     assert latest == (12, metadata["dbt_invocation"])
+    # the data tests ran, dbt's unit tests not (as in a run of netflow-pca)
+    [results] = [results for path in project.target_dir.glob("*/run_results.json")
+                 if (results := json.loads(path.read_text()))["metadata"]["invocation_id"] == metadata["dbt_invocation"]]
+    kinds = {result["unique_id"].split(".")[0] for result in results["results"]}
+    assert {"model", "test"} <= kinds and "unit_test" not in kinds
 
 
 class Inbox:

@@ -30,7 +30,7 @@ class Reader:
 
     def build(self, events_table: str) -> tuple[int, str]:
         vars = {"events_schema": self.events_schema, "events_table": events_table}
-        result = self.project.dbt("build", *READS_EVENTS, vars=vars)
+        result = self.project.try_build(vars, READS_EVENTS)
         return result.returncode, result.stdout
 
 

@@ -32,12 +32,9 @@ from orchestrate.run.options import (
     parse_hours,
     parse_run_date,
     parse_var_options,
-    project_vars,
 )
-from orchestrate.run.runner import PROJECT_DIR
-from orchestrate.tests.conftest import Database, InProcessDbt, Project, _project
+from orchestrate.tests.conftest import PROJECT_VARS, Database, InProcessDbt, Project, _project
 
-KNOWN_VARS = project_vars(PROJECT_DIR)
 # pieces of SQL, quoting, Jinja and control characters that injections are made of
 FRAGMENTS = [
     "'", '"', ";", "--", "/*", "*/", "$$", "$1", "\\", "\x00", "\n", "\x7f", " ", ")", "(", ",", "=",
@@ -52,14 +49,14 @@ any_value = st.one_of(scalars, st.lists(scalars, max_size=2), st.dictionaries(ho
 
 
 @settings(max_examples=300, deadline=None)
-@given(name=st.one_of(st.sampled_from(sorted(KNOWN_VARS)), hostile_text), text=hostile_text)
+@given(name=st.one_of(st.sampled_from(sorted(PROJECT_VARS)), hostile_text), text=hostile_text)
 def test_var_option_is_refused_or_yields_a_known_var_passed_as_one_argument(name: str, text: str) -> None:
     try:
-        values = parse_var_options([f"{name}={text}"], None, KNOWN_VARS)
+        values = parse_var_options([f"{name}={text}"], None, PROJECT_VARS)
     except UsageError as error:
         assert str(error).startswith("--var:")
         return
-    assert set(values) <= set(KNOWN_VARS) - set(OPTION_VARS)
+    assert set(values) <= set(PROJECT_VARS) - set(OPTION_VARS)
     assert all(value is None or isinstance(value, (str, int, float, bool)) for value in values.values())
     args = dbt_command(["build"], values)
     assert args[:2] == ["build", "--vars"] and len(args) == 3
@@ -71,19 +68,19 @@ def test_jinja_in_a_var_is_refused_before_dbt_renders_it() -> None:
     for option, assignments, text in [("--var", ["events_table=x{{ run_query('drop table x') }}"], None),
                                       ("--vars", [], "{events_table: '{% do run_query(\"drop table x\") %}'}")]:
         with pytest.raises(UsageError, match=f"^{option}: the value of events_table holds Jinja"):
-            parse_var_options(assignments, text, KNOWN_VARS)
+            parse_var_options(assignments, text, PROJECT_VARS)
 
 
 @settings(max_examples=300, deadline=None)
-@given(mapping=st.dictionaries(st.one_of(st.sampled_from(sorted(KNOWN_VARS)), hostile_text), any_value, max_size=4))
+@given(mapping=st.dictionaries(st.one_of(st.sampled_from(sorted(PROJECT_VARS)), hostile_text), any_value, max_size=4))
 def test_vars_option_is_refused_or_yields_known_scalar_vars(mapping: dict[str, Any]) -> None:
     text = json.dumps(mapping, default=str)
     try:
-        values = parse_var_options([], text, KNOWN_VARS)
+        values = parse_var_options([], text, PROJECT_VARS)
     except UsageError as error:
         assert str(error).startswith("--vars:")
         return
-    assert set(values) <= set(KNOWN_VARS) - set(OPTION_VARS)
+    assert set(values) <= set(PROJECT_VARS) - set(OPTION_VARS)
     assert all(value is None or isinstance(value, (str, int, float, bool)) for value in values.values())
 
 

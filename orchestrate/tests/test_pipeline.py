@@ -127,7 +127,7 @@ def test_null_user_or_time_stops_the_build_and_keeps_the_last_good_tables(projec
     for bad_row, failing_tests in bad_rows.items():
         project.db.execute(f'insert into "{project.schema}".events values {bad_row}')
 
-        result = project.dbt("build", vars=vars)
+        result = project.try_build(vars)
 
         assert result.returncode != 0
         statuses = run_results(project)

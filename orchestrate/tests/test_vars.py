@@ -69,7 +69,7 @@ HOSTILE_VARS: list[tuple[str, Any]] = [
 def test_bad_var_stops_the_run_naming_it_and_writes_nothing(guarded: Project, name: str, value: Any) -> None:
     before = schema_fingerprint(guarded.db, guarded.schema)
 
-    result = guarded.dbt("build", vars={name: value})
+    result = guarded.try_build({name: value})
 
     assert result.returncode != 0
     assert f"var {name}" in result.stdout
@@ -84,15 +84,15 @@ def test_the_command_line_refuses_the_lookback_days_that_dbt_refuses(guarded: Pr
 
 
 def test_absent_columns_and_tables_are_named(guarded: Project) -> None:
-    result = guarded.dbt("build", vars={"user_column": "src_ip"})
+    result = guarded.try_build({"user_column": "src_ip"})
     assert result.returncode != 0
     assert "Invalid var user_column: 'src_ip' is not a column of" in result.stdout
     assert "its columns are user_name, start_time" in result.stdout
 
-    result = guarded.dbt("build", vars={"events_table": "no_such_table"})
+    result = guarded.try_build({"events_table": "no_such_table"})
     assert result.returncode != 0
     assert "does not exist: check the vars events_schema" in result.stdout
 
-    result = guarded.dbt("build", vars={"time_column": "user_name"})
+    result = guarded.try_build({"time_column": "user_name"})
     assert result.returncode != 0
     assert "Invalid var time_column: column 'user_name' has type text" in result.stdout
