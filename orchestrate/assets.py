@@ -17,14 +17,13 @@ from orchestrate.results.export import RunFiles, runs_directory, write_run_files
 from orchestrate.results.report import Relations, build_line, markdown_table, ranked
 from orchestrate.run.backend import choose_backend
 from orchestrate.run.daily import recorded_run_kind
-from orchestrate.run.options import project_vars, vars_argument
+from orchestrate.run.options import build_exclusions, project_vars, vars_argument
 from orchestrate.run.runner import PROJECT_DIR, STATE_DIR
 
 SEEDS = "resource_type:seed"
-# dbt's unit tests check the SQL on fixed rows, whatever the data: left out of a run, as
-# `netflow-pca run` does and dbt advises for production (CI runs them). Not through the asset
-# selection: dagster-dbt passes --select and --exclude of its own (and unit tests are no assets).
-RUN_BUILD = ["build", "--exclude-resource-type", "unit_test"]
+# what `netflow-pca run` leaves out (the seed is its own asset), not through the asset selection:
+# dagster-dbt passes --select and --exclude of its own (and unit tests are no assets)
+RUN_BUILD = ["build", *build_exclusions(reads_seed=False)]
 # the embedded PostgreSQL of `netflow-pca`, used when no PG* variable is set
 EMBEDDED_DATA = STATE_DIR / "pgdata"
 TOP_ANOMALIES = 10

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 from filelock import Timeout
 
 from orchestrate.database import EmbeddedDatabase, uses_external_server
-from orchestrate.run.options import DbtOptions, UsageError, builds_seeds, dbt_command, dbt_vars, hour_batches, project_vars
+from orchestrate.run.options import DbtOptions, UsageError, build_exclusions, builds_seeds, dbt_command, dbt_vars, hour_batches, project_vars
 from orchestrate.run.plan import (
     DONE_STATUSES,
     RESULTS_FILE,
@@ -74,23 +74,15 @@ def plan_run(
     )
 
 
-# dbt's unit tests check the SQL on fixed rows, not the data: CI runs them (the test suite's
-# builds, plain `dbt build`), a run leaves them out as dbt advises for production, since they
-# cannot fail unless the code changed (about 4 s of a build, whatever the data's size)
-UNIT_TESTS = "resource_type:unit_test"
-
-
 def step_args(step: Step, action: Resume, state_dir: Path, options: DbtOptions) -> list[str]:
     """The dbt arguments of the next attempt of a step."""
     if action is Resume.RETRY:
         # dbt retry replays the failed attempt's own args and vars; only threads may change
         return dbt_command(["retry", "--state", str(state_dir)], options=DbtOptions(threads=options.threads))
-    excluded = [UNIT_TESTS, *([] if step.seeds else ["resource_type:seed"])]
-    state: list[str] = []
+    remaining: list[str] = []
     if action is Resume.BUILD_REMAINING:
-        excluded += [f"result:{status}" for status in DONE_STATUSES]
-        state = ["--state", str(state_dir)]
-    return dbt_command(["build", *(["--exclude", *excluded] if excluded else []), *state], step.vars, options)
+        remaining = ["--exclude", *(f"result:{status}" for status in DONE_STATUSES), "--state", str(state_dir)]
+    return dbt_command(["build", *build_exclusions(step.seeds), *remaining], step.vars, options)
 
 
 def step_label(steps: Sequence[Step], index: int) -> str:

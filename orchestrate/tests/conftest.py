@@ -23,7 +23,7 @@ from dbt.cli.main import dbtRunner
 
 from orchestrate.database import connection_parameters
 from orchestrate.lab.generators.sample_data import DEFAULT_PATH as SAMPLE_CSV
-from orchestrate.run.options import builds_seeds, dbt_command, project_vars
+from orchestrate.run.options import build_exclusions, builds_seeds, dbt_command, project_vars
 from orchestrate.run.runner import PROJECT_DIR
 from orchestrate.tests.models import HOURLY_MODELS, SET_BASED_RESIDUAL_MODELS
 
@@ -161,8 +161,8 @@ class Project:
         """`dbt build` with those options, leaving out what a run leaves out: dbt's unit tests
         unless asked (they check the SQL on fixed rows, the same in every build: `built_project`
         runs them) and the sample seed unless the vars read it (loading it takes seconds)."""
-        excluded = [*([] if unit_tests else ["unit_test"]), *([] if builds_seeds(vars or {}, PROJECT_VARS) else ["seed"])]
-        return self.dbt("build", *options, *(["--exclude-resource-type", *excluded] if excluded else []), vars=vars)
+        exclusions = build_exclusions(builds_seeds(vars or {}, PROJECT_VARS), unit_tests)
+        return self.dbt("build", *options, *exclusions, vars=vars)
 
     def build(self, vars: Mapping[str, Any] | None = None, options: Sequence[str] = (), unit_tests: bool = False) -> DbtResult:
         """try_build, which must succeed."""

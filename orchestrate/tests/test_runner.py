@@ -164,15 +164,17 @@ def test_step_args_build_retry_or_build_what_did_not_succeed(tmp_path: Path) -> 
     step = Step(hour=12, vars={"hour_id": 12}, seeds=False)
     options = DbtOptions(target="ci", threads=2)
     assert step_args(step, Resume.BUILD, tmp_path, options) == [
-        "build", "--exclude", "resource_type:unit_test", "resource_type:seed", "--vars", '{"hour_id": 12}', "--target", "ci", "--threads", "2",
+        "build", "--exclude-resource-type", "unit_test", "seed", "--vars", '{"hour_id": 12}', "--target", "ci", "--threads", "2",
     ]
     assert step_args(step, Resume.RETRY, tmp_path, options) == ["retry", "--state", str(tmp_path), "--threads", "2"]
     remaining = step_args(step, Resume.BUILD_REMAINING, tmp_path, DbtOptions())
-    assert remaining[:2] == ["build", "--exclude"]
-    assert remaining[2:8] == ["resource_type:unit_test", "resource_type:seed", "result:success", "result:pass", "result:warn", "result:no-op"]
-    assert remaining[8:] == ["--state", str(tmp_path), "--vars", '{"hour_id": 12}']
+    assert remaining == [
+        "build", "--exclude-resource-type", "unit_test", "seed",
+        "--exclude", "result:success", "result:pass", "result:warn", "result:no-op", "--state", str(tmp_path),
+        "--vars", '{"hour_id": 12}',
+    ]
     seeded = Step(hour=None, vars={}, seeds=True)
-    assert step_args(seeded, Resume.BUILD, tmp_path, DbtOptions()) == ["build", "--exclude", "resource_type:unit_test"]
+    assert step_args(seeded, Resume.BUILD, tmp_path, DbtOptions()) == ["build", "--exclude-resource-type", "unit_test"]
 
 
 def test_step_labels() -> None:

@@ -40,8 +40,8 @@ import psycopg2
 from orchestrate.database import connection_parameters
 from orchestrate.lab.bench.measure import Measurement, ServerMemory, execute, format_report
 from orchestrate.lab.generators import flowgen
-from orchestrate.run.options import DbtOptions, dbt_command
-from orchestrate.run.runner import PROJECT_DIR, UNIT_TESTS, Runner, dbt_executable
+from orchestrate.run.options import DbtOptions, build_exclusions, dbt_command
+from orchestrate.run.runner import PROJECT_DIR, Runner, dbt_executable
 
 STAGES = ("counts", "sparse input", "PCA", "scoring")
 PCA_INPUT = "int_pca_input"
@@ -206,8 +206,8 @@ def _run_process(command: Sequence[str], env: Mapping[str, str], marker: str, lo
 
 
 def _dbt_build(runner: Runner, vars: Mapping[str, Any], log: Path) -> tuple[float, int | None, int, dict[str, Any]]:
-    # as a run of netflow-pca builds: without the seeds (the events are generated) and the unit tests
-    command = [dbt_executable(), *dbt_command(["build", "--exclude", "resource_type:seed", UNIT_TESTS], vars, runner.options)]
+    # as a run of netflow-pca builds; the events are generated, not the seed
+    command = [dbt_executable(), *dbt_command(["build", *build_exclusions(reads_seed=False)], vars, runner.options)]
     seconds, server, client, _ = _run_process(command, runner.env, runner.env["NETFLOW_PCA_SCHEMA"], log)
     return seconds, server, client, json.loads((runner.target_dir / "run_results.json").read_text())
 
