@@ -7,6 +7,8 @@ keeps dbt's artifacts in a temporary folder, so that sessions can run side by si
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -30,11 +32,18 @@ from orchestrate.tests.models import HOURLY_MODELS, SET_BASED_RESIDUAL_MODELS
 SERVER_DEFAULTS = {"PGHOST": "127.0.0.1", "PGPORT": "5432", "PGUSER": "postgres", "PGDATABASE": "test"}
 NETFLOW_PCA = str(Path(sys.executable).parent / "netflow-pca")
 PROJECT_VARS = project_vars(PROJECT_DIR)
+# where dbt saves its parse in the target folder, which it reuses while vars and profile are the same
+PARTIAL_PARSE = "partial_parse.msgpack"
 
 
 def run_cli(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """The real `netflow-pca` command, as a user runs it."""
     return subprocess.run([NETFLOW_PCA, *args], env=dict(env), capture_output=True, text=True, timeout=900)
+
+
+def parse_key(vars: Mapping[str, Any] | None, env: Mapping[str, str]) -> str:
+    """A name for what dbt's saved parse depends on besides the project's files."""
+    return hashlib.sha256(json.dumps([vars, env], sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def server_environment() -> dict[str, str]:
@@ -152,8 +161,25 @@ class Project:
         return Path(self.env["NETFLOW_PCA_RUNS_PATH"])
 
     def dbt(self, *command: str, vars: Mapping[str, Any] | None = None) -> DbtResult:
-        """Run dbt in this process; the result has its returncode and its log as stdout."""
-        return self.invoke(dbt_command(command, vars), self.env)
+        """Run dbt in this process; the result has its returncode and its log as stdout.
+
+        dbt parses the whole project again whenever the vars or the environment differ from its
+        last invocation's (a few seconds each). Tests that alternate between vars would pay that
+        every time, so the parse each (vars, environment) left is kept and put back before an
+        invocation with the same ones: dbt then parses as if they had been the last."""
+        current = self.target_dir / PARTIAL_PARSE
+        saved = self.target_dir.with_name("saved_parses") / f"{parse_key(vars, self.env)}.msgpack"
+        if saved.exists():
+            self.target_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(saved, current)
+        else:
+            # another state's parse, useless here; gone, so that a file afterwards is this one's
+            current.unlink(missing_ok=True)
+        result = self.invoke(dbt_command(command, vars), self.env)
+        if current.exists():
+            saved.parent.mkdir(exist_ok=True)
+            shutil.copyfile(current, saved)
+        return result
 
     def try_build(
         self, vars: Mapping[str, Any] | None = None, options: Sequence[str] = (), unit_tests: bool = False
