@@ -29,7 +29,8 @@ from filelock import FileLock, Timeout
 
 RESULTS_FILE = "run_results.json"
 # what dbt reads to parse only the files that changed since (the manifest beside it for --state)
-SAVED_PARSE_FILES = ("partial_parse.msgpack", "manifest.json")
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+SAVED_PARSE_FILES = (PARTIAL_PARSE_FILE, "manifest.json")
 # dbt node statuses that need no rerun; dbt retry reruns error, fail, skipped, runtime error and
 # partial success, and so does resuming an interrupted step
 DONE_STATUSES = ("success", "pass", "warn", "no-op")

@@ -26,14 +26,13 @@ from dbt.cli.main import dbtRunner
 from orchestrate.database import connection_parameters
 from orchestrate.lab.generators.sample_data import DEFAULT_PATH as SAMPLE_CSV
 from orchestrate.run.options import build_exclusions, builds_seeds, dbt_command, project_vars
+from orchestrate.run.plan import PARTIAL_PARSE_FILE
 from orchestrate.run.runner import PROJECT_DIR
 from orchestrate.tests.models import HOURLY_MODELS, SET_BASED_RESIDUAL_MODELS
 
 SERVER_DEFAULTS = {"PGHOST": "127.0.0.1", "PGPORT": "5432", "PGUSER": "postgres", "PGDATABASE": "test"}
 NETFLOW_PCA = str(Path(sys.executable).parent / "netflow-pca")
 PROJECT_VARS = project_vars(PROJECT_DIR)
-# where dbt saves its parse in the target folder, which it reuses while vars and profile are the same
-PARTIAL_PARSE = "partial_parse.msgpack"
 
 
 def run_cli(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -167,7 +166,7 @@ class Project:
         last invocation's (a few seconds each). Tests that alternate between vars would pay that
         every time, so the parse each (vars, environment) left is kept and put back before an
         invocation with the same ones: dbt then parses as if they had been the last."""
-        current = self.target_dir / PARTIAL_PARSE
+        current = self.target_dir / PARTIAL_PARSE_FILE
         saved = self.target_dir.with_name("saved_parses") / f"{parse_key(vars, self.env)}.msgpack"
         if saved.exists():
             self.target_dir.mkdir(parents=True, exist_ok=True)
