@@ -22,6 +22,7 @@ from typing import Any
 import psycopg2
 import pytest
 from dbt.cli.main import dbtRunner
+from dbt_common.tests import enable_test_caching
 
 from orchestrate.database import connection_parameters
 from orchestrate.lab.generators.sample_data import DEFAULT_PATH as SAMPLE_CSV
@@ -118,9 +119,15 @@ class DbtResult:
 
 class InProcessDbt:
     """dbt's programmatic runner, which saves each invocation the seconds of starting Python and
-    importing dbt. The environment of an invocation is set for its length only."""
+    importing dbt. The environment of an invocation is set for its length only.
+
+    With dbt's test caching, as dbt's own test fixtures turn it on (`dbt.tests.fixtures.project`):
+    a full parse, which every new set of vars forces, parses the Jinja of dbt's and the project's
+    macros again, most of its time, and the cache keeps each template's syntax tree by its exact
+    text, so that only the parse of the same text is saved."""
 
     def __init__(self) -> None:
+        enable_test_caching()
         self._messages: list[str] = []
         self._runner = dbtRunner(callbacks=[self._collect])
 
