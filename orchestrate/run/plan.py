@@ -27,6 +27,8 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
+from orchestrate.run.options import ALL_HOURS
+
 RESULTS_FILE = "run_results.json"
 # what dbt reads to parse only the files that changed since (the manifest beside it for --state)
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
@@ -34,7 +36,6 @@ SAVED_PARSE_FILES = (PARTIAL_PARSE_FILE, "manifest.json")
 # dbt node statuses that need no rerun; dbt retry reruns error, fail, skipped, runtime error and
 # partial success, and so does resuming an interrupted step
 DONE_STATUSES = ("success", "pass", "warn", "no-op")
-ALL_HOURS = frozenset(range(24))
 # how the project's var validation (macros/vars/) begins every message about a bad value
 BAD_VAR_PREFIX = "Invalid var "
 # runs the record keeps besides those a retry can still resume
@@ -79,7 +80,7 @@ class Step:
 
     @property
     def hours(self) -> frozenset[int]:
-        return ALL_HOURS if self.hour is None else frozenset({self.hour})
+        return frozenset(ALL_HOURS if self.hour is None else {self.hour})
 
 
 @dataclass(frozen=True)
